@@ -1,0 +1,196 @@
+//! Randomness, hashing and sealing (authenticated encryption) of secrets at rest.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hkdf::Hkdf;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::secret::Secret;
+
+/// `n` random bytes from the operating system, base64url without padding.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// A prefixed random id such as `user_9f2c…` (96 random bits, hex).
+pub fn random_id(prefix: &str) -> String {
+    let mut buf = [0u8; 12];
+    OsRng.fill_bytes(&mut buf);
+    let mut id = String::with_capacity(prefix.len() + 25);
+    id.push_str(prefix);
+    id.push('_');
+    for byte in buf {
+        id.push_str(&format!("{byte:02x}"));
+    }
+    id
+}
+
+/// SHA-256 of a high-entropy token, hex. What the database keeps instead of the token.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Constant-time equality for secrets compared against input.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// The instance's master key: 32 random bytes.
+#[derive(Clone)]
+pub struct MasterKey(Secret<[u8; 32]>);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey([redacted])")
+    }
+}
+
+impl MasterKey {
+    pub fn generate() -> Self {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        MasterKey(Secret::new(key))
+    }
+
+    /// Parses base64 (standard or URL-safe, padded or not) of exactly 32 bytes.
+    pub fn from_base64(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let bytes = STANDARD
+            .decode(text)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
+            .map_err(|_| "must be base64 of 32 random bytes".to_string())?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| format!("must be 32 bytes, found {}", b.len()))?;
+        Ok(MasterKey(Secret::new(key)))
+    }
+
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.0.expose())
+    }
+
+    /// A sub-key for one purpose, so no two uses ever share key material.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let hk = Hkdf::<Sha256>::new(Some(b"latchkey"), self.0.expose());
+        let mut out = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's limit of 8160: expand cannot fail.
+        let _ = hk.expand(purpose.as_bytes(), &mut out);
+        out
+    }
+}
+
+/// Seals secrets (Notion tokens, client secrets) with XChaCha20-Poly1305 under a key derived
+/// from the master key. A sealed value reads `{key_id}.{base64url(nonce ‖ ciphertext)}`; the key
+/// id lets a later master-key rotation find which key opens which value. The purpose is bound as
+/// associated data, so a value sealed as one thing cannot be opened as another.
+#[derive(Clone)]
+pub struct Sealer {
+    cipher: XChaCha20Poly1305,
+    key_id: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SealError {
+    #[error("sealed value is malformed")]
+    Malformed,
+    #[error("sealed with key {0}, which this instance does not have")]
+    UnknownKey(String),
+    #[error("sealed value does not open: wrong key or tampered")]
+    Tampered,
+}
+
+impl Sealer {
+    pub fn new(master: &MasterKey) -> Self {
+        let key = master.derive("seal/v1");
+        let key_id = token_hash(&URL_SAFE_NO_PAD.encode(master.derive("seal/v1/key-id")))[..8].to_string();
+        Sealer { cipher: XChaCha20Poly1305::new(&key.into()), key_id }
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    pub fn seal(&self, purpose: &str, plaintext: &str) -> String {
+        let mut nonce = [0u8; 24];
+        OsRng.fill_bytes(&mut nonce);
+        let payload = Payload { msg: plaintext.as_bytes(), aad: purpose.as_bytes() };
+        // Encryption fails only for messages beyond 256 GiB.
+        let ciphertext = self.cipher.encrypt(XNonce::from_slice(&nonce), payload).unwrap_or_default();
+        let mut blob = nonce.to_vec();
+        blob.extend_from_slice(&ciphertext);
+        format!("{}.{}", self.key_id, URL_SAFE_NO_PAD.encode(blob))
+    }
+
+    pub fn open(&self, purpose: &str, sealed: &str) -> Result<Secret<String>, SealError> {
+        let (key_id, body) = sealed.split_once('.').ok_or(SealError::Malformed)?;
+        if key_id != self.key_id {
+            return Err(SealError::UnknownKey(key_id.to_string()));
+        }
+        let blob = URL_SAFE_NO_PAD.decode(body).map_err(|_| SealError::Malformed)?;
+        if blob.len() < 24 + 16 {
+            return Err(SealError::Malformed);
+        }
+        let (nonce, ciphertext) = blob.split_at(24);
+        let payload = Payload { msg: ciphertext, aad: purpose.as_bytes() };
+        let plain = self
+            .cipher
+            .decrypt(XNonce::from_slice(nonce), payload)
+            .map_err(|_| SealError::Tampered)?;
+        String::from_utf8(plain).map(Secret::new).map_err(|_| SealError::Malformed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_256_bits_and_differ() {
+        let a = random_token(32);
+        let b = random_token(32);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).map(|v| v.len()), Ok(32));
+        assert_ne!(a, b);
+        assert!(random_id("user").starts_with("user_"));
+        assert_eq!(random_id("user").len(), "user_".len() + 24);
+    }
+
+    #[test]
+    fn sealing_round_trips_and_hides_the_plaintext() {
+        let sealer = Sealer::new(&MasterKey::generate());
+        let sealed = sealer.seal("notion_access_token", "ntn_secret_value");
+        assert!(!sealed.contains("ntn_secret_value"));
+        assert_ne!(sealed, sealer.seal("notion_access_token", "ntn_secret_value"), "fresh nonce each time");
+        let opened = sealer.open("notion_access_token", &sealed).map(|s| s.expose().clone());
+        assert_eq!(opened, Ok("ntn_secret_value".to_string()));
+    }
+
+    #[test]
+    fn sealed_values_refuse_other_purposes_keys_and_tampering() {
+        let sealer = Sealer::new(&MasterKey::generate());
+        let sealed = sealer.seal("notion_access_token", "ntn_secret_value");
+        assert_eq!(sealer.open("client_secret", &sealed).err(), Some(SealError::Tampered));
+        let other = Sealer::new(&MasterKey::generate());
+        assert!(matches!(other.open("notion_access_token", &sealed), Err(SealError::UnknownKey(_))));
+        let mut tampered = sealed.clone();
+        tampered.pop();
+        tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
+        assert!(sealer.open("notion_access_token", &tampered).is_err());
+    }
+
+    #[test]
+    fn master_key_parsing_names_the_problem() {
+        let key = MasterKey::generate();
+        assert!(MasterKey::from_base64(&key.to_base64()).is_ok());
+        assert_eq!(MasterKey::from_base64("c2hvcnQ=").err(), Some("must be 32 bytes, found 5".to_string()));
+        assert!(MasterKey::from_base64("not base64!!").is_err());
+        assert_eq!(format!("{key:?}"), "MasterKey([redacted])");
+    }
+}

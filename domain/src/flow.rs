@@ -1,0 +1,316 @@
+//! The sign-in with Notion, start to finish. Read top to bottom:
+//!
+//! 1. [`Latchkey::start_sign_in`]: check where the person wants to end up, pick the connection's
+//!    credentials, mint a random state, bind it to this browser (a stored hash of the state and of
+//!    a random flow cookie: works across replicas, holds nothing in memory), send them to Notion.
+//! 2. [`Latchkey::finish_sign_in`]: Notion's `error` first, then the state (single use, ten
+//!    minutes, this browser), then the code exchange, then the person, then one transaction that
+//!    finds or creates the user and starts a session with a fresh token.
+
+use tracing::{info, warn};
+use url::Url;
+
+use crate::crypto::{random_id, random_token, token_hash};
+use crate::failure::Failure;
+use crate::notion::{ClientCredentials, NotionClient};
+use crate::redirect::check_redirect_url;
+use crate::secret::Secret;
+use crate::service::{Latchkey, NotionEndpoints};
+use crate::session::{ABSOLUTE_LIFETIME, FLOW_LIFETIME};
+use crate::store::{ConnectionRow, FlowRow, GrantRecord, NewSession, SignInRecord, SignInRefused, StoreError};
+
+/// Whether the person came to sign in or to sign up. Both end the same way: an unknown Notion
+/// person becomes a new user (while sign-ups are open); the intent only words the pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    SignIn,
+    SignUp,
+}
+
+impl Intent {
+    pub fn parse(text: Option<&str>) -> Option<Intent> {
+        match text {
+            None | Some("sign_in") => Some(Intent::SignIn),
+            Some("sign_up") => Some(Intent::SignUp),
+            Some(_) => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Intent::SignIn => "sign_in",
+            Intent::SignUp => "sign_up",
+        }
+    }
+}
+
+/// A started sign-in: where to send the browser, and the flow cookie value to set.
+#[derive(Debug)]
+pub struct Started {
+    pub authorize_url: Url,
+    pub browser_nonce: Secret<String>,
+}
+
+/// The query Notion calls back with.
+#[derive(Debug, Default, Clone)]
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A finished sign-in.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub session_token: Secret<String>,
+    pub redirect_url: String,
+    pub user_id: String,
+    pub created_user: bool,
+}
+
+/// The longest query string the callback reads; Notion's are far shorter.
+pub const MAX_CALLBACK_QUERY_LEN: usize = 4096;
+
+impl Callback {
+    /// Parses the callback's raw query string. Oversized queries and repeated `code`, `state`
+    /// or `error` parameters are refused: there is no right way to pick one of two states.
+    /// Unknown parameters are ignored (Notion may add some).
+    pub fn parse(raw_query: &str) -> Result<Callback, Failure> {
+        if raw_query.len() > MAX_CALLBACK_QUERY_LEN {
+            return Err(Failure::BadRequest);
+        }
+        let mut callback = Callback::default();
+        for (key, value) in url::form_urlencoded::parse(raw_query.as_bytes()) {
+            let slot = match key.as_ref() {
+                "code" => &mut callback.code,
+                "state" => &mut callback.state,
+                "error" => &mut callback.error,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(Failure::BadRequest);
+            }
+            *slot = Some(value.into_owned());
+        }
+        Ok(callback)
+    }
+}
+
+const PROVIDER: &str = "notion";
+
+impl Latchkey {
+    /// Where a browser goes after signing in when it did not say: the profile page.
+    pub fn default_redirect_url(&self) -> String {
+        self.config.public_url_join("/user")
+    }
+
+    /// Step 1: everything checked *before* the browser leaves for Notion.
+    pub async fn start_sign_in(&self, redirect_url: Option<&str>, intent: Intent, browser_nonce: Option<&str>) -> Result<Started, Failure> {
+        let redirect_url = match redirect_url {
+            Some(candidate) => check_redirect_url(candidate, &self.config.public_url, &self.config.allowed_origins)
+                .ok_or(Failure::RedirectNotAllowed)?
+                .to_string(),
+            None => self.default_redirect_url(),
+        };
+        let connection = self.enabled_connection().await?;
+        let (credentials, endpoints) = self.credentials_for(&connection)?;
+
+        let now = self.now();
+        let state = random_token(32);
+        // One flow cookie per browser: kept if present and well-formed, so two tabs signing in
+        // at once both finish.
+        let nonce = browser_nonce.filter(|n| is_token_shaped(n)).map(str::to_string).unwrap_or_else(|| random_token(32));
+        let flow = FlowRow {
+            state_hash: token_hash(&state),
+            browser_hash: token_hash(&nonce),
+            connection_id: connection.id.clone(),
+            intent: intent.as_str().into(),
+            redirect_url,
+            created_at: now,
+            expires_at: now + FLOW_LIFETIME,
+        };
+        self.store.insert_flow(&flow).await.map_err(storage_failure)?;
+
+        let authorize_url = NotionClient::authorize_url(&endpoints.browser, &credentials.client_id, &self.config.redirect_uri(), &state);
+        Ok(Started { authorize_url, browser_nonce: Secret::new(nonce) })
+    }
+
+    /// Step 2: Notion sent the browser back.
+    ///
+    /// `browser_nonce` is the flow cookie; `previous_session` a session token this browser
+    /// already held (it ends, and a fresh token is issued: no fixation).
+    pub async fn finish_sign_in(
+        &self,
+        callback: &Callback,
+        browser_nonce: Option<&str>,
+        previous_session: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<SignedIn, Failure> {
+        // The state is consumed whatever happens next: a callback URL works once.
+        let flow = match &callback.state {
+            Some(state) if is_token_shaped(state) => self.store.take_flow(&token_hash(state)).await.map_err(storage_failure)?,
+            Some(_) => None,
+            None => None,
+        };
+
+        // Notion's error first: the person cancelled, or Notion refused.
+        if let Some(error) = &callback.error {
+            info!(error = %truncate(error, 64), "Notion returned an error to the callback");
+            return Err(if error == "access_denied" { Failure::Cancelled } else { Failure::NotionRejected });
+        }
+
+        // Then the state: present, known, fresh, and this browser's.
+        if callback.state.is_none() {
+            return Err(Failure::StateMissing);
+        }
+        let flow = flow.ok_or(Failure::StateInvalid)?;
+        let now = self.now();
+        if now >= flow.expires_at {
+            return Err(Failure::StateExpired);
+        }
+        let Some(nonce) = browser_nonce else {
+            return Err(Failure::StateOtherBrowser);
+        };
+        if token_hash(nonce) != flow.browser_hash {
+            return Err(Failure::StateOtherBrowser);
+        }
+        let code = callback.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 512).ok_or(Failure::BadRequest)?;
+
+        // Then the exchange, with the connection as it is now (it may have been switched off).
+        let connection = self.enabled_connection().await?;
+        if connection.id != flow.connection_id {
+            return Err(Failure::ConnectionDisabled);
+        }
+        let (credentials, endpoints) = self.credentials_for(&connection)?;
+        let token = self
+            .notion
+            .exchange_code(&endpoints.server, &credentials, code, &self.config.redirect_uri())
+            .await
+            .map_err(|e| {
+                warn!(error = %e, "Notion code exchange failed");
+                e.failure()
+            })?;
+
+        // Then the person.
+        let identity = token.identity().map_err(|_| Failure::NoPerson)?;
+        if identity.email.is_none() {
+            return Err(Failure::EmailMissing);
+        }
+
+        // Then one transaction: user, Notion account, workspace grant, session.
+        let session_token = random_token(32);
+        let record = SignInRecord {
+            now,
+            identity,
+            new_user_id: random_id("user"),
+            new_account_id: random_id("eacc"),
+            allow_sign_up: true,
+            grant: GrantRecord {
+                bot_id: token.bot_id.clone(),
+                connection_id: connection.id.clone(),
+                workspace_id: token.workspace_id.clone(),
+                workspace_name: token.workspace_name.clone(),
+                workspace_icon: token.workspace_icon.clone(),
+                access_token_sealed: self.sealer.seal(SEAL_ACCESS_TOKEN, &token.access_token),
+                refresh_token_sealed: token.refresh_token.as_deref().map(|t| self.sealer.seal(SEAL_REFRESH_TOKEN, t)),
+            },
+            session: NewSession {
+                id: random_id("sess"),
+                token_hash: token_hash(&session_token),
+                user_agent: user_agent.map(|ua| truncate(ua, 256).to_string()),
+                expires_at: now + ABSOLUTE_LIFETIME,
+            },
+            replaces_session_hash: previous_session.filter(|t| is_token_shaped(t)).map(token_hash),
+        };
+        let written = match self.store.complete_sign_in(&record).await.map_err(storage_failure)? {
+            Ok(written) => written,
+            Err(SignInRefused::SignUpsClosed) => return Err(Failure::SignUpsClosed),
+        };
+        info!(user_id = %written.user_id, session_id = %written.session_id, created = written.created_user, "signed in with Notion");
+        Ok(SignedIn {
+            session_token: Secret::new(session_token),
+            redirect_url: flow.redirect_url,
+            user_id: written.user_id,
+            created_user: written.created_user,
+        })
+    }
+
+    async fn enabled_connection(&self) -> Result<ConnectionRow, Failure> {
+        match self.store.connection_by_provider(PROVIDER).await.map_err(storage_failure)? {
+            Some(connection) if connection.is_enabled() => Ok(connection),
+            _ => Err(Failure::ConnectionDisabled),
+        }
+    }
+
+    /// The client credentials a connection signs in with, and where Notion is for them.
+    pub fn credentials_for(&self, connection: &ConnectionRow) -> Result<(ClientCredentials, NotionEndpoints), Failure> {
+        if !connection.uses_custom_credentials() {
+            return self.shared_credentials().ok_or(Failure::ConnectionUnconfigured);
+        }
+        let (Some(client_id), Some(sealed)) = (&connection.client_id, &connection.client_secret_sealed) else {
+            return Err(Failure::ConnectionUnconfigured);
+        };
+        let client_secret = self.sealer.open(SEAL_CLIENT_SECRET, sealed).map_err(|e| {
+            warn!(error = %e, connection = %connection.id, "cannot open the connection's client secret");
+            Failure::ConnectionUnconfigured
+        })?;
+        Ok((ClientCredentials { client_id: client_id.clone(), client_secret }, self.notion_endpoints()))
+    }
+}
+
+/// Associated data for each kind of sealed value.
+pub const SEAL_ACCESS_TOKEN: &str = "notion_access_token";
+pub const SEAL_REFRESH_TOKEN: &str = "notion_refresh_token";
+pub const SEAL_CLIENT_SECRET: &str = "connection_client_secret";
+
+fn storage_failure(error: StoreError) -> Failure {
+    warn!(%error, "storage failed during sign-in");
+    Failure::StorageUnavailable
+}
+
+/// Our tokens are 43 base64url characters; anything else is not worth a database look-up.
+fn is_token_shaped(text: &str) -> bool {
+    text.len() == 43 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((index, _)) => &text[..index],
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_query_parsing_refuses_repeats_and_floods() {
+        let ok = Callback::parse("code=abc&state=xyz&extra=1").expect("valid");
+        assert_eq!((ok.code.as_deref(), ok.state.as_deref(), ok.error), (Some("abc"), Some("xyz"), None));
+        let denied = Callback::parse("error=access_denied&state=s").expect("valid");
+        assert_eq!(denied.error.as_deref(), Some("access_denied"));
+        assert_eq!(Callback::parse("code=a&state=s&state=t").err(), Some(Failure::BadRequest));
+        assert_eq!(Callback::parse("code=a&code=b").err(), Some(Failure::BadRequest));
+        assert_eq!(Callback::parse(&format!("code={}", "a".repeat(MAX_CALLBACK_QUERY_LEN))).err(), Some(Failure::BadRequest));
+        assert_eq!(Callback::parse("state=%E2%9C%93").expect("utf-8").state.as_deref(), Some("✓"));
+        assert!(Callback::parse("").expect("empty is parseable").state.is_none());
+    }
+
+    #[test]
+    fn intent_parses_the_contracts_values_only() {
+        assert_eq!(Intent::parse(None), Some(Intent::SignIn));
+        assert_eq!(Intent::parse(Some("sign_in")), Some(Intent::SignIn));
+        assert_eq!(Intent::parse(Some("sign_up")), Some(Intent::SignUp));
+        assert_eq!(Intent::parse(Some("admin")), None);
+    }
+
+    #[test]
+    fn only_our_token_shape_is_looked_up() {
+        assert!(is_token_shaped(&random_token(32)));
+        assert!(!is_token_shaped("short"));
+        assert!(!is_token_shaped(&"a".repeat(44)));
+        assert!(!is_token_shaped(&format!("{}'", "a".repeat(42))));
+        assert_eq!(truncate("héllo", 2), "hé");
+    }
+}

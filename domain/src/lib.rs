@@ -1,0 +1,34 @@
+//! Latchkey's domain: what signing in with Notion *means*, free of axum and Leptos.
+//!
+//! Without the `server` feature only [`failure`] and [`model`] are compiled: the small set of
+//! types the browser bundle shares with the server.
+#![forbid(unsafe_code)]
+
+pub mod failure;
+pub mod model;
+
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod crypto;
+#[cfg(feature = "server")]
+pub mod flow;
+#[cfg(feature = "server")]
+pub mod notion;
+#[cfg(feature = "server")]
+pub mod redirect;
+#[cfg(feature = "server")]
+pub mod sandbox;
+#[cfg(feature = "server")]
+pub mod secret;
+#[cfg(feature = "server")]
+pub mod service;
+#[cfg(feature = "server")]
+pub mod session;
+#[cfg(feature = "server")]
+pub mod store;
+#[cfg(feature = "server")]
+pub mod time;
+
+#[cfg(feature = "server")]
+pub use service::Latchkey;

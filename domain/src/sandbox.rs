@@ -1,0 +1,309 @@
+//! The Notion sandbox of development instances: Notion's OAuth, played by Latchkey itself.
+//!
+//! It validates what Notion validates — the client id and secret, the exact redirect URI, single
+//! use of codes — and answers in Notion's wire format, so the flow cannot tell it from Notion.
+//! Codes live in this process only: the sandbox is a development tool, like Notion's own state
+//! is Notion's. The HTTP endpoints are in the server crate; this is what they mean.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::crypto::{constant_time_eq, random_token, token_hash};
+use crate::secret::Secret;
+use crate::time::{Millis, MINUTE};
+
+pub const SANDBOX_CLIENT_ID: &str = "latchkey-sandbox";
+const CODE_LIFETIME: Millis = 10 * MINUTE;
+
+/// A sample Notion person the consent page offers.
+#[derive(Debug, Clone, Copy)]
+pub struct SamplePerson {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub email: &'static str,
+}
+
+pub const SAMPLE_PEOPLE: [SamplePerson; 3] = [
+    SamplePerson { key: "ada", name: "Ada Lovelace", email: "ada@example.com" },
+    SamplePerson { key: "grace", name: "Grace Hopper", email: "grace@example.com" },
+    SamplePerson { key: "katherine", name: "Katherine Johnson", email: "katherine@example.com" },
+];
+
+pub const SAMPLE_WORKSPACES: [(&str, &str); 2] = [("Acme Corp", "🚀"), ("Analytical Engines", "⚙️")];
+
+/// How the sandbox should answer, to let developers see the unusual cases too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Quirk {
+    /// A person with an email, as a modern public integration answers.
+    #[default]
+    None,
+    /// `person: {}`: the integration lacks the email capability.
+    NoEmail,
+    /// `owner: {"type": "workspace"}`: a legacy workspace-level authorization.
+    WorkspaceOwner,
+}
+
+/// What the person chose on the consent page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub name: String,
+    pub email: String,
+    pub workspace_name: String,
+    pub workspace_icon: Option<String>,
+    pub quirk: Quirk,
+}
+
+/// What the authorize page checks before it shows consent, as Notion does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeProblem {
+    /// Notion shows its own page and does not redirect.
+    InvalidRedirectUri,
+    InvalidClient,
+    /// Redirected back with `error=invalid_request`.
+    InvalidRequest(&'static str),
+}
+
+struct PendingCode {
+    consent: Consent,
+    redirect_uri: String,
+    expires_at: Millis,
+}
+
+pub struct Sandbox {
+    client_secret: Secret<String>,
+    redirect_uri: String,
+    codes: Mutex<HashMap<String, PendingCode>>,
+}
+
+impl Sandbox {
+    /// `client_secret` is the sandbox client's secret; `redirect_uri` the one URI registered.
+    pub fn new(client_secret: Secret<String>, redirect_uri: String) -> Self {
+        Sandbox { client_secret, redirect_uri, codes: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn client_secret(&self) -> &Secret<String> {
+        &self.client_secret
+    }
+
+    pub fn registered_redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    pub fn check_authorize(&self, client_id: Option<&str>, redirect_uri: Option<&str>, response_type: Option<&str>, owner: Option<&str>) -> Result<(), AuthorizeProblem> {
+        if client_id != Some(SANDBOX_CLIENT_ID) {
+            return Err(AuthorizeProblem::InvalidClient);
+        }
+        if redirect_uri != Some(self.redirect_uri.as_str()) {
+            return Err(AuthorizeProblem::InvalidRedirectUri);
+        }
+        if response_type != Some("code") {
+            return Err(AuthorizeProblem::InvalidRequest("response_type must be code"));
+        }
+        if owner != Some("user") {
+            return Err(AuthorizeProblem::InvalidRequest("owner must be user"));
+        }
+        Ok(())
+    }
+
+    /// Issues a single-use code for this consent.
+    pub fn issue_code(&self, consent: Consent, redirect_uri: &str, now: Millis) -> String {
+        let code = random_token(24);
+        let mut codes = self.codes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        codes.retain(|_, pending| pending.expires_at > now);
+        codes.insert(code.clone(), PendingCode { consent, redirect_uri: redirect_uri.to_string(), expires_at: now + CODE_LIFETIME });
+        code
+    }
+
+    /// `POST /v1/oauth/token`: the status and JSON body Notion would answer.
+    /// `body` is the request body, JSON (as documented) or form-encoded (as libraries send).
+    pub fn token(&self, authorization: Option<&str>, content_type: Option<&str>, body: &[u8], now: Millis) -> (u16, Value) {
+        if !self.client_authenticated(authorization) {
+            return error(401, "invalid_client", "Invalid client credentials.");
+        }
+        let Some(request) = parse_token_request(content_type, body) else {
+            return error(400, "invalid_request", "Body failed validation.");
+        };
+        let field = |name: &str| request.get(name).and_then(Value::as_str).map(str::to_string);
+        match field("grant_type").as_deref() {
+            Some("authorization_code") => {}
+            Some(_) => return error(400, "unsupported_grant_type", "Unsupported grant type."),
+            None => return error(400, "invalid_request", "body.grant_type should be defined."),
+        }
+        let (Some(code), Some(redirect_uri)) = (field("code"), field("redirect_uri")) else {
+            return error(400, "invalid_request", "body.code and body.redirect_uri should be defined.");
+        };
+        // Taken out whatever happens next: a code is good for one attempt only.
+        let pending = self.codes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&code);
+        let Some(pending) = pending.filter(|p| p.expires_at > now) else {
+            return error(400, "invalid_grant", "Invalid code.");
+        };
+        if pending.redirect_uri != redirect_uri {
+            return error(400, "invalid_grant", "Invalid redirect_uri.");
+        }
+        (200, token_body(&pending.consent))
+    }
+
+    fn client_authenticated(&self, authorization: Option<&str>) -> bool {
+        let Some(encoded) = authorization.and_then(|h| h.strip_prefix("Basic ")) else {
+            return false;
+        };
+        let Ok(decoded) = STANDARD.decode(encoded.trim()) else {
+            return false;
+        };
+        let expected = format!("{SANDBOX_CLIENT_ID}:{}", self.client_secret.expose());
+        constant_time_eq(&decoded, expected.as_bytes())
+    }
+}
+
+fn parse_token_request(content_type: Option<&str>, body: &[u8]) -> Option<serde_json::Map<String, Value>> {
+    if content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
+        let pairs = url::form_urlencoded::parse(body).into_owned().map(|(k, v)| (k, Value::String(v)));
+        return Some(pairs.collect());
+    }
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    }
+}
+
+fn error(status: u16, code: &str, message: &str) -> (u16, Value) {
+    // Notion's token endpoint carries both shapes' fields.
+    (status, json!({"object": "error", "status": status, "code": code, "message": message, "error": code, "error_description": message}))
+}
+
+/// A stable UUID-looking id derived from `seed`, so the same sample person is the same Notion user.
+fn stable_uuid(seed: &str) -> String {
+    let h = token_hash(seed);
+    format!("{}-{}-4{}-8{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+}
+
+fn token_body(consent: &Consent) -> Value {
+    let person_key = consent.email.trim().to_lowercase();
+    let person_key = if person_key.is_empty() { consent.name.trim().to_lowercase() } else { person_key };
+    let user_id = stable_uuid(&format!("sandbox-person:{person_key}"));
+    let workspace_id = stable_uuid(&format!("sandbox-workspace:{}", consent.workspace_name.trim().to_lowercase()));
+    let bot_id = stable_uuid(&format!("sandbox-bot:{user_id}:{workspace_id}"));
+    let person = match consent.quirk {
+        Quirk::NoEmail => json!({}),
+        _ => json!({"email": consent.email}),
+    };
+    let owner = match consent.quirk {
+        Quirk::WorkspaceOwner => json!({"type": "workspace", "workspace": true}),
+        _ => json!({"type": "user", "user": {"object": "user", "id": user_id, "name": consent.name,
+                    "avatar_url": null, "type": "person", "person": person}}),
+    };
+    json!({
+        "access_token": format!("ntn_sandbox_{}", random_token(24)),
+        "token_type": "bearer",
+        "refresh_token": format!("nrt_sandbox_{}", random_token(24)),
+        "bot_id": bot_id,
+        "workspace_id": workspace_id,
+        "workspace_name": consent.workspace_name,
+        "workspace_icon": consent.workspace_icon,
+        "owner": owner,
+        "duplicated_template_id": null,
+        "request_id": stable_uuid(&random_token(16)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notion::TokenResponse;
+
+    const REDIRECT: &str = "http://127.0.0.1:3000/v1/oauth_callback";
+
+    fn sandbox() -> Sandbox {
+        Sandbox::new(Secret::new("s3cret".into()), REDIRECT.into())
+    }
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    fn ada(quirk: Quirk) -> Consent {
+        Consent { name: "Ada Lovelace".into(), email: "ada@example.com".into(), workspace_name: "Acme".into(), workspace_icon: None, quirk }
+    }
+
+    fn exchange(sandbox: &Sandbox, code: &str, redirect_uri: &str) -> (u16, Value) {
+        let body = json!({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}).to_string();
+        sandbox.token(Some(&basic(SANDBOX_CLIENT_ID, "s3cret")), Some("application/json"), body.as_bytes(), 0)
+    }
+
+    #[test]
+    fn authorize_checks_client_and_exact_redirect_uri() {
+        let s = sandbox();
+        assert_eq!(s.check_authorize(Some(SANDBOX_CLIENT_ID), Some(REDIRECT), Some("code"), Some("user")), Ok(()));
+        assert_eq!(s.check_authorize(Some("other"), Some(REDIRECT), Some("code"), Some("user")), Err(AuthorizeProblem::InvalidClient));
+        assert_eq!(s.check_authorize(Some(SANDBOX_CLIENT_ID), Some("http://127.0.0.1:3000/v1/oauth_callback/"), Some("code"), Some("user")), Err(AuthorizeProblem::InvalidRedirectUri));
+        assert!(matches!(s.check_authorize(Some(SANDBOX_CLIENT_ID), Some(REDIRECT), Some("token"), Some("user")), Err(AuthorizeProblem::InvalidRequest(_))));
+    }
+
+    #[test]
+    fn a_code_exchanges_once_in_notions_format() {
+        let s = sandbox();
+        let code = s.issue_code(ada(Quirk::None), REDIRECT, 0);
+        let (status, body) = exchange(&s, &code, REDIRECT);
+        assert_eq!(status, 200);
+        let token: TokenResponse = serde_json::from_value(body).expect("Notion's shape");
+        let who = token.identity().expect("a person");
+        assert_eq!(who.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(token.workspace_name.as_deref(), Some("Acme"));
+        let (again, body) = exchange(&s, &code, REDIRECT);
+        assert_eq!((again, body["error"].as_str()), (400, Some("invalid_grant")));
+    }
+
+    #[test]
+    fn the_same_person_is_the_same_notion_user_with_fresh_tokens() {
+        let s = sandbox();
+        let first = exchange(&s, &s.issue_code(ada(Quirk::None), REDIRECT, 0), REDIRECT).1;
+        let second = exchange(&s, &s.issue_code(ada(Quirk::None), REDIRECT, 0), REDIRECT).1;
+        assert_eq!(first["owner"]["user"]["id"], second["owner"]["user"]["id"]);
+        assert_eq!(first["bot_id"], second["bot_id"]);
+        assert_ne!(first["access_token"], second["access_token"]);
+    }
+
+    #[test]
+    fn token_endpoint_refuses_what_notion_refuses() {
+        let s = sandbox();
+        let code = s.issue_code(ada(Quirk::None), REDIRECT, 0);
+        let body = json!({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}).to_string();
+        let wrong_secret = s.token(Some(&basic(SANDBOX_CLIENT_ID, "nope")), Some("application/json"), body.as_bytes(), 0);
+        assert_eq!((wrong_secret.0, wrong_secret.1["error"].as_str()), (401, Some("invalid_client")));
+        assert_eq!(s.token(None, Some("application/json"), body.as_bytes(), 0).0, 401);
+        // The wrong redirect URI burns the code, as a failed attempt at Notion does.
+        assert_eq!(exchange(&s, &code, "http://localhost:3000/v1/oauth_callback").0, 400);
+        assert_eq!(exchange(&s, &code, REDIRECT).0, 400);
+        // Expired.
+        let late = s.issue_code(ada(Quirk::None), REDIRECT, 0);
+        let late_body = json!({"grant_type": "authorization_code", "code": late, "redirect_uri": REDIRECT}).to_string();
+        let expired = s.token(Some(&basic(SANDBOX_CLIENT_ID, "s3cret")), Some("application/json"), late_body.as_bytes(), CODE_LIFETIME + 1);
+        assert_eq!(expired.1["error"].as_str(), Some("invalid_grant"));
+        let unsupported = s.token(Some(&basic(SANDBOX_CLIENT_ID, "s3cret")), Some("application/json"), br#"{"grant_type": "password"}"#, 0);
+        assert_eq!(unsupported.1["code"].as_str(), Some("unsupported_grant_type"));
+    }
+
+    #[test]
+    fn form_encoded_bodies_are_accepted_too() {
+        let s = sandbox();
+        let code = s.issue_code(ada(Quirk::None), REDIRECT, 0);
+        let form = format!("grant_type=authorization_code&code={code}&redirect_uri={}", url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>());
+        let (status, _) = s.token(Some(&basic(SANDBOX_CLIENT_ID, "s3cret")), Some("application/x-www-form-urlencoded"), form.as_bytes(), 0);
+        assert_eq!(status, 200);
+    }
+
+    #[test]
+    fn quirks_reproduce_notions_odd_answers() {
+        let s = sandbox();
+        let no_email = exchange(&s, &s.issue_code(ada(Quirk::NoEmail), REDIRECT, 0), REDIRECT).1;
+        assert_eq!(no_email["owner"]["user"]["person"], json!({}));
+        let workspace = exchange(&s, &s.issue_code(ada(Quirk::WorkspaceOwner), REDIRECT, 0), REDIRECT).1;
+        assert_eq!(workspace["owner"]["type"], "workspace");
+    }
+}

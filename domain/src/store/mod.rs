@@ -1,0 +1,437 @@
+//! Storage: one interface, two engines (SQLite embedded, PostgreSQL for replicas), through sqlx.
+//!
+//! Every query is written in SQL both engines run, with `$n` placeholders.
+
+mod rows;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use rows::*;
+
+use crate::model;
+use crate::time::Millis;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+                StoreError::Unavailable(error.to_string())
+            }
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+/// What a completed sign-in wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInWritten {
+    pub user_id: String,
+    pub session_id: String,
+    /// The person had no account: this sign-in was a sign-up.
+    pub created_user: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignInRefused {
+    SignUpsClosed,
+}
+
+impl Store {
+    /// Opens (and for SQLite, creates) the database and brings its schema up to date.
+    pub async fn open(database_url: &str) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let engine = if database_url.starts_with("sqlite:") { Engine::Sqlite } else { Engine::Postgres };
+        let url = match engine {
+            Engine::Sqlite if !database_url.contains('?') => format!("{database_url}?mode=rwc"),
+            _ => database_url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match engine {
+                Engine::Sqlite => 8,
+                Engine::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // WAL lets readers proceed while one writer writes; foreign keys enforce
+                        // the cascade; the busy timeout makes concurrent writers wait their turn.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let store = Store { pool, engine };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let result = match self.engine {
+            Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await,
+            Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await,
+        };
+        result.map_err(|e| StoreError::Database(format!("migration failed: {e}")))
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Readiness: the database answers a query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ----- connections -------------------------------------------------------------------
+
+    pub async fn connection_by_provider(&self, provider: &str) -> StoreResult<Option<ConnectionRow>> {
+        Ok(sqlx::query_as::<_, ConnectionRow>(
+            "SELECT id, provider, enabled, use_custom_credentials, client_id, client_secret_sealed, created_at, updated_at
+             FROM connections WHERE provider = $1",
+        )
+        .bind(provider)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn connection_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM connections").fetch_one(&self.pool).await?)
+    }
+
+    pub async fn insert_connection(&self, row: &ConnectionRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO connections (id, provider, enabled, use_custom_credentials, client_id, client_secret_sealed, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&row.id)
+        .bind(&row.provider)
+        .bind(row.enabled)
+        .bind(row.use_custom_credentials)
+        .bind(&row.client_id)
+        .bind(&row.client_secret_sealed)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_connection_enabled(&self, id: &str, enabled: bool, now: Millis) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE connections SET enabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(enabled))
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    // ----- sign-ins in progress ----------------------------------------------------------
+
+    pub async fn insert_flow(&self, flow: &FlowRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sign_in_flows (state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&flow.state_hash)
+        .bind(&flow.browser_hash)
+        .bind(&flow.connection_id)
+        .bind(&flow.intent)
+        .bind(&flow.redirect_url)
+        .bind(flow.created_at)
+        .bind(flow.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes and returns the flow with this state hash: a state can be taken once only.
+    pub async fn take_flow(&self, state_hash: &str) -> StoreResult<Option<FlowRow>> {
+        Ok(sqlx::query_as::<_, FlowRow>(
+            "DELETE FROM sign_in_flows WHERE state_hash = $1
+             RETURNING state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at",
+        )
+        .bind(state_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Deletes sign-ins never finished and sessions long dead. Returns how many rows went.
+    pub async fn prune_expired(&self, now: Millis) -> StoreResult<u64> {
+        let flows = sqlx::query("DELETE FROM sign_in_flows WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
+        // Keep ended sessions a day so a profile can still say "signed out"; then forget them.
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
+            .bind(now - crate::time::DAY)
+            .execute(&self.pool)
+            .await?;
+        Ok(flows.rows_affected() + sessions.rows_affected())
+    }
+
+    // ----- completing a sign-in ----------------------------------------------------------
+
+    /// Finds or creates the user, their Notion account and workspace grant, and starts the
+    /// session, all in one transaction: a failure leaves nothing behind, and concurrent first
+    /// sign-ins of one person make one user.
+    pub async fn complete_sign_in(&self, record: &SignInRecord) -> StoreResult<Result<SignInWritten, SignInRefused>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_complete_sign_in(record).await {
+                Err(TxError::Sql(error)) if attempt < 4 && is_unique_violation(&error) => {
+                    // Another sign-in of the same person created the account between our
+                    // look-up and our insert (PostgreSQL); the next attempt finds it.
+                    continue;
+                }
+                Err(TxError::Sql(error)) => return Err(error.into()),
+                Err(TxError::Refused(refused)) => return Ok(Err(refused)),
+                Ok(written) => return Ok(Ok(written)),
+            }
+        }
+    }
+
+    async fn try_complete_sign_in(&self, r: &SignInRecord) -> Result<SignInWritten, TxError> {
+        let mut tx = self.pool.begin().await?;
+        let who = &r.identity;
+        // A write first: on SQLite this takes the write lock at once, so concurrent sign-ins
+        // queue behind each other instead of failing to upgrade a read lock.
+        let existing: Option<(String, String)> = sqlx::query_as(
+            "UPDATE external_accounts SET email = $1, email_verified = $2, name = $3, avatar_url = $4, updated_at = $5
+             WHERE provider = 'notion' AND provider_user_id = $6
+             RETURNING user_id, id",
+        )
+        .bind(&who.email)
+        .bind(i64::from(who.email_verified))
+        .bind(&who.name)
+        .bind(&who.avatar_url)
+        .bind(r.now)
+        .bind(&who.notion_user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+
+        let (user_id, account_id, created_user) = match existing {
+            Some((user_id, account_id)) => {
+                sqlx::query("UPDATE users SET email = $1, name = $2, image_url = $3, updated_at = $4, last_sign_in_at = $4 WHERE id = $5")
+                    .bind(&who.email)
+                    .bind(&who.name)
+                    .bind(&who.avatar_url)
+                    .bind(r.now)
+                    .bind(&user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                (user_id, account_id, false)
+            }
+            None => {
+                if !r.allow_sign_up {
+                    return Err(TxError::Refused(SignInRefused::SignUpsClosed));
+                }
+                sqlx::query(
+                    "INSERT INTO users (id, email, name, image_url, created_at, updated_at, last_sign_in_at)
+                     VALUES ($1, $2, $3, $4, $5, $5, $5)",
+                )
+                .bind(&r.new_user_id)
+                .bind(&who.email)
+                .bind(&who.name)
+                .bind(&who.avatar_url)
+                .bind(r.now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO external_accounts (id, user_id, provider, provider_user_id, email, email_verified, name, avatar_url, created_at, updated_at)
+                     VALUES ($1, $2, 'notion', $3, $4, $5, $6, $7, $8, $8)",
+                )
+                .bind(&r.new_account_id)
+                .bind(&r.new_user_id)
+                .bind(&who.notion_user_id)
+                .bind(&who.email)
+                .bind(i64::from(who.email_verified))
+                .bind(&who.name)
+                .bind(&who.avatar_url)
+                .bind(r.now)
+                .execute(&mut *tx)
+                .await?;
+                (r.new_user_id.clone(), r.new_account_id.clone(), true)
+            }
+        };
+
+        // Notion may hand out a fresh token pair at every authorization: replace both at once.
+        let g = &r.grant;
+        sqlx::query(
+            "INSERT INTO workspace_grants (bot_id, external_account_id, connection_id, workspace_id, workspace_name, workspace_icon,
+                                           access_token_sealed, refresh_token_sealed, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+             ON CONFLICT (bot_id) DO UPDATE SET
+                 external_account_id = excluded.external_account_id, connection_id = excluded.connection_id,
+                 workspace_id = excluded.workspace_id, workspace_name = excluded.workspace_name,
+                 workspace_icon = excluded.workspace_icon, access_token_sealed = excluded.access_token_sealed,
+                 refresh_token_sealed = excluded.refresh_token_sealed, updated_at = excluded.updated_at",
+        )
+        .bind(&g.bot_id)
+        .bind(&account_id)
+        .bind(&g.connection_id)
+        .bind(&g.workspace_id)
+        .bind(&g.workspace_name)
+        .bind(&g.workspace_icon)
+        .bind(&g.access_token_sealed)
+        .bind(&g.refresh_token_sealed)
+        .bind(r.now)
+        .execute(&mut *tx)
+        .await?;
+
+        let s = &r.session;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, token_hash, user_agent, created_at, last_active_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $5, $6)",
+        )
+        .bind(&s.id)
+        .bind(&user_id)
+        .bind(&s.token_hash)
+        .bind(&s.user_agent)
+        .bind(r.now)
+        .bind(s.expires_at)
+        .execute(&mut *tx)
+        .await?;
+
+        if let Some(previous) = &r.replaces_session_hash {
+            // The browser's earlier session ends with this sign-in (no two live sessions per device).
+            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                .bind(r.now)
+                .bind(previous)
+                .execute(&mut *tx)
+                .await?;
+        }
+
+        tx.commit().await?;
+        Ok(SignInWritten { user_id, session_id: s.id.clone(), created_user })
+    }
+
+    // ----- sessions ----------------------------------------------------------------------
+
+    pub async fn session_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
+        Ok(sqlx::query_as::<_, SessionRow>(
+            "SELECT id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at FROM sessions WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn touch_session(&self, id: &str, now: Millis) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_active_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a session; with `user_id`, only if it is that user's. True when one was ended.
+    pub async fn revoke_session(&self, id: &str, user_id: Option<&str>, now: Millis) -> StoreResult<bool> {
+        let done = match user_id {
+            Some(user_id) => {
+                sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn sessions_of_user(&self, user_id: &str) -> StoreResult<Vec<SessionRow>> {
+        Ok(sqlx::query_as::<_, SessionRow>(
+            "SELECT id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at
+             FROM sessions WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    // ----- users -------------------------------------------------------------------------
+
+    pub async fn user(&self, id: &str) -> StoreResult<Option<model::User>> {
+        let Some(user) = sqlx::query_as::<_, UserRow>(
+            "SELECT id, email, name, image_url, created_at, last_sign_in_at FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let accounts = sqlx::query_as::<_, AccountRow>(
+            "SELECT id, provider, provider_user_id, email, name, avatar_url FROM external_accounts WHERE user_id = $1 ORDER BY created_at",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let grants = sqlx::query_as::<_, GrantSummaryRow>(
+            "SELECT g.external_account_id, g.workspace_id, g.workspace_name, g.workspace_icon, g.bot_id
+             FROM workspace_grants g JOIN external_accounts a ON a.id = g.external_account_id
+             WHERE a.user_id = $1 ORDER BY g.created_at",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(user.into_model(accounts, grants)))
+    }
+}
+
+enum TxError {
+    Sql(sqlx::Error),
+    Refused(SignInRefused),
+}
+
+impl From<sqlx::Error> for TxError {
+    fn from(error: sqlx::Error) -> Self {
+        TxError::Sql(error)
+    }
+}

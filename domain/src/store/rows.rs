@@ -1,0 +1,162 @@
+//! Rows as the database holds them, and the records the store writes.
+
+use sqlx::FromRow;
+
+use crate::model;
+use crate::notion::Identity;
+use crate::time::Millis;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ConnectionRow {
+    pub id: String,
+    pub provider: String,
+    pub enabled: i64,
+    pub use_custom_credentials: i64,
+    pub client_id: Option<String>,
+    pub client_secret_sealed: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl ConnectionRow {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled != 0
+    }
+
+    pub fn uses_custom_credentials(&self) -> bool {
+        self.use_custom_credentials != 0
+    }
+
+    pub fn to_model(&self, redirect_uri: &str) -> model::Connection {
+        model::Connection {
+            id: self.id.clone(),
+            provider: self.provider.clone(),
+            enabled: self.is_enabled(),
+            use_custom_credentials: self.uses_custom_credentials(),
+            client_id: if self.uses_custom_credentials() { self.client_id.clone() } else { None },
+            has_client_secret: self.client_secret_sealed.is_some(),
+            redirect_uri: redirect_uri.to_string(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct FlowRow {
+    pub state_hash: String,
+    pub browser_hash: String,
+    pub connection_id: String,
+    pub intent: String,
+    pub redirect_url: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub user_agent: Option<String>,
+    pub created_at: Millis,
+    pub last_active_at: Millis,
+    pub expires_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
+/// Everything one successful callback writes.
+#[derive(Debug, Clone)]
+pub struct SignInRecord {
+    pub now: Millis,
+    pub identity: Identity,
+    /// Ids to use if the person is new.
+    pub new_user_id: String,
+    pub new_account_id: String,
+    pub allow_sign_up: bool,
+    pub grant: GrantRecord,
+    pub session: NewSession,
+    /// The hash of a session token this browser already held, to end with this sign-in.
+    pub replaces_session_hash: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GrantRecord {
+    pub bot_id: String,
+    pub connection_id: String,
+    pub workspace_id: String,
+    pub workspace_name: Option<String>,
+    pub workspace_icon: Option<String>,
+    pub access_token_sealed: String,
+    pub refresh_token_sealed: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: String,
+    pub token_hash: String,
+    pub user_agent: Option<String>,
+    pub expires_at: Millis,
+}
+
+#[derive(Debug, FromRow)]
+pub(super) struct UserRow {
+    id: String,
+    email: Option<String>,
+    name: Option<String>,
+    image_url: Option<String>,
+    created_at: Millis,
+    last_sign_in_at: Option<Millis>,
+}
+
+#[derive(Debug, FromRow)]
+pub(super) struct AccountRow {
+    id: String,
+    provider: String,
+    provider_user_id: String,
+    email: Option<String>,
+    name: Option<String>,
+    avatar_url: Option<String>,
+}
+
+#[derive(Debug, FromRow)]
+pub(super) struct GrantSummaryRow {
+    external_account_id: String,
+    workspace_id: String,
+    workspace_name: Option<String>,
+    workspace_icon: Option<String>,
+    bot_id: String,
+}
+
+impl UserRow {
+    pub(super) fn into_model(self, accounts: Vec<AccountRow>, grants: Vec<GrantSummaryRow>) -> model::User {
+        let external_accounts = accounts
+            .into_iter()
+            .map(|account| model::ExternalAccount {
+                workspaces: grants
+                    .iter()
+                    .filter(|g| g.external_account_id == account.id)
+                    .map(|g| model::Workspace {
+                        workspace_id: g.workspace_id.clone(),
+                        workspace_name: g.workspace_name.clone(),
+                        workspace_icon: g.workspace_icon.clone(),
+                        bot_id: g.bot_id.clone(),
+                    })
+                    .collect(),
+                provider: account.provider,
+                provider_user_id: account.provider_user_id,
+                email: account.email,
+                name: account.name,
+                avatar_url: account.avatar_url,
+            })
+            .collect();
+        model::User {
+            id: self.id,
+            email: self.email,
+            name: self.name,
+            image_url: self.image_url,
+            created_at: self.created_at,
+            last_sign_in_at: self.last_sign_in_at,
+            external_accounts,
+        }
+    }
+}
