@@ -17,7 +17,9 @@ use crate::redirect::check_redirect_url;
 use crate::secret::Secret;
 use crate::service::{Latchkey, NotionEndpoints};
 use crate::session::{ABSOLUTE_LIFETIME, FLOW_LIFETIME};
-use crate::store::{ConnectionRow, FlowRow, GrantRecord, NewSession, SignInRecord, SignInRefused, StoreError};
+use crate::store::{
+    ConnectionRow, FlowRow, GrantRecord, NewSession, SignInRecord, SignInRefused, StoreError,
+};
 
 /// Whether the person came to sign in or to sign up. Both end the same way: an unknown Notion
 /// person becomes a new user (while sign-ups are open); the intent only words the pages.
@@ -72,28 +74,33 @@ pub struct SignedIn {
 pub const MAX_CALLBACK_QUERY_LEN: usize = 4096;
 
 impl Callback {
-    /// Parses the callback's raw query string. Oversized queries and repeated `code`, `state`
-    /// or `error` parameters are refused: there is no right way to pick one of two states.
-    /// Unknown parameters are ignored (Notion may add some).
+    /// Parses the callback's raw query string (see [`unique_query_params`]).
     pub fn parse(raw_query: &str) -> Result<Callback, Failure> {
-        if raw_query.len() > MAX_CALLBACK_QUERY_LEN {
-            return Err(Failure::BadRequest);
-        }
-        let mut callback = Callback::default();
-        for (key, value) in url::form_urlencoded::parse(raw_query.as_bytes()) {
-            let slot = match key.as_ref() {
-                "code" => &mut callback.code,
-                "state" => &mut callback.state,
-                "error" => &mut callback.error,
-                _ => continue,
-            };
-            if slot.is_some() {
+        let [code, state, error] = unique_query_params(raw_query, ["code", "state", "error"])?;
+        Ok(Callback { code, state, error })
+    }
+}
+
+/// Reads the named parameters of a query string, each at most once. A query longer than
+/// [`MAX_CALLBACK_QUERY_LEN`] or naming one of them twice is a [`Failure::BadRequest`]: there is no
+/// right way to pick one of two states. Other parameters are ignored.
+pub fn unique_query_params<const N: usize>(
+    raw_query: &str,
+    names: [&str; N],
+) -> Result<[Option<String>; N], Failure> {
+    if raw_query.len() > MAX_CALLBACK_QUERY_LEN {
+        return Err(Failure::BadRequest);
+    }
+    let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
+    for (key, value) in url::form_urlencoded::parse(raw_query.as_bytes()) {
+        if let Some(index) = names.iter().position(|name| *name == key) {
+            if values[index].is_some() {
                 return Err(Failure::BadRequest);
             }
-            *slot = Some(value.into_owned());
+            values[index] = Some(value.into_owned());
         }
-        Ok(callback)
     }
+    Ok(values)
 }
 
 const PROVIDER: &str = "notion";
@@ -105,11 +112,20 @@ impl Latchkey {
     }
 
     /// Step 1: everything checked *before* the browser leaves for Notion.
-    pub async fn start_sign_in(&self, redirect_url: Option<&str>, intent: Intent, browser_nonce: Option<&str>) -> Result<Started, Failure> {
+    pub async fn start_sign_in(
+        &self,
+        redirect_url: Option<&str>,
+        intent: Intent,
+        browser_nonce: Option<&str>,
+    ) -> Result<Started, Failure> {
         let redirect_url = match redirect_url {
-            Some(candidate) => check_redirect_url(candidate, &self.config.public_url, &self.config.allowed_origins)
-                .ok_or(Failure::RedirectNotAllowed)?
-                .to_string(),
+            Some(candidate) => check_redirect_url(
+                candidate,
+                &self.config.public_url,
+                &self.config.allowed_origins,
+            )
+            .ok_or(Failure::RedirectNotAllowed)?
+            .to_string(),
             None => self.default_redirect_url(),
         };
         let connection = self.enabled_connection().await?;
@@ -119,7 +135,10 @@ impl Latchkey {
         let state = random_token(32);
         // One flow cookie per browser: kept if present and well-formed, so two tabs signing in
         // at once both finish.
-        let nonce = browser_nonce.filter(|n| is_token_shaped(n)).map(str::to_string).unwrap_or_else(|| random_token(32));
+        let nonce = browser_nonce
+            .filter(|n| is_token_shaped(n))
+            .map(str::to_string)
+            .unwrap_or_else(|| random_token(32));
         let flow = FlowRow {
             state_hash: token_hash(&state),
             browser_hash: token_hash(&nonce),
@@ -129,10 +148,21 @@ impl Latchkey {
             created_at: now,
             expires_at: now + FLOW_LIFETIME,
         };
-        self.store.insert_flow(&flow).await.map_err(storage_failure)?;
+        self.store
+            .insert_flow(&flow)
+            .await
+            .map_err(storage_failure)?;
 
-        let authorize_url = NotionClient::authorize_url(&endpoints.browser, &credentials.client_id, &self.config.redirect_uri(), &state);
-        Ok(Started { authorize_url, browser_nonce: Secret::new(nonce) })
+        let authorize_url = NotionClient::authorize_url(
+            &endpoints.browser,
+            &credentials.client_id,
+            &self.config.redirect_uri(),
+            &state,
+        );
+        Ok(Started {
+            authorize_url,
+            browser_nonce: Secret::new(nonce),
+        })
     }
 
     /// Step 2: Notion sent the browser back.
@@ -148,7 +178,11 @@ impl Latchkey {
     ) -> Result<SignedIn, Failure> {
         // The state is consumed whatever happens next: a callback URL works once.
         let flow = match &callback.state {
-            Some(state) if is_token_shaped(state) => self.store.take_flow(&token_hash(state)).await.map_err(storage_failure)?,
+            Some(state) if is_token_shaped(state) => self
+                .store
+                .take_flow(&token_hash(state))
+                .await
+                .map_err(storage_failure)?,
             Some(_) => None,
             None => None,
         };
@@ -156,7 +190,11 @@ impl Latchkey {
         // Notion's error first: the person cancelled, or Notion refused.
         if let Some(error) = &callback.error {
             info!(error = %truncate(error, 64), "Notion returned an error to the callback");
-            return Err(if error == "access_denied" { Failure::Cancelled } else { Failure::NotionRejected });
+            return Err(if error == "access_denied" {
+                Failure::Cancelled
+            } else {
+                Failure::NotionRejected
+            });
         }
 
         // Then the state: present, known, fresh, and this browser's.
@@ -174,7 +212,11 @@ impl Latchkey {
         if token_hash(nonce) != flow.browser_hash {
             return Err(Failure::StateOtherBrowser);
         }
-        let code = callback.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 512).ok_or(Failure::BadRequest)?;
+        let code = callback
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty() && c.len() <= 512)
+            .ok_or(Failure::BadRequest)?;
 
         // Then the exchange, with the connection as it is now (it may have been switched off).
         let connection = self.enabled_connection().await?;
@@ -184,7 +226,12 @@ impl Latchkey {
         let (credentials, endpoints) = self.credentials_for(&connection)?;
         let token = self
             .notion
-            .exchange_code(&endpoints.server, &credentials, code, &self.config.redirect_uri())
+            .exchange_code(
+                &endpoints.server,
+                &credentials,
+                code,
+                &self.config.redirect_uri(),
+            )
             .await
             .map_err(|e| {
                 warn!(error = %e, "Notion code exchange failed");
@@ -212,7 +259,10 @@ impl Latchkey {
                 workspace_name: token.workspace_name.clone(),
                 workspace_icon: token.workspace_icon.clone(),
                 access_token_sealed: self.sealer.seal(SEAL_ACCESS_TOKEN, &token.access_token),
-                refresh_token_sealed: token.refresh_token.as_deref().map(|t| self.sealer.seal(SEAL_REFRESH_TOKEN, t)),
+                refresh_token_sealed: token
+                    .refresh_token
+                    .as_deref()
+                    .map(|t| self.sealer.seal(SEAL_REFRESH_TOKEN, t)),
             },
             session: NewSession {
                 id: random_id("sess"),
@@ -220,9 +270,16 @@ impl Latchkey {
                 user_agent: user_agent.map(|ua| truncate(ua, 256).to_string()),
                 expires_at: now + ABSOLUTE_LIFETIME,
             },
-            replaces_session_hash: previous_session.filter(|t| is_token_shaped(t)).map(token_hash),
+            replaces_session_hash: previous_session
+                .filter(|t| is_token_shaped(t))
+                .map(token_hash),
         };
-        let written = match self.store.complete_sign_in(&record).await.map_err(storage_failure)? {
+        let written = match self
+            .store
+            .complete_sign_in(&record)
+            .await
+            .map_err(storage_failure)?
+        {
             Ok(written) => written,
             Err(SignInRefused::SignUpsClosed) => return Err(Failure::SignUpsClosed),
         };
@@ -236,25 +293,43 @@ impl Latchkey {
     }
 
     async fn enabled_connection(&self) -> Result<ConnectionRow, Failure> {
-        match self.store.connection_by_provider(PROVIDER).await.map_err(storage_failure)? {
+        match self
+            .store
+            .connection_by_provider(PROVIDER)
+            .await
+            .map_err(storage_failure)?
+        {
             Some(connection) if connection.is_enabled() => Ok(connection),
             _ => Err(Failure::ConnectionDisabled),
         }
     }
 
     /// The client credentials a connection signs in with, and where Notion is for them.
-    pub fn credentials_for(&self, connection: &ConnectionRow) -> Result<(ClientCredentials, NotionEndpoints), Failure> {
+    pub fn credentials_for(
+        &self,
+        connection: &ConnectionRow,
+    ) -> Result<(ClientCredentials, NotionEndpoints), Failure> {
         if !connection.uses_custom_credentials() {
-            return self.shared_credentials().ok_or(Failure::ConnectionUnconfigured);
+            return self
+                .shared_credentials()
+                .ok_or(Failure::ConnectionUnconfigured);
         }
-        let (Some(client_id), Some(sealed)) = (&connection.client_id, &connection.client_secret_sealed) else {
+        let (Some(client_id), Some(sealed)) =
+            (&connection.client_id, &connection.client_secret_sealed)
+        else {
             return Err(Failure::ConnectionUnconfigured);
         };
         let client_secret = self.sealer.open(SEAL_CLIENT_SECRET, sealed).map_err(|e| {
             warn!(error = %e, connection = %connection.id, "cannot open the connection's client secret");
             Failure::ConnectionUnconfigured
         })?;
-        Ok((ClientCredentials { client_id: client_id.clone(), client_secret }, self.notion_endpoints()))
+        Ok((
+            ClientCredentials {
+                client_id: client_id.clone(),
+                client_secret,
+            },
+            self.notion_endpoints(),
+        ))
     }
 }
 
@@ -270,7 +345,10 @@ fn storage_failure(error: StoreError) -> Failure {
 
 /// Our tokens are 43 base64url characters; anything else is not worth a database look-up.
 fn is_token_shaped(text: &str) -> bool {
-    text.len() == 43 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    text.len() == 43
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn truncate(text: &str, max: usize) -> &str {
@@ -287,14 +365,35 @@ mod tests {
     #[test]
     fn callback_query_parsing_refuses_repeats_and_floods() {
         let ok = Callback::parse("code=abc&state=xyz&extra=1").expect("valid");
-        assert_eq!((ok.code.as_deref(), ok.state.as_deref(), ok.error), (Some("abc"), Some("xyz"), None));
+        assert_eq!(
+            (ok.code.as_deref(), ok.state.as_deref(), ok.error),
+            (Some("abc"), Some("xyz"), None)
+        );
         let denied = Callback::parse("error=access_denied&state=s").expect("valid");
         assert_eq!(denied.error.as_deref(), Some("access_denied"));
-        assert_eq!(Callback::parse("code=a&state=s&state=t").err(), Some(Failure::BadRequest));
-        assert_eq!(Callback::parse("code=a&code=b").err(), Some(Failure::BadRequest));
-        assert_eq!(Callback::parse(&format!("code={}", "a".repeat(MAX_CALLBACK_QUERY_LEN))).err(), Some(Failure::BadRequest));
-        assert_eq!(Callback::parse("state=%E2%9C%93").expect("utf-8").state.as_deref(), Some("✓"));
-        assert!(Callback::parse("").expect("empty is parseable").state.is_none());
+        assert_eq!(
+            Callback::parse("code=a&state=s&state=t").err(),
+            Some(Failure::BadRequest)
+        );
+        assert_eq!(
+            Callback::parse("code=a&code=b").err(),
+            Some(Failure::BadRequest)
+        );
+        assert_eq!(
+            Callback::parse(&format!("code={}", "a".repeat(MAX_CALLBACK_QUERY_LEN))).err(),
+            Some(Failure::BadRequest)
+        );
+        assert_eq!(
+            Callback::parse("state=%E2%9C%93")
+                .expect("utf-8")
+                .state
+                .as_deref(),
+            Some("✓")
+        );
+        assert!(Callback::parse("")
+            .expect("empty is parseable")
+            .state
+            .is_none());
     }
 
     #[test]

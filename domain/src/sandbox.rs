@@ -29,12 +29,25 @@ pub struct SamplePerson {
 }
 
 pub const SAMPLE_PEOPLE: [SamplePerson; 3] = [
-    SamplePerson { key: "ada", name: "Ada Lovelace", email: "ada@example.com" },
-    SamplePerson { key: "grace", name: "Grace Hopper", email: "grace@example.com" },
-    SamplePerson { key: "katherine", name: "Katherine Johnson", email: "katherine@example.com" },
+    SamplePerson {
+        key: "ada",
+        name: "Ada Lovelace",
+        email: "ada@example.com",
+    },
+    SamplePerson {
+        key: "grace",
+        name: "Grace Hopper",
+        email: "grace@example.com",
+    },
+    SamplePerson {
+        key: "katherine",
+        name: "Katherine Johnson",
+        email: "katherine@example.com",
+    },
 ];
 
-pub const SAMPLE_WORKSPACES: [(&str, &str); 2] = [("Acme Corp", "🚀"), ("Analytical Engines", "⚙️")];
+pub const SAMPLE_WORKSPACES: [(&str, &str); 2] =
+    [("Acme Corp", "🚀"), ("Analytical Engines", "⚙️")];
 
 /// How the sandbox should answer, to let developers see the unusual cases too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -84,7 +97,11 @@ pub struct Sandbox {
 impl Sandbox {
     /// `client_secret` is the sandbox client's secret; `redirect_uri` the one URI registered.
     pub fn new(client_secret: Secret<String>, redirect_uri: String) -> Self {
-        Sandbox { client_secret, redirect_uri, codes: Mutex::new(HashMap::new()) }
+        Sandbox {
+            client_secret,
+            redirect_uri,
+            codes: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn client_secret(&self) -> &Secret<String> {
@@ -95,7 +112,13 @@ impl Sandbox {
         &self.redirect_uri
     }
 
-    pub fn check_authorize(&self, client_id: Option<&str>, redirect_uri: Option<&str>, response_type: Option<&str>, owner: Option<&str>) -> Result<(), AuthorizeProblem> {
+    pub fn check_authorize(
+        &self,
+        client_id: Option<&str>,
+        redirect_uri: Option<&str>,
+        response_type: Option<&str>,
+        owner: Option<&str>,
+    ) -> Result<(), AuthorizeProblem> {
         if client_id != Some(SANDBOX_CLIENT_ID) {
             return Err(AuthorizeProblem::InvalidClient);
         }
@@ -103,7 +126,9 @@ impl Sandbox {
             return Err(AuthorizeProblem::InvalidRedirectUri);
         }
         if response_type != Some("code") {
-            return Err(AuthorizeProblem::InvalidRequest("response_type must be code"));
+            return Err(AuthorizeProblem::InvalidRequest(
+                "response_type must be code",
+            ));
         }
         if owner != Some("user") {
             return Err(AuthorizeProblem::InvalidRequest("owner must be user"));
@@ -114,32 +139,61 @@ impl Sandbox {
     /// Issues a single-use code for this consent.
     pub fn issue_code(&self, consent: Consent, redirect_uri: &str, now: Millis) -> String {
         let code = random_token(24);
-        let mut codes = self.codes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut codes = self
+            .codes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         codes.retain(|_, pending| pending.expires_at > now);
-        codes.insert(code.clone(), PendingCode { consent, redirect_uri: redirect_uri.to_string(), expires_at: now + CODE_LIFETIME });
+        codes.insert(
+            code.clone(),
+            PendingCode {
+                consent,
+                redirect_uri: redirect_uri.to_string(),
+                expires_at: now + CODE_LIFETIME,
+            },
+        );
         code
     }
 
     /// `POST /v1/oauth/token`: the status and JSON body Notion would answer.
     /// `body` is the request body, JSON (as documented) or form-encoded (as libraries send).
-    pub fn token(&self, authorization: Option<&str>, content_type: Option<&str>, body: &[u8], now: Millis) -> (u16, Value) {
+    pub fn token(
+        &self,
+        authorization: Option<&str>,
+        content_type: Option<&str>,
+        body: &[u8],
+        now: Millis,
+    ) -> (u16, Value) {
         if !self.client_authenticated(authorization) {
             return error(401, "invalid_client", "Invalid client credentials.");
         }
         let Some(request) = parse_token_request(content_type, body) else {
             return error(400, "invalid_request", "Body failed validation.");
         };
-        let field = |name: &str| request.get(name).and_then(Value::as_str).map(str::to_string);
+        let field = |name: &str| {
+            request
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         match field("grant_type").as_deref() {
             Some("authorization_code") => {}
             Some(_) => return error(400, "unsupported_grant_type", "Unsupported grant type."),
             None => return error(400, "invalid_request", "body.grant_type should be defined."),
         }
         let (Some(code), Some(redirect_uri)) = (field("code"), field("redirect_uri")) else {
-            return error(400, "invalid_request", "body.code and body.redirect_uri should be defined.");
+            return error(
+                400,
+                "invalid_request",
+                "body.code and body.redirect_uri should be defined.",
+            );
         };
         // Taken out whatever happens next: a code is good for one attempt only.
-        let pending = self.codes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&code);
+        let pending = self
+            .codes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&code);
         let Some(pending) = pending.filter(|p| p.expires_at > now) else {
             return error(400, "invalid_grant", "Invalid code.");
         };
@@ -161,9 +215,14 @@ impl Sandbox {
     }
 }
 
-fn parse_token_request(content_type: Option<&str>, body: &[u8]) -> Option<serde_json::Map<String, Value>> {
+fn parse_token_request(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Option<serde_json::Map<String, Value>> {
     if content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
-        let pairs = url::form_urlencoded::parse(body).into_owned().map(|(k, v)| (k, Value::String(v)));
+        let pairs = url::form_urlencoded::parse(body)
+            .into_owned()
+            .map(|(k, v)| (k, Value::String(v)));
         return Some(pairs.collect());
     }
     match serde_json::from_slice(body) {
@@ -174,20 +233,37 @@ fn parse_token_request(content_type: Option<&str>, body: &[u8]) -> Option<serde_
 
 fn error(status: u16, code: &str, message: &str) -> (u16, Value) {
     // Notion's token endpoint carries both shapes' fields.
-    (status, json!({"object": "error", "status": status, "code": code, "message": message, "error": code, "error_description": message}))
+    (
+        status,
+        json!({"object": "error", "status": status, "code": code, "message": message, "error": code, "error_description": message}),
+    )
 }
 
 /// A stable UUID-looking id derived from `seed`, so the same sample person is the same Notion user.
 fn stable_uuid(seed: &str) -> String {
     let h = token_hash(seed);
-    format!("{}-{}-4{}-8{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 fn token_body(consent: &Consent) -> Value {
     let person_key = consent.email.trim().to_lowercase();
-    let person_key = if person_key.is_empty() { consent.name.trim().to_lowercase() } else { person_key };
+    let person_key = if person_key.is_empty() {
+        consent.name.trim().to_lowercase()
+    } else {
+        person_key
+    };
     let user_id = stable_uuid(&format!("sandbox-person:{person_key}"));
-    let workspace_id = stable_uuid(&format!("sandbox-workspace:{}", consent.workspace_name.trim().to_lowercase()));
+    let workspace_id = stable_uuid(&format!(
+        "sandbox-workspace:{}",
+        consent.workspace_name.trim().to_lowercase()
+    ));
     let bot_id = stable_uuid(&format!("sandbox-bot:{user_id}:{workspace_id}"));
     let person = match consent.quirk {
         Quirk::NoEmail => json!({}),
@@ -228,21 +304,61 @@ mod tests {
     }
 
     fn ada(quirk: Quirk) -> Consent {
-        Consent { name: "Ada Lovelace".into(), email: "ada@example.com".into(), workspace_name: "Acme".into(), workspace_icon: None, quirk }
+        Consent {
+            name: "Ada Lovelace".into(),
+            email: "ada@example.com".into(),
+            workspace_name: "Acme".into(),
+            workspace_icon: None,
+            quirk,
+        }
     }
 
     fn exchange(sandbox: &Sandbox, code: &str, redirect_uri: &str) -> (u16, Value) {
-        let body = json!({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}).to_string();
-        sandbox.token(Some(&basic(SANDBOX_CLIENT_ID, "s3cret")), Some("application/json"), body.as_bytes(), 0)
+        let body =
+            json!({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
+                .to_string();
+        sandbox.token(
+            Some(&basic(SANDBOX_CLIENT_ID, "s3cret")),
+            Some("application/json"),
+            body.as_bytes(),
+            0,
+        )
     }
 
     #[test]
     fn authorize_checks_client_and_exact_redirect_uri() {
         let s = sandbox();
-        assert_eq!(s.check_authorize(Some(SANDBOX_CLIENT_ID), Some(REDIRECT), Some("code"), Some("user")), Ok(()));
-        assert_eq!(s.check_authorize(Some("other"), Some(REDIRECT), Some("code"), Some("user")), Err(AuthorizeProblem::InvalidClient));
-        assert_eq!(s.check_authorize(Some(SANDBOX_CLIENT_ID), Some("http://127.0.0.1:3000/v1/oauth_callback/"), Some("code"), Some("user")), Err(AuthorizeProblem::InvalidRedirectUri));
-        assert!(matches!(s.check_authorize(Some(SANDBOX_CLIENT_ID), Some(REDIRECT), Some("token"), Some("user")), Err(AuthorizeProblem::InvalidRequest(_))));
+        assert_eq!(
+            s.check_authorize(
+                Some(SANDBOX_CLIENT_ID),
+                Some(REDIRECT),
+                Some("code"),
+                Some("user")
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            s.check_authorize(Some("other"), Some(REDIRECT), Some("code"), Some("user")),
+            Err(AuthorizeProblem::InvalidClient)
+        );
+        assert_eq!(
+            s.check_authorize(
+                Some(SANDBOX_CLIENT_ID),
+                Some("http://127.0.0.1:3000/v1/oauth_callback/"),
+                Some("code"),
+                Some("user")
+            ),
+            Err(AuthorizeProblem::InvalidRedirectUri)
+        );
+        assert!(matches!(
+            s.check_authorize(
+                Some(SANDBOX_CLIENT_ID),
+                Some(REDIRECT),
+                Some("token"),
+                Some("user")
+            ),
+            Err(AuthorizeProblem::InvalidRequest(_))
+        ));
     }
 
     #[test]
@@ -256,7 +372,10 @@ mod tests {
         assert_eq!(who.email.as_deref(), Some("ada@example.com"));
         assert_eq!(token.workspace_name.as_deref(), Some("Acme"));
         let (again, body) = exchange(&s, &code, REDIRECT);
-        assert_eq!((again, body["error"].as_str()), (400, Some("invalid_grant")));
+        assert_eq!(
+            (again, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
     }
 
     #[test]
@@ -273,37 +392,87 @@ mod tests {
     fn token_endpoint_refuses_what_notion_refuses() {
         let s = sandbox();
         let code = s.issue_code(ada(Quirk::None), REDIRECT, 0);
-        let body = json!({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}).to_string();
-        let wrong_secret = s.token(Some(&basic(SANDBOX_CLIENT_ID, "nope")), Some("application/json"), body.as_bytes(), 0);
-        assert_eq!((wrong_secret.0, wrong_secret.1["error"].as_str()), (401, Some("invalid_client")));
-        assert_eq!(s.token(None, Some("application/json"), body.as_bytes(), 0).0, 401);
+        let body =
+            json!({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT})
+                .to_string();
+        let wrong_secret = s.token(
+            Some(&basic(SANDBOX_CLIENT_ID, "nope")),
+            Some("application/json"),
+            body.as_bytes(),
+            0,
+        );
+        assert_eq!(
+            (wrong_secret.0, wrong_secret.1["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        assert_eq!(
+            s.token(None, Some("application/json"), body.as_bytes(), 0)
+                .0,
+            401
+        );
         // The wrong redirect URI burns the code, as a failed attempt at Notion does.
-        assert_eq!(exchange(&s, &code, "http://localhost:3000/v1/oauth_callback").0, 400);
+        assert_eq!(
+            exchange(&s, &code, "http://localhost:3000/v1/oauth_callback").0,
+            400
+        );
         assert_eq!(exchange(&s, &code, REDIRECT).0, 400);
         // Expired.
         let late = s.issue_code(ada(Quirk::None), REDIRECT, 0);
-        let late_body = json!({"grant_type": "authorization_code", "code": late, "redirect_uri": REDIRECT}).to_string();
-        let expired = s.token(Some(&basic(SANDBOX_CLIENT_ID, "s3cret")), Some("application/json"), late_body.as_bytes(), CODE_LIFETIME + 1);
+        let late_body =
+            json!({"grant_type": "authorization_code", "code": late, "redirect_uri": REDIRECT})
+                .to_string();
+        let expired = s.token(
+            Some(&basic(SANDBOX_CLIENT_ID, "s3cret")),
+            Some("application/json"),
+            late_body.as_bytes(),
+            CODE_LIFETIME + 1,
+        );
         assert_eq!(expired.1["error"].as_str(), Some("invalid_grant"));
-        let unsupported = s.token(Some(&basic(SANDBOX_CLIENT_ID, "s3cret")), Some("application/json"), br#"{"grant_type": "password"}"#, 0);
-        assert_eq!(unsupported.1["code"].as_str(), Some("unsupported_grant_type"));
+        let unsupported = s.token(
+            Some(&basic(SANDBOX_CLIENT_ID, "s3cret")),
+            Some("application/json"),
+            br#"{"grant_type": "password"}"#,
+            0,
+        );
+        assert_eq!(
+            unsupported.1["code"].as_str(),
+            Some("unsupported_grant_type")
+        );
     }
 
     #[test]
     fn form_encoded_bodies_are_accepted_too() {
         let s = sandbox();
         let code = s.issue_code(ada(Quirk::None), REDIRECT, 0);
-        let form = format!("grant_type=authorization_code&code={code}&redirect_uri={}", url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>());
-        let (status, _) = s.token(Some(&basic(SANDBOX_CLIENT_ID, "s3cret")), Some("application/x-www-form-urlencoded"), form.as_bytes(), 0);
+        let form = format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={}",
+            url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+        );
+        let (status, _) = s.token(
+            Some(&basic(SANDBOX_CLIENT_ID, "s3cret")),
+            Some("application/x-www-form-urlencoded"),
+            form.as_bytes(),
+            0,
+        );
         assert_eq!(status, 200);
     }
 
     #[test]
     fn quirks_reproduce_notions_odd_answers() {
         let s = sandbox();
-        let no_email = exchange(&s, &s.issue_code(ada(Quirk::NoEmail), REDIRECT, 0), REDIRECT).1;
+        let no_email = exchange(
+            &s,
+            &s.issue_code(ada(Quirk::NoEmail), REDIRECT, 0),
+            REDIRECT,
+        )
+        .1;
         assert_eq!(no_email["owner"]["user"]["person"], json!({}));
-        let workspace = exchange(&s, &s.issue_code(ada(Quirk::WorkspaceOwner), REDIRECT, 0), REDIRECT).1;
+        let workspace = exchange(
+            &s,
+            &s.issue_code(ada(Quirk::WorkspaceOwner), REDIRECT, 0),
+            REDIRECT,
+        )
+        .1;
         assert_eq!(workspace["owner"]["type"], "workspace");
     }
 }

@@ -1,1 +1,123 @@
-fn main() {}
+//! `latchkey`: reads the configuration, opens storage, serves the portal, the API and (in
+//! development) the Notion sandbox.
+#![forbid(unsafe_code)]
+
+mod html;
+mod routes;
+mod security;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::config::Config;
+use domain::Latchkey;
+use leptos::config::get_configuration;
+use tracing::{error, info};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    // The run-time Leptos settings come from Leptos.toml when started from the repository root,
+    // and from LEPTOS_* variables (which override it) anywhere.
+    let leptos_toml = std::path::Path::new("Leptos.toml")
+        .exists()
+        .then_some("Leptos.toml");
+    let leptos_options = match get_configuration(leptos_toml) {
+        Ok(conf) => conf.leptos_options,
+        Err(e) => {
+            eprintln!("latchkey: Leptos configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match Config::from_env(leptos_options.site_addr) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("latchkey: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (latchkey, generated) = match Latchkey::start(config).await {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("latchkey: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for line in generated.lines {
+        // Printed once, at the start that generated it; afterwards it is only in the data dir.
+        println!("latchkey: {line}");
+    }
+    let latchkey = Arc::new(latchkey);
+    let addr = latchkey.config.site_addr;
+    let app = routes::router(latchkey.clone(), leptos_options);
+
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("latchkey: LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    info!(
+        environment = latchkey.config.environment.as_str(),
+        public_url = %latchkey.config.public_url,
+        sandbox = latchkey.sandbox.is_some(),
+        "Latchkey is listening on {addr}; sign in at {}",
+        latchkey.config.public_url_join("/sign-in")
+    );
+    tokio::spawn(prune_forever(latchkey.clone()));
+
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
+    latchkey.store.close().await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("server stopped: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Sign-ins never finished and long-dead sessions are deleted once a minute.
+async fn prune_forever(latchkey: Arc<Latchkey>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = latchkey.store.prune_expired(latchkey.now()).await {
+            error!("pruning expired rows failed: {e}");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -127,21 +127,35 @@ impl NotionClient {
 }
 
 /// Turns a token endpoint's status and body into a token or a precise error.
-pub fn interpret_token_answer(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<TokenResponse, NotionError> {
+pub fn interpret_token_answer(
+    status: u16,
+    retry_after: Option<u64>,
+    body: &[u8],
+) -> Result<TokenResponse, NotionError> {
     if status == 200 {
-        return serde_json::from_slice(body).map_err(|e| NotionError::Malformed(format!("token response: {e}")));
+        return serde_json::from_slice(body)
+            .map_err(|e| NotionError::Malformed(format!("token response: {e}")));
     }
     let error = ErrorBody::parse(body);
     let code = error.as_ref().map(|e| e.code.as_str()).unwrap_or("");
     match (status, code) {
         (429, _) | (_, "rate_limited") => Err(NotionError::RateLimited(retry_after)),
-        (_, "invalid_client" | "unauthorized_client") | (401, _) => Err(NotionError::ClientRejected),
+        (_, "invalid_client" | "unauthorized_client") | (401, _) => {
+            Err(NotionError::ClientRejected)
+        }
         (_, "invalid_grant") => Err(NotionError::CodeRejected(
-            error.and_then(|e| e.message).unwrap_or_else(|| "invalid_grant".to_string()),
+            error
+                .and_then(|e| e.message)
+                .unwrap_or_else(|| "invalid_grant".to_string()),
         )),
         (500..=599, _) => Err(NotionError::Unavailable(format!("HTTP {status} {code}"))),
-        (400..=499, "") => Err(NotionError::Malformed(format!("HTTP {status} without an error body"))),
-        (400..=499, _) => Err(NotionError::Rejected { status, code: code.to_string() }),
+        (400..=499, "") => Err(NotionError::Malformed(format!(
+            "HTTP {status} without an error body"
+        ))),
+        (400..=499, _) => Err(NotionError::Rejected {
+            status,
+            code: code.to_string(),
+        }),
         _ => Err(NotionError::Malformed(format!("unexpected HTTP {status}"))),
     }
 }
@@ -171,25 +185,48 @@ mod tests {
     #[test]
     fn authorize_url_has_notions_five_parameters() {
         let base = Url::parse("https://api.notion.com").expect("url");
-        let url = NotionClient::authorize_url(&base, "cid", "http://localhost:3000/v1/oauth_callback", "st&ate");
+        let url = NotionClient::authorize_url(
+            &base,
+            "cid",
+            "http://localhost:3000/v1/oauth_callback",
+            "st&ate",
+        );
         assert_eq!(url.path(), "/v1/oauth/authorize");
         let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(names, ["client_id", "response_type", "owner", "redirect_uri", "state"]);
+        assert_eq!(
+            names,
+            [
+                "client_id",
+                "response_type",
+                "owner",
+                "redirect_uri",
+                "state"
+            ]
+        );
         assert!(pairs.contains(&("owner".into(), "user".into())));
         assert!(pairs.contains(&("state".into(), "st&ate".into())));
-        assert!(pairs.contains(&("redirect_uri".into(), "http://localhost:3000/v1/oauth_callback".into())));
+        assert!(pairs.contains(&(
+            "redirect_uri".into(),
+            "http://localhost:3000/v1/oauth_callback".into()
+        )));
     }
 
     #[test]
     fn endpoints_keep_a_base_path() {
         let base = Url::parse("http://127.0.0.1:3000/sandbox/notion/").expect("url");
-        assert_eq!(endpoint(&base, "v1/oauth/token").as_str(), "http://127.0.0.1:3000/sandbox/notion/v1/oauth/token");
+        assert_eq!(
+            endpoint(&base, "v1/oauth/token").as_str(),
+            "http://127.0.0.1:3000/sandbox/notion/v1/oauth/token"
+        );
     }
 
     #[test]
     fn basic_auth_is_the_standard_encoding() {
-        let creds = ClientCredentials { client_id: "id".into(), client_secret: Secret::new("secret".into()) };
+        let creds = ClientCredentials {
+            client_id: "id".into(),
+            client_secret: Secret::new("secret".into()),
+        };
         assert_eq!(creds.basic_auth(), "Basic aWQ6c2VjcmV0");
         assert!(!format!("{creds:?}").contains("secret\""));
     }
@@ -213,9 +250,19 @@ mod tests {
             (302, b"", Failure::NotionUnavailable),
         ];
         for (status, body, expected) in cases {
-            let failure = interpret_token_answer(*status, None, body).err().map(|e| e.failure());
-            assert_eq!(failure, Some(*expected), "HTTP {status} {}", String::from_utf8_lossy(body));
+            let failure = interpret_token_answer(*status, None, body)
+                .err()
+                .map(|e| e.failure());
+            assert_eq!(
+                failure,
+                Some(*expected),
+                "HTTP {status} {}",
+                String::from_utf8_lossy(body)
+            );
         }
-        assert_eq!(interpret_token_answer(429, Some(30), b"").err(), Some(NotionError::RateLimited(Some(30))));
+        assert_eq!(
+            interpret_token_answer(429, Some(30), b"").err(),
+            Some(NotionError::RateLimited(Some(30)))
+        );
     }
 }

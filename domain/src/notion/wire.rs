@@ -30,7 +30,9 @@ pub struct TokenResponse {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Owner {
-    User { user: NotionUser },
+    User {
+        user: NotionUser,
+    },
     Workspace,
     #[default]
     #[serde(other)]
@@ -59,7 +61,9 @@ pub struct Person {
     pub email_verified: Option<bool>,
 }
 
-fn string_or_none<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+fn string_or_none<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
     Ok(match Value::deserialize(deserializer)? {
         Value::String(s) if !s.is_empty() => Some(s),
         _ => None,
@@ -93,13 +97,22 @@ impl TokenResponse {
             return Err(IdentityProblem::NoPerson);
         }
         let person = user.person.clone().unwrap_or_default();
-        let email = person.email.map(|e| e.trim().to_string()).filter(|e| e.contains('@'));
+        let email = person
+            .email
+            .map(|e| e.trim().to_string())
+            .filter(|e| e.contains('@'));
         Ok(Identity {
             notion_user_id: user.id.clone(),
             name: user.name.clone().filter(|n| !n.trim().is_empty()),
-            avatar_url: user.avatar_url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+            avatar_url: user
+                .avatar_url
+                .clone()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
             email,
-            email_verified: person.email_verified.or(user.email_verified).unwrap_or(false),
+            email_verified: person
+                .email_verified
+                .or(user.email_verified)
+                .unwrap_or(false),
         })
     }
 }
@@ -117,7 +130,10 @@ impl ErrorBody {
         let value: Value = serde_json::from_slice(body).ok()?;
         let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
         let code = text("error").or_else(|| text("code"))?;
-        Some(ErrorBody { code, message: text("error_description").or_else(|| text("message")) })
+        Some(ErrorBody {
+            code,
+            message: text("error_description").or_else(|| text("message")),
+        })
     }
 }
 
@@ -152,9 +168,11 @@ mod tests {
 
     #[test]
     fn nulls_and_missing_optional_fields_are_tolerated() {
-        let token = parse(r#"{"access_token": "ntn", "refresh_token": null, "bot_id": "b", "workspace_id": "w",
+        let token = parse(
+            r#"{"access_token": "ntn", "refresh_token": null, "bot_id": "b", "workspace_id": "w",
             "workspace_name": null, "workspace_icon": null, "some_future_field": {"x": 1},
-            "owner": {"type": "user", "user": {"id": "u", "name": null, "avatar_url": null, "person": {}}}}"#);
+            "owner": {"type": "user", "user": {"id": "u", "name": null, "avatar_url": null, "person": {}}}}"#,
+        );
         assert_eq!(token.refresh_token, None);
         assert_eq!(token.token_type, None);
         assert_eq!(token.workspace_name, None);
@@ -165,9 +183,11 @@ mod tests {
 
     #[test]
     fn odd_icons_and_avatars_are_dropped_not_fatal() {
-        let token = parse(r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w",
+        let token = parse(
+            r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w",
             "workspace_icon": {"type": "emoji"}, "owner": {"type": "user", "user": {"id": "u",
-            "avatar_url": "javascript:alert(1)", "person": {"email": "not-an-email"}}}}"#);
+            "avatar_url": "javascript:alert(1)", "person": {"email": "not-an-email"}}}}"#,
+        );
         assert_eq!(token.workspace_icon, None);
         let who = token.identity().expect("a person");
         assert_eq!(who.avatar_url, None);
@@ -176,33 +196,62 @@ mod tests {
 
     #[test]
     fn legacy_workspace_owner_is_not_a_person() {
-        let token = parse(r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w", "owner": {"type": "workspace", "workspace": true}}"#);
+        let token = parse(
+            r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w", "owner": {"type": "workspace", "workspace": true}}"#,
+        );
         assert_eq!(token.identity(), Err(IdentityProblem::NoPerson));
         let token = parse(r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w"}"#);
         assert_eq!(token.identity(), Err(IdentityProblem::NoPerson));
-        let token = parse(r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w", "owner": {"type": "bot"}}"#);
+        let token = parse(
+            r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w", "owner": {"type": "bot"}}"#,
+        );
         assert_eq!(token.identity(), Err(IdentityProblem::NoPerson));
     }
 
     #[test]
     fn verified_flag_is_read_where_present() {
-        let token = parse(r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w", "owner": {"type": "user",
-            "user": {"id": "u", "person": {"email": "a@b.c", "email_verified": true}}}}"#);
+        let token = parse(
+            r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w", "owner": {"type": "user",
+            "user": {"id": "u", "person": {"email": "a@b.c", "email_verified": true}}}}"#,
+        );
         assert!(token.identity().expect("person").email_verified);
     }
 
     #[test]
     fn missing_required_fields_are_malformed() {
-        assert!(serde_json::from_str::<TokenResponse>(r#"{"bot_id": "b", "workspace_id": "w"}"#).is_err());
-        assert!(serde_json::from_str::<TokenResponse>(r#"{"access_token": "a", "workspace_id": "w"}"#).is_err());
+        assert!(
+            serde_json::from_str::<TokenResponse>(r#"{"bot_id": "b", "workspace_id": "w"}"#)
+                .is_err()
+        );
+        assert!(serde_json::from_str::<TokenResponse>(
+            r#"{"access_token": "a", "workspace_id": "w"}"#
+        )
+        .is_err());
     }
 
     #[test]
     fn both_error_shapes_are_read() {
-        let rfc = ErrorBody::parse(br#"{"error": "invalid_grant", "error_description": "Code used"}"#).expect("rfc");
-        assert_eq!(rfc, ErrorBody { code: "invalid_grant".into(), message: Some("Code used".into()) });
-        let notion = ErrorBody::parse(br#"{"object": "error", "status": 401, "code": "invalid_client", "message": "Bad"}"#).expect("notion");
-        assert_eq!(notion, ErrorBody { code: "invalid_client".into(), message: Some("Bad".into()) });
+        let rfc =
+            ErrorBody::parse(br#"{"error": "invalid_grant", "error_description": "Code used"}"#)
+                .expect("rfc");
+        assert_eq!(
+            rfc,
+            ErrorBody {
+                code: "invalid_grant".into(),
+                message: Some("Code used".into())
+            }
+        );
+        let notion = ErrorBody::parse(
+            br#"{"object": "error", "status": 401, "code": "invalid_client", "message": "Bad"}"#,
+        )
+        .expect("notion");
+        assert_eq!(
+            notion,
+            ErrorBody {
+                code: "invalid_client".into(),
+                message: Some("Bad".into())
+            }
+        );
         assert_eq!(ErrorBody::parse(b"<html>502 Bad Gateway</html>"), None);
         assert_eq!(ErrorBody::parse(b"{\"unexpected\": 1}"), None);
     }

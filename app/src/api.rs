@@ -1,0 +1,73 @@
+//! Server functions: the portal's calls into the domain. Their bodies run only on the server.
+
+use domain::model::{DeviceSession, User};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the profile page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub user: User,
+    pub sessions: Vec<DeviceSession>,
+    pub environment: String,
+}
+
+/// The signed-in user's profile; `None` (and a redirect to `/sign-in`) when signed out.
+#[server(endpoint = "profile")]
+pub async fn get_profile() -> Result<Option<Profile>, ServerFnError> {
+    use server::*;
+    let latchkey = latchkey()?;
+    let auth = match session_cookie(&latchkey) {
+        Some(token) => latchkey.authenticate(&token).await.map_err(storage_error)?,
+        None => None,
+    };
+    let Some(auth) = auth else {
+        redirect_to_sign_in();
+        return Ok(None);
+    };
+    let sessions = latchkey
+        .device_sessions(&auth.session)
+        .await
+        .map_err(storage_error)?;
+    Ok(Some(Profile {
+        user: auth.user,
+        sessions,
+        environment: latchkey.config.environment.as_str().to_string(),
+    }))
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use std::sync::Arc;
+
+    use axum_extra::extract::CookieJar;
+    use domain::session::cookie_names;
+    use domain::Latchkey;
+    use leptos::prelude::*;
+
+    pub fn latchkey() -> Result<Arc<Latchkey>, ServerFnError> {
+        use_context::<Arc<Latchkey>>()
+            .ok_or_else(|| ServerFnError::new("Latchkey is not in context"))
+    }
+
+    /// The session token this request carries, if any.
+    pub fn session_cookie(latchkey: &Latchkey) -> Option<String> {
+        let parts = use_context::<http::request::Parts>()?;
+        let jar = CookieJar::from_headers(&parts.headers);
+        let name = cookie_names(latchkey.config.secure_cookies()).session;
+        jar.get(name).map(|c| c.value().to_string())
+    }
+
+    /// Signed out: send the browser to sign in, and back here afterwards.
+    pub fn redirect_to_sign_in() {
+        leptos_axum::redirect("/sign-in?redirect_url=%2Fuser");
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::SEE_OTHER);
+        }
+    }
+
+    pub fn storage_error(error: domain::store::StoreError) -> ServerFnError {
+        leptos::logging::error!("storage error: {error}");
+        ServerFnError::new("We could not reach our database. Try again in a moment.")
+    }
+}

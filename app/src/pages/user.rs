@@ -1,0 +1,134 @@
+//! `/user`: who you are, which Notion workspaces you granted, where you are signed in.
+
+use domain::model::{DeviceSession, User, Workspace};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::{get_profile, Profile};
+use crate::format::{device_name, initials, utc_datetime};
+
+#[component]
+pub fn UserPage() -> impl IntoView {
+    let profile = Resource::new(|| (), |_| get_profile());
+    // A marker the end-to-end tests (and curious people) can see once the page is interactive.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <Title text="Your account"/>
+        <main class="profile" data-hydrated=move || hydrated.get().then_some("true")>
+            <Suspense fallback=|| view! { <p class="muted">"Loading your account…"</p> }>
+                {move || Suspend::new(async move {
+                    match profile.await {
+                        Ok(Some(profile)) => view! { <ProfileView profile/> }.into_any(),
+                        Ok(None) => view! {
+                            <section class="card"><p>"You are signed out. " <a href="/sign-in">"Sign in"</a></p></section>
+                        }.into_any(),
+                        Err(error) => view! {
+                            <section class="card alert" role="alert"><p>{error.to_string()}</p></section>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+#[component]
+fn ProfileView(profile: Profile) -> impl IntoView {
+    let Profile {
+        user,
+        sessions,
+        environment,
+    } = profile;
+    let workspaces: Vec<Workspace> = user
+        .external_accounts
+        .iter()
+        .flat_map(|a| a.workspaces.clone())
+        .collect();
+    view! {
+        {(environment == "development").then(|| view! {
+            <p class="dev-banner">"Development instance: sign-ins go through the Notion sandbox unless shared credentials are set."</p>
+        })}
+        <section class="card identity">
+            <Avatar user=user.clone()/>
+            <div>
+                <h1 class="name">{user.name.clone().unwrap_or_else(|| "Unnamed Notion user".into())}</h1>
+                <p class="email">{user.email.clone().unwrap_or_default()}</p>
+                <p class="muted small">"Member since " {utc_datetime(user.created_at)}</p>
+            </div>
+            <form method="post" action="/v1/sign-out" class="sign-out">
+                <button type="submit" class="button">"Sign out"</button>
+            </form>
+        </section>
+
+        <section class="card">
+            <h2>"Notion workspaces"</h2>
+            <ul class="list workspaces">
+                {workspaces.into_iter().map(|w| view! { <WorkspaceItem workspace=w/> }).collect_view()}
+            </ul>
+        </section>
+
+        <section class="card">
+            <h2>"Where you are signed in"</h2>
+            <ul class="list sessions">
+                {sessions.into_iter().map(|s| view! { <SessionItem session=s/> }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn Avatar(user: User) -> impl IntoView {
+    let name = user.name.clone().unwrap_or_default();
+    match user.image_url.filter(|url| url.starts_with("https://")) {
+        Some(src) => {
+            view! { <img class="avatar" src=src alt="" referrerpolicy="no-referrer"/> }.into_any()
+        }
+        None => {
+            view! { <span class="avatar placeholder" aria-hidden="true">{initials(&name)}</span> }
+                .into_any()
+        }
+    }
+}
+
+#[component]
+fn WorkspaceItem(workspace: Workspace) -> impl IntoView {
+    // Notion's icon is an emoji or an image URL; only https images are shown.
+    let icon = match workspace.workspace_icon {
+        Some(icon) if icon.starts_with("https://") => {
+            view! { <img class="ws-icon" src=icon alt=""/> }.into_any()
+        }
+        Some(icon) if icon.chars().count() <= 4 => {
+            view! { <span class="ws-icon">{icon}</span> }.into_any()
+        }
+        _ => view! { <span class="ws-icon">"▦"</span> }.into_any(),
+    };
+    view! {
+        <li>
+            {icon}
+            <span class="ws-name">{workspace.workspace_name.unwrap_or_else(|| "Untitled workspace".into())}</span>
+        </li>
+    }
+}
+
+#[component]
+fn SessionItem(session: DeviceSession) -> impl IntoView {
+    let action = format!("/v1/sessions/{}/revoke", session.session.id);
+    view! {
+        <li class:current=session.current>
+            <div>
+                <strong>{device_name(session.user_agent.as_deref())}</strong>
+                {session.current.then(|| view! { <span class="badge">"This device"</span> })}
+                <p class="muted small">
+                    "Signed in " {utc_datetime(session.session.created_at)}
+                    " · last active " {utc_datetime(session.session.last_active_at)}
+                </p>
+            </div>
+            {(!session.current).then(|| view! {
+                <form method="post" action=action>
+                    <button type="submit" class="button subtle">"Sign out"</button>
+                </form>
+            })}
+        </li>
+    }
+}

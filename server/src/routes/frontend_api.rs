@@ -1,0 +1,166 @@
+//! The frontend API: what a browser (the portal, the widget) asks with its session cookie.
+
+use axum::extract::{Path, State};
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use axum_extra::extract::CookieJar;
+use domain::config::origin_of;
+use domain::session::{cookie_names, removal_cookie, Authenticated};
+use domain::Latchkey;
+use serde_json::json;
+
+use super::AppState;
+use crate::security::origin_allowed;
+
+/// The contract's error body: `{"error": {"code", "message"}}`.
+pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+fn storage_down() -> Response {
+    api_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage_unavailable",
+        "We could not reach our database. Try again in a moment.",
+    )
+}
+
+fn not_signed_in() -> Response {
+    api_error(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "You are not signed in.",
+    )
+}
+
+fn session_token(latchkey: &Latchkey, jar: &CookieJar) -> Option<String> {
+    jar.get(cookie_names(latchkey.config.secure_cookies()).session)
+        .map(|c| c.value().to_string())
+}
+
+async fn authenticated(latchkey: &Latchkey, jar: &CookieJar) -> Result<Authenticated, Response> {
+    let token = session_token(latchkey, jar).ok_or_else(not_signed_in)?;
+    match latchkey.authenticate(&token).await {
+        Ok(Some(auth)) => Ok(auth),
+        Ok(None) => Err(not_signed_in()),
+        Err(_) => Err(storage_down()),
+    }
+}
+
+/// A plain HTML form post (the portal without JavaScript) wants a page back, not JSON.
+fn is_form_post(headers: &HeaderMap) -> bool {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    content_type.starts_with("application/x-www-form-urlencoded") || accept.contains("text/html")
+}
+
+fn cross_site(latchkey: &Latchkey, headers: &HeaderMap) -> Option<Response> {
+    let own = origin_of(&latchkey.config.public_url);
+    (!origin_allowed(headers, &own, &latchkey.config.allowed_origins)).then(|| {
+        api_error(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "This request came from a site that is not allowed to make it.",
+        )
+    })
+}
+
+/// `GET /v1/me`
+pub async fn me(State(state): State<AppState>, jar: CookieJar) -> Response {
+    match authenticated(&state.latchkey, &jar).await {
+        Ok(auth) => {
+            Json(json!({"user": auth.user, "session": auth.session.to_model()})).into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /v1/sign-out`: ends this browser's session. 204, or 303 to `/sign-in` for a form.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
+    let latchkey = &state.latchkey;
+    if let Some(refused) = cross_site(latchkey, &headers) {
+        return refused;
+    }
+    if let Some(token) = session_token(latchkey, &jar) {
+        if latchkey.sign_out(&token).await.is_err() {
+            return storage_down();
+        }
+    }
+    let secure = latchkey.config.secure_cookies();
+    let jar = jar.add(removal_cookie(cookie_names(secure).session, secure));
+    if is_form_post(&headers) {
+        (jar, Redirect::to("/sign-in")).into_response()
+    } else {
+        (jar, StatusCode::NO_CONTENT).into_response()
+    }
+}
+
+/// `POST /v1/sessions/{id}/revoke`: ends another of the signed-in user's sessions.
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
+    let latchkey = &state.latchkey;
+    if let Some(refused) = cross_site(latchkey, &headers) {
+        return refused;
+    }
+    let auth = match authenticated(latchkey, &jar).await {
+        Ok(auth) => auth,
+        Err(response) => return response,
+    };
+    match latchkey.revoke_own_session(&auth.user.id, &id).await {
+        Ok(true) if is_form_post(&headers) => Redirect::to("/user").into_response(),
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => api_error(
+            StatusCode::NOT_FOUND,
+            "session_not_found",
+            "No such session of yours is active.",
+        ),
+        Err(_) => storage_down(),
+    }
+}
+
+/// `GET /v1/environment`: what a sign-in UI needs to know before it draws a button.
+pub async fn environment(State(state): State<AppState>) -> Response {
+    let latchkey = &state.latchkey;
+    let enabled = match latchkey.store.connection_by_provider("notion").await {
+        Ok(connection) => connection.map(|c| c.is_enabled()),
+        Err(_) => return storage_down(),
+    };
+    let connections: Vec<_> = enabled
+        .map(|enabled| json!({"provider": "notion", "name": "Notion", "enabled": enabled}))
+        .into_iter()
+        .collect();
+    Json(json!({"environment": latchkey.config.environment.as_str(), "connections": connections}))
+        .into_response()
+}
+
+pub async fn healthz() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.latchkey.store.ping().await {
+        Json(json!({"status": "ready"})).into_response()
+    } else {
+        storage_down()
+    }
+}

@@ -1,0 +1,80 @@
+//! The router: every route Latchkey serves, and the layers around them.
+
+mod frontend_api;
+mod oauth;
+mod sandbox;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use domain::Latchkey;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use crate::security::{self, RateLimiter};
+
+/// What every handler can reach.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    pub latchkey: Arc<Latchkey>,
+    pub leptos_options: LeptosOptions,
+    pub sign_in_limiter: Arc<RateLimiter>,
+}
+
+pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router {
+    let state = AppState {
+        sign_in_limiter: Arc::new(RateLimiter::per_minute(
+            latchkey.config.rate_limit_per_minute,
+        )),
+        latchkey: latchkey.clone(),
+        leptos_options: leptos_options.clone(),
+    };
+    let hsts = latchkey.config.public_url.scheme() == "https";
+
+    let sign_in = Router::new()
+        .route("/v1/oauth/notion/start", get(oauth::start))
+        .route("/v1/oauth_callback", get(oauth::callback))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::rate_limit_sign_in,
+        ));
+
+    let api = Router::new()
+        .route("/v1/me", get(frontend_api::me))
+        .route("/v1/sign-out", post(frontend_api::sign_out))
+        .route(
+            "/v1/sessions/{id}/revoke",
+            post(frontend_api::revoke_session),
+        )
+        .route("/v1/environment", get(frontend_api::environment))
+        .route("/healthz", get(frontend_api::healthz))
+        .route("/readyz", get(frontend_api::readyz));
+
+    let mut app = Router::new().merge(sign_in).merge(api);
+    if latchkey.sandbox.is_some() {
+        app = app.merge(sandbox::routes());
+    }
+
+    let routes = generate_route_list(app::App);
+    let context_latchkey = latchkey.clone();
+    app.leptos_routes_with_context(
+        &state,
+        routes,
+        move || provide_context(context_latchkey.clone()),
+        {
+            let options = leptos_options.clone();
+            move || app::shell(options.clone())
+        },
+    )
+    .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+        app::shell,
+    ))
+    .layer(DefaultBodyLimit::max(64 * 1024))
+    .layer(axum::middleware::from_fn(move |req, next| {
+        security::headers(hsts, req, next)
+    }))
+    .with_state(state)
+}

@@ -1,0 +1,171 @@
+//! Security headers on every response, the sign-in rate limit, and the same-origin check for
+//! state-changing form posts.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use domain::failure::Failure;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::html::failure_page;
+use crate::routes::AppState;
+
+/// Pages other than the Leptos ones (which set their own policy, with a script nonce) get a
+/// policy that allows no script at all.
+const STRICT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub async fn headers(hsts: bool, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(STRICT_CSP));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    // Pages and answers about a person must not sit in shared caches; the hashed-free static
+    // bundle may be revalidated.
+    if !path.starts_with("/pkg/") {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Requests per minute per client address, for the sign-in endpoints.
+pub struct RateLimiter {
+    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl RateLimiter {
+    /// `0` turns the limit off.
+    pub fn per_minute(limit: u32) -> Self {
+        RateLimiter {
+            limiter: NonZeroU32::new(limit)
+                .map(|n| governor::RateLimiter::keyed(Quota::per_minute(n))),
+        }
+    }
+
+    /// `Err(seconds to wait)` when `ip` is over its limit.
+    fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&ip).map_err(|not_until| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1)
+        })
+    }
+}
+
+pub async fn rate_limit_sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match state.sign_in_limiter.check(peer.ip()) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => {
+            let mut response = failure_page(Failure::RateLimited, None).into_response();
+            if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+    }
+}
+
+/// True when a state-changing request comes from a page of ours or an allowed origin. Browsers
+/// send `Origin` on POSTs; a request without one (curl, old clients) carries no cookie risk.
+pub fn origin_allowed(headers: &HeaderMap, own_origin: &str, allowed: &[String]) -> bool {
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => origin == own_origin || allowed.iter().any(|a| a == origin),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_check_refuses_other_sites() {
+        let allowed = vec!["https://app.example.com".to_string()];
+        let mut headers = HeaderMap::new();
+        assert!(origin_allowed(
+            &headers,
+            "https://auth.example.com",
+            &allowed
+        ));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://auth.example.com"),
+        );
+        assert!(origin_allowed(
+            &headers,
+            "https://auth.example.com",
+            &allowed
+        ));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://app.example.com"),
+        );
+        assert!(origin_allowed(
+            &headers,
+            "https://auth.example.com",
+            &allowed
+        ));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(!origin_allowed(
+            &headers,
+            "https://auth.example.com",
+            &allowed
+        ));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!origin_allowed(
+            &headers,
+            "https://auth.example.com",
+            &allowed
+        ));
+    }
+
+    #[test]
+    fn rate_limit_answers_with_a_wait() {
+        let limiter = RateLimiter::per_minute(2);
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        assert!(limiter.check(ip).is_ok());
+        assert!(limiter.check(ip).is_ok());
+        assert!(matches!(limiter.check(ip), Err(wait) if (1..=60).contains(&wait)));
+        assert!(limiter.check([127, 0, 0, 2].into()).is_ok(), "per address");
+        assert!(RateLimiter::per_minute(0).check(ip).is_ok());
+    }
+}
