@@ -1,0 +1,364 @@
+//! The harness for integration tests: the real `latchkey` binary on loopback with a real SQLite
+//! file, browsers with cookie jars we can inspect, and a stand-in for Notion.
+#![allow(dead_code)]
+
+pub mod fake_notion;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use sqlx::sqlite::SqlitePoolOptions;
+use sqlx::SqlitePool;
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running `latchkey` process with its own data directory.
+pub struct Server {
+    pub base: String,
+    pub port: u16,
+    pub data_dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+}
+
+impl Server {
+    pub async fn start(env: &[(&str, &str)]) -> Server {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut server = Server {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            data_dir,
+            env,
+            child: None,
+        };
+        server.spawn().await;
+        server
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        command
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", self.port))
+            .env("LATCHKEY_DATA_DIR", self.data_dir.path())
+            .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    }
+
+    async fn spawn(&mut self) {
+        self.child = Some(self.command().spawn().expect("latchkey starts"));
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = client.get(format!("{}/readyz", self.base)).send().await {
+                if response.status() == StatusCode::OK {
+                    return;
+                }
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("latchkey exited during start: {status}");
+            }
+            assert!(Instant::now() < deadline, "latchkey did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.spawn().await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.path().join("latchkey.db")
+    }
+
+    /// The server's own SQLite file, opened beside it.
+    pub async fn db(&self) -> SqlitePool {
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect(&format!("sqlite://{}", self.db_path().display()))
+            .await
+            .expect("open the server's database")
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let db = self.db().await;
+        let n = sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&db)
+            .await
+            .expect("count");
+        db.close().await;
+        n
+    }
+
+    pub async fn execute(&self, sql: &str) {
+        let db = self.db().await;
+        sqlx::query(sql).execute(&db).await.expect("sql runs");
+        db.close().await;
+    }
+
+    /// Rows a sign-in writes: users, Notion accounts, workspace grants, live sessions.
+    pub async fn sign_in_rows(&self) -> [i64; 4] {
+        [
+            self.count("users").await,
+            self.count("external_accounts").await,
+            self.count("workspace_grants").await,
+            self.count("sessions WHERE revoked_at IS NULL").await,
+        ]
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An HTTP answer, read whole.
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<String> {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// The failure code an error page shows.
+    pub fn error_code(&self) -> Option<String> {
+        let start = self.body.find("data-error=\"")? + "data-error=\"".len();
+        let end = self.body[start..].find('"')? + start;
+        Some(self.body[start..end].to_string())
+    }
+}
+
+/// A browser: follows no redirects by itself, keeps its cookies where tests can see them.
+#[derive(Clone)]
+pub struct Browser {
+    client: reqwest::Client,
+    pub cookies: HashMap<String, String>,
+    pub user_agent: String,
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        Browser::with_user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36")
+    }
+
+    pub fn with_user_agent(user_agent: &str) -> Browser {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Browser {
+            client,
+            cookies: HashMap::new(),
+            user_agent: user_agent.to_string(),
+        }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Page {
+        self.request(Method::GET, url, None, &[]).await
+    }
+
+    pub async fn post_form(&mut self, url: &str, form: &str) -> Page {
+        self.request(
+            Method::POST,
+            url,
+            Some(form.to_string()),
+            &[("content-type", "application/x-www-form-urlencoded")],
+        )
+        .await
+    }
+
+    pub async fn request(
+        &mut self,
+        method: Method,
+        url: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut request = self
+            .client
+            .request(method, url)
+            .header("user-agent", &self.user_agent);
+        if !self.cookies.is_empty() {
+            let header = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request = request.header("cookie", header);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        let page = Page {
+            status,
+            headers,
+            body,
+        };
+        for cookie in page.set_cookies() {
+            let pair = cookie.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if value.is_empty() || cookie.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        page
+    }
+
+    /// Follows a chain of redirects to the final page; returns every hop.
+    pub async fn follow(&mut self, url: &str) -> Vec<(String, Page)> {
+        let mut hops = Vec::new();
+        let mut next = Some(url.to_string());
+        while let Some(url) = next.take() {
+            let page = self.get(&url).await;
+            next = page.location().map(|l| absolute(&url, &l));
+            hops.push((url, page));
+            assert!(hops.len() < 10, "redirect loop");
+        }
+        hops
+    }
+}
+
+fn absolute(base: &str, location: &str) -> String {
+    if location.starts_with("http") {
+        return location.to_string();
+    }
+    let origin_end = base
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|i| base[i..].find('/').map(|j| i + j))
+        .unwrap_or(base.len());
+    format!("{}{}", &base[..origin_end], location)
+}
+
+/// A query parameter of a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// What the sandbox consent form posts.
+pub fn consent_form(authorize_url: &str, person: &str, decision: &str) -> String {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    for name in [
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "owner",
+        "state",
+    ] {
+        form.append_pair(name, &query_param(authorize_url, name).unwrap_or_default());
+    }
+    form.append_pair("person", person)
+        .append_pair("workspace", "0")
+        .append_pair("quirk", "none")
+        .append_pair("decision", decision);
+    form.finish()
+}
+
+/// Starts a sign-in and answers the sandbox's consent page; returns the callback URL Notion
+/// would send the browser to.
+pub async fn consent_in_sandbox(
+    server: &Server,
+    browser: &mut Browser,
+    person: &str,
+    decision: &str,
+) -> String {
+    let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
+    assert_eq!(
+        start.status,
+        StatusCode::SEE_OTHER,
+        "start redirects to Notion: {}",
+        start.body
+    );
+    let authorize = start.location().expect("authorize URL");
+    let consent = browser.get(&authorize).await;
+    assert_eq!(consent.status, StatusCode::OK);
+    assert!(consent.body.contains("Notion sandbox"));
+    let decided = browser
+        .post_form(
+            &server.url("/sandbox/notion/v1/oauth/authorize"),
+            &consent_form(&authorize, person, decision),
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::SEE_OTHER);
+    decided.location().expect("callback URL")
+}
+
+/// A whole sign-in through the sandbox; returns the callback's answer.
+pub async fn sign_in(server: &Server, browser: &mut Browser, person: &str) -> Page {
+    let callback = consent_in_sandbox(server, browser, person, "allow").await;
+    browser.get(&callback).await
+}
