@@ -1,0 +1,72 @@
+// End-to-end tests: Playwright drives Debian's Chromium against a freshly started Latchkey
+// (development instance, built-in Notion sandbox, empty data dir).
+//
+// Run from the repository root:  scripts/e2e.sh
+//   or:  npx --prefix tools playwright test -c end2end/playwright.config.ts
+// Env: LATCHKEY_BIN      server binary (default ./target/debug/latchkey, relative to the repo root)
+//      LATCHKEY_E2E_DATA_DIR  empty data dir to use (default: a new `mktemp -d`)
+import type { PlaywrightTestConfig } from "@playwright/test";
+import Module from "node:module";
+import path from "node:path";
+
+const root = path.resolve(__dirname, "..");
+
+// Playwright and its types live in tools/node_modules, which Node does not search from
+// end2end/. Add it to NODE_PATH for this process and the workers it starts. (Only types are
+// imported above, so nothing from @playwright/test is loaded before this line runs.)
+const toolsModules = path.join(root, "tools", "node_modules");
+if (!(process.env.NODE_PATH ?? "").split(path.delimiter).includes(toolsModules)) {
+  process.env.NODE_PATH = [toolsModules, process.env.NODE_PATH]
+    .filter(Boolean)
+    .join(path.delimiter);
+  (Module as unknown as { _initPaths(): void })._initPaths();
+}
+
+const port = 3100;
+const baseURL = `http://127.0.0.1:${port}`;
+const bin = process.env.LATCHKEY_BIN || "./target/debug/latchkey";
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const dataDir = process.env.LATCHKEY_E2E_DATA_DIR
+  ? shellQuote(process.env.LATCHKEY_E2E_DATA_DIR)
+  : '"$(mktemp -d -t latchkey-e2e.XXXXXX)"';
+
+const config: PlaywrightTestConfig = {
+  testDir: "tests",
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  reporter: "list",
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: `LATCHKEY_DATA_DIR=${dataDir} exec ${shellQuote(bin)}`,
+    cwd: root,
+    env: { LEPTOS_SITE_ADDR: `127.0.0.1:${port}`, RUST_LOG: process.env.RUST_LOG ?? "warn" },
+    url: `${baseURL}/readyz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore",
+    stderr: "pipe",
+    gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
+  },
+};
+
+export default config;
