@@ -41,10 +41,7 @@ pub fn check_redirect_url(
         return None;
     }
     let origin = origin_of(&url);
-    allowed_origins
-        .iter()
-        .any(|allowed| *allowed == origin)
-        .then_some(url)
+    allowed_origins.contains(&origin).then_some(url)
 }
 
 #[cfg(test)]
