@@ -69,10 +69,7 @@ pub struct ConfigError {
 }
 
 fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        message: message.into(),
-    }
+    ConfigError { variable, message: message.into() }
 }
 
 pub const DEFAULT_NOTION_API: &str = "https://api.notion.com";
@@ -86,10 +83,7 @@ impl Config {
 
     /// Reads the configuration from `vars`; `site_addr` is the listen address Leptos resolved
     /// (`LEPTOS_SITE_ADDR` or `Leptos.toml`).
-    pub fn from_vars(
-        vars: &HashMap<String, String>,
-        site_addr: SocketAddr,
-    ) -> Result<Config, ConfigError> {
+    pub fn from_vars(vars: &HashMap<String, String>, site_addr: SocketAddr) -> Result<Config, ConfigError> {
         let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
 
         let environment = match get("LATCHKEY_ENVIRONMENT") {
@@ -107,46 +101,39 @@ impl Config {
         let public_url = match get("LATCHKEY_PUBLIC_URL") {
             Some(text) => parse_public_url(text)?,
             None => {
-                let host = if site_addr.ip().is_unspecified() {
-                    "localhost".to_string()
-                } else {
-                    site_addr.to_string()
-                };
-                let host = if site_addr.ip().is_unspecified() {
-                    format!("{host}:{}", site_addr.port())
-                } else {
-                    host
-                };
-                Url::parse(&format!("http://{host}"))
-                    .map_err(|e| invalid("LEPTOS_SITE_ADDR", e.to_string()))?
+                let host =
+                    if site_addr.ip().is_unspecified() { "localhost".to_string() } else { site_addr.to_string() };
+                let host = if site_addr.ip().is_unspecified() { format!("{host}:{}", site_addr.port()) } else { host };
+                Url::parse(&format!("http://{host}")).map_err(|e| invalid("LEPTOS_SITE_ADDR", e.to_string()))?
             }
         };
         if production && public_url.scheme() != "https" && !is_loopback_host(&public_url) {
-            return Err(invalid("LATCHKEY_PUBLIC_URL", format!("production needs an https URL, not `{public_url}` (plain http is allowed only on a loopback host)")));
+            return Err(invalid(
+                "LATCHKEY_PUBLIC_URL",
+                format!(
+                    "production needs an https URL, not `{public_url}` (plain http is allowed only on a loopback host)"
+                ),
+            ));
         }
 
         let data_dir = PathBuf::from(get("LATCHKEY_DATA_DIR").unwrap_or("./data"));
         let database_url = match get("DATABASE_URL") {
             Some(url)
-                if url.starts_with("sqlite:")
-                    || url.starts_with("postgres://")
-                    || url.starts_with("postgresql://") =>
+                if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") =>
             {
                 url.to_string()
             }
-            Some(_) => {
-                return Err(invalid(
-                    "DATABASE_URL",
-                    "must start with `sqlite://` or `postgres://`",
-                ))
-            }
+            Some(_) => return Err(invalid("DATABASE_URL", "must start with `sqlite://` or `postgres://`")),
             None => format!("sqlite://{}", data_dir.join("latchkey.db").display()),
         };
 
         let master_key = match get("LATCHKEY_MASTER_KEY") {
             Some(text) => Some(MasterKey::from_base64(text).map_err(|m| invalid("LATCHKEY_MASTER_KEY", m))?),
             None if production => {
-                return Err(invalid("LATCHKEY_MASTER_KEY", "is required in production: base64 of 32 random bytes, e.g. `openssl rand -base64 32`"))
+                return Err(invalid(
+                    "LATCHKEY_MASTER_KEY",
+                    "is required in production: base64 of 32 random bytes, e.g. `openssl rand -base64 32`",
+                ))
             }
             None => None,
         };
@@ -170,10 +157,7 @@ impl Config {
 
         let admin_password = match get("LATCHKEY_ADMIN_PASSWORD") {
             Some(password) if password.chars().count() < 12 => {
-                return Err(invalid(
-                    "LATCHKEY_ADMIN_PASSWORD",
-                    "must be at least 12 characters",
-                ))
+                return Err(invalid("LATCHKEY_ADMIN_PASSWORD", "must be at least 12 characters"))
             }
             Some(password) => Some(Secret::new(password.to_string())),
             None => None,
@@ -189,49 +173,44 @@ impl Config {
             None => vec![origin_of(&public_url)],
         };
 
-        let shared_credentials = match (
-            get("LATCHKEY_SHARED_NOTION_CLIENT_ID"),
-            get("LATCHKEY_SHARED_NOTION_CLIENT_SECRET"),
-        ) {
-            (Some(id), Some(secret)) => Some(SharedCredentials {
-                client_id: id.to_string(),
-                client_secret: Secret::new(secret.to_string()),
-            }),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(invalid(
-                    "LATCHKEY_SHARED_NOTION_CLIENT_SECRET",
-                    "is required when LATCHKEY_SHARED_NOTION_CLIENT_ID is set",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(invalid(
-                    "LATCHKEY_SHARED_NOTION_CLIENT_ID",
-                    "is required when LATCHKEY_SHARED_NOTION_CLIENT_SECRET is set",
-                ))
-            }
-        };
+        let shared_credentials =
+            match (get("LATCHKEY_SHARED_NOTION_CLIENT_ID"), get("LATCHKEY_SHARED_NOTION_CLIENT_SECRET")) {
+                (Some(id), Some(secret)) => Some(SharedCredentials {
+                    client_id: id.to_string(),
+                    client_secret: Secret::new(secret.to_string()),
+                }),
+                (None, None) => None,
+                (Some(_), None) => {
+                    return Err(invalid(
+                        "LATCHKEY_SHARED_NOTION_CLIENT_SECRET",
+                        "is required when LATCHKEY_SHARED_NOTION_CLIENT_ID is set",
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err(invalid(
+                        "LATCHKEY_SHARED_NOTION_CLIENT_ID",
+                        "is required when LATCHKEY_SHARED_NOTION_CLIENT_SECRET is set",
+                    ))
+                }
+            };
         if production && shared_credentials.is_some() {
-            return Err(invalid("LATCHKEY_SHARED_NOTION_CLIENT_ID", "shared credentials are for development instances; production connections use their own credentials"));
+            return Err(invalid(
+                "LATCHKEY_SHARED_NOTION_CLIENT_ID",
+                "shared credentials are for development instances; production connections use their own credentials",
+            ));
         }
 
         let notion_api = match get("NOTION_API_BASE") {
-            Some(text) => {
-                NotionApi::At(parse_base_url(text).map_err(|m| invalid("NOTION_API_BASE", m))?)
-            }
+            Some(text) => NotionApi::At(parse_base_url(text).map_err(|m| invalid("NOTION_API_BASE", m))?),
             None if !production && shared_credentials.is_none() => NotionApi::Sandbox,
-            None => NotionApi::At(
-                Url::parse(DEFAULT_NOTION_API)
-                    .map_err(|e| invalid("NOTION_API_BASE", e.to_string()))?,
-            ),
+            None => {
+                NotionApi::At(Url::parse(DEFAULT_NOTION_API).map_err(|e| invalid("NOTION_API_BASE", e.to_string()))?)
+            }
         };
 
         let rate_limit_per_minute = match get("LATCHKEY_RATE_LIMIT") {
             Some(text) => text.parse::<u32>().map_err(|_| {
-                invalid(
-                    "LATCHKEY_RATE_LIMIT",
-                    format!("must be a whole number of requests per minute, not `{text}`"),
-                )
+                invalid("LATCHKEY_RATE_LIMIT", format!("must be a whole number of requests per minute, not `{text}`"))
             })?,
             None => 120,
         };
@@ -273,23 +252,12 @@ impl Config {
 }
 
 fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(text).map_err(|e| {
-        invalid(
-            "LATCHKEY_PUBLIC_URL",
-            format!("`{text}` is not a URL ({e})"),
-        )
-    })?;
+    let url = Url::parse(text).map_err(|e| invalid("LATCHKEY_PUBLIC_URL", format!("`{text}` is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(invalid(
-            "LATCHKEY_PUBLIC_URL",
-            format!("`{text}` must be an http or https URL with a host"),
-        ));
+        return Err(invalid("LATCHKEY_PUBLIC_URL", format!("`{text}` must be an http or https URL with a host")));
     }
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(invalid(
-            "LATCHKEY_PUBLIC_URL",
-            format!("`{text}` must not carry a query, fragment or user name"),
-        ));
+        return Err(invalid("LATCHKEY_PUBLIC_URL", format!("`{text}` must not carry a query, fragment or user name")));
     }
     Ok(url)
 }
@@ -308,19 +276,12 @@ pub fn origin_of(url: &Url) -> String {
 }
 
 fn parse_origin(text: &str) -> Result<String, String> {
-    let url = Url::parse(text)
-        .map_err(|_| format!("`{text}` is not an origin such as https://app.example.com"))?;
+    let url = Url::parse(text).map_err(|_| format!("`{text}` is not an origin such as https://app.example.com"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(format!("`{text}` must be an http or https origin"));
     }
-    if url.path() != "/"
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-    {
-        return Err(format!(
-            "`{text}` must be an origin only (scheme, host and port), without a path"
-        ));
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(format!("`{text}` must be an origin only (scheme, host and port), without a path"));
     }
     Ok(origin_of(&url))
 }
@@ -343,10 +304,7 @@ mod tests {
     }
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_vars(&vars, addr())
     }
 
@@ -364,14 +322,8 @@ mod tests {
         let config = parse(&[]).expect("defaults are valid");
         assert_eq!(config.environment, Environment::Development);
         assert_eq!(config.public_url.as_str(), "http://127.0.0.1:3000/");
-        assert_eq!(
-            config.redirect_uri(),
-            "http://127.0.0.1:3000/v1/oauth_callback"
-        );
-        assert_eq!(
-            config.allowed_origins,
-            vec!["http://127.0.0.1:3000".to_string()]
-        );
+        assert_eq!(config.redirect_uri(), "http://127.0.0.1:3000/v1/oauth_callback");
+        assert_eq!(config.allowed_origins, vec!["http://127.0.0.1:3000".to_string()]);
         assert_eq!(config.database_url, "sqlite://./data/latchkey.db");
         assert_eq!(config.notion_api, NotionApi::Sandbox);
         assert_eq!(config.rate_limit_per_minute, 120);
@@ -380,15 +332,10 @@ mod tests {
 
     #[test]
     fn shared_credentials_point_development_at_notion() {
-        let config = parse(&[
-            ("LATCHKEY_SHARED_NOTION_CLIENT_ID", "id"),
-            ("LATCHKEY_SHARED_NOTION_CLIENT_SECRET", "s"),
-        ])
-        .expect("valid");
-        assert_eq!(
-            config.notion_api,
-            NotionApi::At(Url::parse("https://api.notion.com").expect("url"))
-        );
+        let config =
+            parse(&[("LATCHKEY_SHARED_NOTION_CLIENT_ID", "id"), ("LATCHKEY_SHARED_NOTION_CLIENT_SECRET", "s")])
+                .expect("valid");
+        assert_eq!(config.notion_api, NotionApi::At(Url::parse("https://api.notion.com").expect("url")));
         assert_eq!(
             error_variable(&[("LATCHKEY_SHARED_NOTION_CLIENT_ID", "id")]),
             "LATCHKEY_SHARED_NOTION_CLIENT_SECRET"
@@ -397,10 +344,7 @@ mod tests {
 
     #[test]
     fn production_needs_a_master_key_and_https() {
-        assert_eq!(
-            error_variable(&[("LATCHKEY_ENVIRONMENT", "production")]),
-            "LATCHKEY_MASTER_KEY"
-        );
+        assert_eq!(error_variable(&[("LATCHKEY_ENVIRONMENT", "production")]), "LATCHKEY_MASTER_KEY");
         assert_eq!(
             error_variable(&[
                 ("LATCHKEY_ENVIRONMENT", "production"),
@@ -416,10 +360,7 @@ mod tests {
         ])
         .expect("valid");
         assert!(config.secure_cookies());
-        assert_eq!(
-            config.notion_api,
-            NotionApi::At(Url::parse(DEFAULT_NOTION_API).expect("url"))
-        );
+        assert_eq!(config.notion_api, NotionApi::At(Url::parse(DEFAULT_NOTION_API).expect("url")));
         // Plain http is fine on loopback, for trying production locally.
         assert!(parse(&[
             ("LATCHKEY_ENVIRONMENT", "production"),
@@ -431,70 +372,34 @@ mod tests {
 
     #[test]
     fn each_wrong_value_names_its_variable() {
-        assert_eq!(
-            error_variable(&[("LATCHKEY_ENVIRONMENT", "staging")]),
-            "LATCHKEY_ENVIRONMENT"
-        );
-        assert_eq!(
-            error_variable(&[("LATCHKEY_PUBLIC_URL", "not a url")]),
-            "LATCHKEY_PUBLIC_URL"
-        );
-        assert_eq!(
-            error_variable(&[("LATCHKEY_PUBLIC_URL", "ftp://x.example")]),
-            "LATCHKEY_PUBLIC_URL"
-        );
-        assert_eq!(
-            error_variable(&[("LATCHKEY_MASTER_KEY", "c2hvcnQ=")]),
-            "LATCHKEY_MASTER_KEY"
-        );
-        assert_eq!(
-            error_variable(&[("DATABASE_URL", "mysql://x")]),
-            "DATABASE_URL"
-        );
+        assert_eq!(error_variable(&[("LATCHKEY_ENVIRONMENT", "staging")]), "LATCHKEY_ENVIRONMENT");
+        assert_eq!(error_variable(&[("LATCHKEY_PUBLIC_URL", "not a url")]), "LATCHKEY_PUBLIC_URL");
+        assert_eq!(error_variable(&[("LATCHKEY_PUBLIC_URL", "ftp://x.example")]), "LATCHKEY_PUBLIC_URL");
+        assert_eq!(error_variable(&[("LATCHKEY_MASTER_KEY", "c2hvcnQ=")]), "LATCHKEY_MASTER_KEY");
+        assert_eq!(error_variable(&[("DATABASE_URL", "mysql://x")]), "DATABASE_URL");
         assert_eq!(
             error_variable(&[("LATCHKEY_ALLOWED_ORIGINS", "https://app.example.com/path")]),
             "LATCHKEY_ALLOWED_ORIGINS"
         );
+        assert_eq!(error_variable(&[("LATCHKEY_RATE_LIMIT", "lots")]), "LATCHKEY_RATE_LIMIT");
         assert_eq!(
-            error_variable(&[("LATCHKEY_RATE_LIMIT", "lots")]),
-            "LATCHKEY_RATE_LIMIT"
-        );
-        assert_eq!(
-            error_variable(&[(
-                "LATCHKEY_SECRET_KEY",
-                "sk_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-            )]),
+            error_variable(&[("LATCHKEY_SECRET_KEY", "sk_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaa")]),
             "LATCHKEY_SECRET_KEY"
         );
-        assert_eq!(
-            error_variable(&[("LATCHKEY_ADMIN_PASSWORD", "short")]),
-            "LATCHKEY_ADMIN_PASSWORD"
-        );
-        assert_eq!(
-            error_variable(&[("NOTION_API_BASE", "notion")]),
-            "NOTION_API_BASE"
-        );
-        let message = parse(&[("LATCHKEY_ENVIRONMENT", "staging")])
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        assert_eq!(error_variable(&[("LATCHKEY_ADMIN_PASSWORD", "short")]), "LATCHKEY_ADMIN_PASSWORD");
+        assert_eq!(error_variable(&[("NOTION_API_BASE", "notion")]), "NOTION_API_BASE");
+        let message = parse(&[("LATCHKEY_ENVIRONMENT", "staging")]).err().map(|e| e.to_string()).unwrap_or_default();
         assert_eq!(message.lines().count(), 1);
         assert!(message.starts_with("LATCHKEY_ENVIRONMENT: "));
     }
 
     #[test]
     fn allowed_origins_are_normalised() {
-        let config = parse(&[(
-            "LATCHKEY_ALLOWED_ORIGINS",
-            "https://App.Example.com, http://localhost:5173/",
-        )])
-        .expect("valid");
+        let config =
+            parse(&[("LATCHKEY_ALLOWED_ORIGINS", "https://App.Example.com, http://localhost:5173/")]).expect("valid");
         assert_eq!(
             config.allowed_origins,
-            vec![
-                "https://app.example.com".to_string(),
-                "http://localhost:5173".to_string()
-            ]
+            vec!["https://app.example.com".to_string(), "http://localhost:5173".to_string()]
         );
     }
 }

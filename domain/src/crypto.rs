@@ -67,9 +67,7 @@ impl MasterKey {
             .decode(text)
             .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
             .map_err(|_| "must be base64 of 32 random bytes".to_string())?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|b: Vec<u8>| format!("must be 32 bytes, found {}", b.len()))?;
+        let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| format!("must be 32 bytes, found {}", b.len()))?;
         Ok(MasterKey(Secret::new(key)))
     }
 
@@ -110,12 +108,8 @@ pub enum SealError {
 impl Sealer {
     pub fn new(master: &MasterKey) -> Self {
         let key = master.derive("seal/v1");
-        let key_id =
-            token_hash(&URL_SAFE_NO_PAD.encode(master.derive("seal/v1/key-id")))[..8].to_string();
-        Sealer {
-            cipher: XChaCha20Poly1305::new(&key.into()),
-            key_id,
-        }
+        let key_id = token_hash(&URL_SAFE_NO_PAD.encode(master.derive("seal/v1/key-id")))[..8].to_string();
+        Sealer { cipher: XChaCha20Poly1305::new(&key.into()), key_id }
     }
 
     pub fn key_id(&self) -> &str {
@@ -125,15 +119,9 @@ impl Sealer {
     pub fn seal(&self, purpose: &str, plaintext: &str) -> String {
         let mut nonce = [0u8; 24];
         OsRng.fill_bytes(&mut nonce);
-        let payload = Payload {
-            msg: plaintext.as_bytes(),
-            aad: purpose.as_bytes(),
-        };
+        let payload = Payload { msg: plaintext.as_bytes(), aad: purpose.as_bytes() };
         // Encryption fails only for messages beyond 256 GiB.
-        let ciphertext = self
-            .cipher
-            .encrypt(XNonce::from_slice(&nonce), payload)
-            .unwrap_or_default();
+        let ciphertext = self.cipher.encrypt(XNonce::from_slice(&nonce), payload).unwrap_or_default();
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ciphertext);
         format!("{}.{}", self.key_id, URL_SAFE_NO_PAD.encode(blob))
@@ -144,24 +132,14 @@ impl Sealer {
         if key_id != self.key_id {
             return Err(SealError::UnknownKey(key_id.to_string()));
         }
-        let blob = URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|_| SealError::Malformed)?;
+        let blob = URL_SAFE_NO_PAD.decode(body).map_err(|_| SealError::Malformed)?;
         if blob.len() < 24 + 16 {
             return Err(SealError::Malformed);
         }
         let (nonce, ciphertext) = blob.split_at(24);
-        let payload = Payload {
-            msg: ciphertext,
-            aad: purpose.as_bytes(),
-        };
-        let plain = self
-            .cipher
-            .decrypt(XNonce::from_slice(nonce), payload)
-            .map_err(|_| SealError::Tampered)?;
-        String::from_utf8(plain)
-            .map(Secret::new)
-            .map_err(|_| SealError::Malformed)
+        let payload = Payload { msg: ciphertext, aad: purpose.as_bytes() };
+        let plain = self.cipher.decrypt(XNonce::from_slice(nonce), payload).map_err(|_| SealError::Tampered)?;
+        String::from_utf8(plain).map(Secret::new).map_err(|_| SealError::Malformed)
     }
 }
 
@@ -184,14 +162,8 @@ mod tests {
         let sealer = Sealer::new(&MasterKey::generate());
         let sealed = sealer.seal("notion_access_token", "ntn_secret_value");
         assert!(!sealed.contains("ntn_secret_value"));
-        assert_ne!(
-            sealed,
-            sealer.seal("notion_access_token", "ntn_secret_value"),
-            "fresh nonce each time"
-        );
-        let opened = sealer
-            .open("notion_access_token", &sealed)
-            .map(|s| s.expose().clone());
+        assert_ne!(sealed, sealer.seal("notion_access_token", "ntn_secret_value"), "fresh nonce each time");
+        let opened = sealer.open("notion_access_token", &sealed).map(|s| s.expose().clone());
         assert_eq!(opened, Ok("ntn_secret_value".to_string()));
     }
 
@@ -199,15 +171,9 @@ mod tests {
     fn sealed_values_refuse_other_purposes_keys_and_tampering() {
         let sealer = Sealer::new(&MasterKey::generate());
         let sealed = sealer.seal("notion_access_token", "ntn_secret_value");
-        assert_eq!(
-            sealer.open("client_secret", &sealed).err(),
-            Some(SealError::Tampered)
-        );
+        assert_eq!(sealer.open("client_secret", &sealed).err(), Some(SealError::Tampered));
         let other = Sealer::new(&MasterKey::generate());
-        assert!(matches!(
-            other.open("notion_access_token", &sealed),
-            Err(SealError::UnknownKey(_))
-        ));
+        assert!(matches!(other.open("notion_access_token", &sealed), Err(SealError::UnknownKey(_))));
         let mut tampered = sealed.clone();
         tampered.pop();
         tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
@@ -218,10 +184,7 @@ mod tests {
     fn master_key_parsing_names_the_problem() {
         let key = MasterKey::generate();
         assert!(MasterKey::from_base64(&key.to_base64()).is_ok());
-        assert_eq!(
-            MasterKey::from_base64("c2hvcnQ=").err(),
-            Some("must be 32 bytes, found 5".to_string())
-        );
+        assert_eq!(MasterKey::from_base64("c2hvcnQ=").err(), Some("must be 32 bytes, found 5".to_string()));
         assert!(MasterKey::from_base64("not base64!!").is_err());
         assert_eq!(format!("{key:?}"), "MasterKey([redacted])");
     }

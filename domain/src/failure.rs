@@ -180,10 +180,7 @@ mod tests {
     fn codes_are_unique_and_round_trip() {
         for failure in Failure::ALL {
             assert_eq!(Failure::from_code(failure.code()), Some(failure));
-            assert!(failure
-                .code()
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(failure.code().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
             assert!(failure.status() >= 400);
         }
         let mut codes: Vec<_> = Failure::ALL.iter().map(|f| f.code()).collect();

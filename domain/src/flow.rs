@@ -17,9 +17,7 @@ use crate::redirect::check_redirect_url;
 use crate::secret::Secret;
 use crate::service::{Latchkey, NotionEndpoints};
 use crate::session::{ABSOLUTE_LIFETIME, FLOW_LIFETIME};
-use crate::store::{
-    ConnectionRow, FlowRow, GrantRecord, NewSession, SignInRecord, SignInRefused, StoreError,
-};
+use crate::store::{ConnectionRow, FlowRow, GrantRecord, NewSession, SignInRecord, SignInRefused, StoreError};
 
 /// Whether the person came to sign in or to sign up. Both end the same way: an unknown Notion
 /// person becomes a new user (while sign-ups are open); the intent only words the pages.
@@ -84,10 +82,7 @@ impl Callback {
 /// Reads the named parameters of a query string, each at most once. A query longer than
 /// [`MAX_CALLBACK_QUERY_LEN`] or naming one of them twice is a [`Failure::BadRequest`]: there is no
 /// right way to pick one of two states. Other parameters are ignored.
-pub fn unique_query_params<const N: usize>(
-    raw_query: &str,
-    names: [&str; N],
-) -> Result<[Option<String>; N], Failure> {
+pub fn unique_query_params<const N: usize>(raw_query: &str, names: [&str; N]) -> Result<[Option<String>; N], Failure> {
     if raw_query.len() > MAX_CALLBACK_QUERY_LEN {
         return Err(Failure::BadRequest);
     }
@@ -118,15 +113,21 @@ impl Latchkey {
         intent: Intent,
         browser_nonce: Option<&str>,
     ) -> Result<Started, Failure> {
+        let portal = self.portal_settings().await.map_err(|_| Failure::StorageUnavailable)?;
         let redirect_url = match redirect_url {
-            Some(candidate) => check_redirect_url(
-                candidate,
-                &self.config.public_url,
-                &self.config.allowed_origins,
-            )
-            .ok_or(Failure::RedirectNotAllowed)?
-            .to_string(),
-            None => self.default_redirect_url(),
+            Some(candidate) => {
+                let mut allowed = self.config.allowed_origins.clone();
+                allowed.extend(portal.allowed_origins);
+                check_redirect_url(candidate, &self.config.public_url, &allowed)
+                    .ok_or(Failure::RedirectNotAllowed)?
+                    .to_string()
+            }
+            // Where the admin said people go after signing in (or up), else the profile.
+            None => match intent {
+                Intent::SignIn => portal.after_sign_in_url,
+                Intent::SignUp => portal.after_sign_up_url,
+            }
+            .unwrap_or_else(|| self.default_redirect_url()),
         };
         let connection = self.enabled_connection().await?;
         let (credentials, endpoints) = self.credentials_for(&connection)?;
@@ -135,10 +136,8 @@ impl Latchkey {
         let state = random_token(32);
         // One flow cookie per browser: kept if present and well-formed, so two tabs signing in
         // at once both finish.
-        let nonce = browser_nonce
-            .filter(|n| is_token_shaped(n))
-            .map(str::to_string)
-            .unwrap_or_else(|| random_token(32));
+        let nonce =
+            browser_nonce.filter(|n| is_token_shaped(n)).map(str::to_string).unwrap_or_else(|| random_token(32));
         let flow = FlowRow {
             state_hash: token_hash(&state),
             browser_hash: token_hash(&nonce),
@@ -148,10 +147,7 @@ impl Latchkey {
             created_at: now,
             expires_at: now + FLOW_LIFETIME,
         };
-        self.store
-            .insert_flow(&flow)
-            .await
-            .map_err(storage_failure)?;
+        self.store.insert_flow(&flow).await.map_err(storage_failure)?;
 
         let authorize_url = NotionClient::authorize_url(
             &endpoints.browser,
@@ -159,10 +155,7 @@ impl Latchkey {
             &self.config.redirect_uri(),
             &state,
         );
-        Ok(Started {
-            authorize_url,
-            browser_nonce: Secret::new(nonce),
-        })
+        Ok(Started { authorize_url, browser_nonce: Secret::new(nonce) })
     }
 
     /// Step 2: Notion sent the browser back.
@@ -178,11 +171,9 @@ impl Latchkey {
     ) -> Result<SignedIn, Failure> {
         // The state is consumed whatever happens next: a callback URL works once.
         let flow = match &callback.state {
-            Some(state) if is_token_shaped(state) => self
-                .store
-                .take_flow(&token_hash(state))
-                .await
-                .map_err(storage_failure)?,
+            Some(state) if is_token_shaped(state) => {
+                self.store.take_flow(&token_hash(state)).await.map_err(storage_failure)?
+            }
             Some(_) => None,
             None => None,
         };
@@ -190,11 +181,7 @@ impl Latchkey {
         // Notion's error first: the person cancelled, or Notion refused.
         if let Some(error) = &callback.error {
             info!(error = %truncate(error, 64), "Notion returned an error to the callback");
-            return Err(if error == "access_denied" {
-                Failure::Cancelled
-            } else {
-                Failure::NotionRejected
-            });
+            return Err(if error == "access_denied" { Failure::Cancelled } else { Failure::NotionRejected });
         }
 
         // Then the state: present, known, fresh, and this browser's.
@@ -212,11 +199,7 @@ impl Latchkey {
         if token_hash(nonce) != flow.browser_hash {
             return Err(Failure::StateOtherBrowser);
         }
-        let code = callback
-            .code
-            .as_deref()
-            .filter(|c| !c.is_empty() && c.len() <= 512)
-            .ok_or(Failure::BadRequest)?;
+        let code = callback.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 512).ok_or(Failure::BadRequest)?;
 
         // Then the exchange, with the connection as it is now (it may have been switched off).
         let connection = self.enabled_connection().await?;
@@ -226,12 +209,7 @@ impl Latchkey {
         let (credentials, endpoints) = self.credentials_for(&connection)?;
         let token = self
             .notion
-            .exchange_code(
-                &endpoints.server,
-                &credentials,
-                code,
-                &self.config.redirect_uri(),
-            )
+            .exchange_code(&endpoints.server, &credentials, code, &self.config.redirect_uri())
             .await
             .map_err(|e| {
                 warn!(error = %e, "Notion code exchange failed");
@@ -259,10 +237,7 @@ impl Latchkey {
                 workspace_name: token.workspace_name.clone(),
                 workspace_icon: token.workspace_icon.clone(),
                 access_token_sealed: self.sealer.seal(SEAL_ACCESS_TOKEN, &token.access_token),
-                refresh_token_sealed: token
-                    .refresh_token
-                    .as_deref()
-                    .map(|t| self.sealer.seal(SEAL_REFRESH_TOKEN, t)),
+                refresh_token_sealed: token.refresh_token.as_deref().map(|t| self.sealer.seal(SEAL_REFRESH_TOKEN, t)),
             },
             session: NewSession {
                 id: random_id("sess"),
@@ -270,16 +245,9 @@ impl Latchkey {
                 user_agent: user_agent.map(|ua| truncate(ua, 256).to_string()),
                 expires_at: now + ABSOLUTE_LIFETIME,
             },
-            replaces_session_hash: previous_session
-                .filter(|t| is_token_shaped(t))
-                .map(token_hash),
+            replaces_session_hash: previous_session.filter(|t| is_token_shaped(t)).map(token_hash),
         };
-        let written = match self
-            .store
-            .complete_sign_in(&record)
-            .await
-            .map_err(storage_failure)?
-        {
+        let written = match self.store.complete_sign_in(&record).await.map_err(storage_failure)? {
             Ok(written) => written,
             Err(SignInRefused::SignUpsClosed) => return Err(Failure::SignUpsClosed),
         };
@@ -293,43 +261,25 @@ impl Latchkey {
     }
 
     async fn enabled_connection(&self) -> Result<ConnectionRow, Failure> {
-        match self
-            .store
-            .connection_by_provider(PROVIDER)
-            .await
-            .map_err(storage_failure)?
-        {
+        match self.store.connection_by_provider(PROVIDER).await.map_err(storage_failure)? {
             Some(connection) if connection.is_enabled() => Ok(connection),
             _ => Err(Failure::ConnectionDisabled),
         }
     }
 
     /// The client credentials a connection signs in with, and where Notion is for them.
-    pub fn credentials_for(
-        &self,
-        connection: &ConnectionRow,
-    ) -> Result<(ClientCredentials, NotionEndpoints), Failure> {
+    pub fn credentials_for(&self, connection: &ConnectionRow) -> Result<(ClientCredentials, NotionEndpoints), Failure> {
         if !connection.uses_custom_credentials() {
-            return self
-                .shared_credentials()
-                .ok_or(Failure::ConnectionUnconfigured);
+            return self.shared_credentials().ok_or(Failure::ConnectionUnconfigured);
         }
-        let (Some(client_id), Some(sealed)) =
-            (&connection.client_id, &connection.client_secret_sealed)
-        else {
+        let (Some(client_id), Some(sealed)) = (&connection.client_id, &connection.client_secret_sealed) else {
             return Err(Failure::ConnectionUnconfigured);
         };
         let client_secret = self.sealer.open(SEAL_CLIENT_SECRET, sealed).map_err(|e| {
             warn!(error = %e, connection = %connection.id, "cannot open the connection's client secret");
             Failure::ConnectionUnconfigured
         })?;
-        Ok((
-            ClientCredentials {
-                client_id: client_id.clone(),
-                client_secret,
-            },
-            self.notion_endpoints(),
-        ))
+        Ok((ClientCredentials { client_id: client_id.clone(), client_secret }, self.notion_endpoints()))
     }
 }
 
@@ -345,10 +295,7 @@ fn storage_failure(error: StoreError) -> Failure {
 
 /// Our tokens are 43 base64url characters; anything else is not worth a database look-up.
 fn is_token_shaped(text: &str) -> bool {
-    text.len() == 43
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    text.len() == 43 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn truncate(text: &str, max: usize) -> &str {
@@ -365,35 +312,17 @@ mod tests {
     #[test]
     fn callback_query_parsing_refuses_repeats_and_floods() {
         let ok = Callback::parse("code=abc&state=xyz&extra=1").expect("valid");
-        assert_eq!(
-            (ok.code.as_deref(), ok.state.as_deref(), ok.error),
-            (Some("abc"), Some("xyz"), None)
-        );
+        assert_eq!((ok.code.as_deref(), ok.state.as_deref(), ok.error), (Some("abc"), Some("xyz"), None));
         let denied = Callback::parse("error=access_denied&state=s").expect("valid");
         assert_eq!(denied.error.as_deref(), Some("access_denied"));
-        assert_eq!(
-            Callback::parse("code=a&state=s&state=t").err(),
-            Some(Failure::BadRequest)
-        );
-        assert_eq!(
-            Callback::parse("code=a&code=b").err(),
-            Some(Failure::BadRequest)
-        );
+        assert_eq!(Callback::parse("code=a&state=s&state=t").err(), Some(Failure::BadRequest));
+        assert_eq!(Callback::parse("code=a&code=b").err(), Some(Failure::BadRequest));
         assert_eq!(
             Callback::parse(&format!("code={}", "a".repeat(MAX_CALLBACK_QUERY_LEN))).err(),
             Some(Failure::BadRequest)
         );
-        assert_eq!(
-            Callback::parse("state=%E2%9C%93")
-                .expect("utf-8")
-                .state
-                .as_deref(),
-            Some("✓")
-        );
-        assert!(Callback::parse("")
-            .expect("empty is parseable")
-            .state
-            .is_none());
+        assert_eq!(Callback::parse("state=%E2%9C%93").expect("utf-8").state.as_deref(), Some("✓"));
+        assert!(Callback::parse("").expect("empty is parseable").state.is_none());
     }
 
     #[test]

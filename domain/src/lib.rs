@@ -4,6 +4,8 @@
 //! types the browser bundle shares with the server.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "server")]
+pub mod admin;
 pub mod failure;
 pub mod model;
 

@@ -12,16 +12,10 @@ pub const MAX_REDIRECT_URL_LEN: usize = 2048;
 /// A path (`/user`) is taken relative to the public URL. Anything else must be an absolute
 /// http(s) URL whose origin is exactly one of `allowed_origins`, with no user name or password,
 /// no backslashes, whitespace or control characters (which browsers "repair" in surprising ways).
-pub fn check_redirect_url(
-    candidate: &str,
-    public_url: &Url,
-    allowed_origins: &[String],
-) -> Option<Url> {
+pub fn check_redirect_url(candidate: &str, public_url: &Url, allowed_origins: &[String]) -> Option<Url> {
     if candidate.is_empty()
         || candidate.len() > MAX_REDIRECT_URL_LEN
-        || candidate
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        || candidate.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\')
     {
         return None;
     }
@@ -34,10 +28,7 @@ pub fn check_redirect_url(
     } else {
         Url::parse(candidate).ok()?
     };
-    if !matches!(url.scheme(), "http" | "https")
-        || !url.username().is_empty()
-        || url.password().is_some()
-    {
+    if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() || url.password().is_some() {
         return None;
     }
     let origin = origin_of(&url);
@@ -60,26 +51,11 @@ mod tests {
 
     #[test]
     fn allowed_destinations_pass() {
-        assert_eq!(
-            check("https://app.example.com/after?x=1").as_deref(),
-            Some("https://app.example.com/after?x=1")
-        );
-        assert_eq!(
-            check("/user").as_deref(),
-            Some("https://auth.example.com/user")
-        );
-        assert_eq!(
-            check("http://localhost:5173/").as_deref(),
-            Some("http://localhost:5173/")
-        );
-        assert_eq!(
-            check("HTTPS://APP.EXAMPLE.COM/x").as_deref(),
-            Some("https://app.example.com/x")
-        );
-        assert_eq!(
-            check("https://app.example.com:443/x").as_deref(),
-            Some("https://app.example.com/x")
-        );
+        assert_eq!(check("https://app.example.com/after?x=1").as_deref(), Some("https://app.example.com/after?x=1"));
+        assert_eq!(check("/user").as_deref(), Some("https://auth.example.com/user"));
+        assert_eq!(check("http://localhost:5173/").as_deref(), Some("http://localhost:5173/"));
+        assert_eq!(check("HTTPS://APP.EXAMPLE.COM/x").as_deref(), Some("https://app.example.com/x"));
+        assert_eq!(check("https://app.example.com:443/x").as_deref(), Some("https://app.example.com/x"));
     }
 
     #[test]
@@ -107,10 +83,7 @@ mod tests {
         ] {
             assert_eq!(check(bad), None, "{bad:?} must be refused");
         }
-        let long = format!(
-            "https://app.example.com/{}",
-            "a".repeat(MAX_REDIRECT_URL_LEN)
-        );
+        let long = format!("https://app.example.com/{}", "a".repeat(MAX_REDIRECT_URL_LEN));
         assert_eq!(check(&long), None);
     }
 }

@@ -29,25 +29,12 @@ pub struct SamplePerson {
 }
 
 pub const SAMPLE_PEOPLE: [SamplePerson; 3] = [
-    SamplePerson {
-        key: "ada",
-        name: "Ada Lovelace",
-        email: "ada@example.com",
-    },
-    SamplePerson {
-        key: "grace",
-        name: "Grace Hopper",
-        email: "grace@example.com",
-    },
-    SamplePerson {
-        key: "katherine",
-        name: "Katherine Johnson",
-        email: "katherine@example.com",
-    },
+    SamplePerson { key: "ada", name: "Ada Lovelace", email: "ada@example.com" },
+    SamplePerson { key: "grace", name: "Grace Hopper", email: "grace@example.com" },
+    SamplePerson { key: "katherine", name: "Katherine Johnson", email: "katherine@example.com" },
 ];
 
-pub const SAMPLE_WORKSPACES: [(&str, &str); 2] =
-    [("Acme Corp", "🚀"), ("Analytical Engines", "⚙️")];
+pub const SAMPLE_WORKSPACES: [(&str, &str); 2] = [("Acme Corp", "🚀"), ("Analytical Engines", "⚙️")];
 
 /// How the sandbox should answer, to let developers see the unusual cases too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -72,6 +59,12 @@ pub struct Consent {
     pub quirk: Quirk,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAction {
+    Introspect,
+    Revoke,
+}
+
 /// What the authorize page checks before it shows consent, as Notion does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizeProblem {
@@ -92,6 +85,14 @@ pub struct Sandbox {
     client_secret: Secret<String>,
     redirect_uri: String,
     codes: Mutex<HashMap<String, PendingCode>>,
+    /// Tokens handed out: access tokens that are active, refresh tokens and what they renew.
+    tokens: Mutex<Tokens>,
+}
+
+#[derive(Default)]
+struct Tokens {
+    active_access: std::collections::HashSet<String>,
+    refresh: HashMap<String, (Consent, String)>,
 }
 
 impl Sandbox {
@@ -101,6 +102,7 @@ impl Sandbox {
             client_secret,
             redirect_uri,
             codes: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(Tokens::default()),
         }
     }
 
@@ -126,9 +128,7 @@ impl Sandbox {
             return Err(AuthorizeProblem::InvalidRedirectUri);
         }
         if response_type != Some("code") {
-            return Err(AuthorizeProblem::InvalidRequest(
-                "response_type must be code",
-            ));
+            return Err(AuthorizeProblem::InvalidRequest("response_type must be code"));
         }
         if owner != Some("user") {
             return Err(AuthorizeProblem::InvalidRequest("owner must be user"));
@@ -139,18 +139,11 @@ impl Sandbox {
     /// Issues a single-use code for this consent.
     pub fn issue_code(&self, consent: Consent, redirect_uri: &str, now: Millis) -> String {
         let code = random_token(24);
-        let mut codes = self
-            .codes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut codes = self.codes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         codes.retain(|_, pending| pending.expires_at > now);
         codes.insert(
             code.clone(),
-            PendingCode {
-                consent,
-                redirect_uri: redirect_uri.to_string(),
-                expires_at: now + CODE_LIFETIME,
-            },
+            PendingCode { consent, redirect_uri: redirect_uri.to_string(), expires_at: now + CODE_LIFETIME },
         );
         code
     }
@@ -170,37 +163,79 @@ impl Sandbox {
         let Some(request) = parse_token_request(content_type, body) else {
             return error(400, "invalid_request", "Body failed validation.");
         };
-        let field = |name: &str| {
-            request
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
+        let field = |name: &str| request.get(name).and_then(Value::as_str).map(str::to_string);
         match field("grant_type").as_deref() {
             Some("authorization_code") => {}
+            Some("refresh_token") => return self.refresh(field("refresh_token")),
             Some(_) => return error(400, "unsupported_grant_type", "Unsupported grant type."),
             None => return error(400, "invalid_request", "body.grant_type should be defined."),
         }
         let (Some(code), Some(redirect_uri)) = (field("code"), field("redirect_uri")) else {
-            return error(
-                400,
-                "invalid_request",
-                "body.code and body.redirect_uri should be defined.",
-            );
+            return error(400, "invalid_request", "body.code and body.redirect_uri should be defined.");
         };
         // Taken out whatever happens next: a code is good for one attempt only.
-        let pending = self
-            .codes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(&code);
+        let pending = self.codes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&code);
         let Some(pending) = pending.filter(|p| p.expires_at > now) else {
             return error(400, "invalid_grant", "Invalid code.");
         };
         if pending.redirect_uri != redirect_uri {
             return error(400, "invalid_grant", "Invalid redirect_uri.");
         }
-        (200, token_body(&pending.consent))
+        (200, self.issue_tokens(&pending.consent))
+    }
+
+    fn tokens(&self) -> std::sync::MutexGuard<'_, Tokens> {
+        self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn issue_tokens(&self, consent: &Consent) -> Value {
+        let body = token_body(consent);
+        let access = body["access_token"].as_str().unwrap_or_default().to_string();
+        let refresh = body["refresh_token"].as_str().unwrap_or_default().to_string();
+        let mut tokens = self.tokens();
+        tokens.active_access.insert(access.clone());
+        tokens.refresh.insert(refresh, (consent.clone(), access));
+        body
+    }
+
+    /// `grant_type=refresh_token`: a new pair; the old refresh and access tokens die.
+    fn refresh(&self, refresh_token: Option<String>) -> (u16, Value) {
+        let Some(refresh_token) = refresh_token else {
+            return error(400, "invalid_request", "body.refresh_token should be defined.");
+        };
+        let old = {
+            let mut tokens = self.tokens();
+            let old = tokens.refresh.remove(&refresh_token);
+            if let Some((_, access)) = &old {
+                tokens.active_access.remove(access);
+            }
+            old
+        };
+        match old {
+            Some((consent, _)) => (200, self.issue_tokens(&consent)),
+            None => error(400, "invalid_grant", "Invalid refresh token."),
+        }
+    }
+
+    /// `POST /v1/oauth/introspect` and `/v1/oauth/revoke`, with `{"token": …}`.
+    pub fn token_admin(&self, action: TokenAction, authorization: Option<&str>, body: &[u8]) -> (u16, Value) {
+        if !self.client_authenticated(authorization) {
+            return error(401, "invalid_client", "Invalid client credentials.");
+        }
+        let Some(token) = parse_token_request(Some("application/json"), body)
+            .and_then(|b| b.get("token").and_then(Value::as_str).map(str::to_string))
+        else {
+            return error(400, "invalid_request", "body.token should be defined.");
+        };
+        let mut tokens = self.tokens();
+        match action {
+            TokenAction::Introspect => (200, json!({"active": tokens.active_access.contains(&token)})),
+            TokenAction::Revoke => {
+                tokens.active_access.remove(&token);
+                tokens.refresh.retain(|refresh, (_, access)| *refresh != token && *access != token);
+                (200, json!({}))
+            }
+        }
     }
 
     fn client_authenticated(&self, authorization: Option<&str>) -> bool {
@@ -215,14 +250,9 @@ impl Sandbox {
     }
 }
 
-fn parse_token_request(
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Option<serde_json::Map<String, Value>> {
+fn parse_token_request(content_type: Option<&str>, body: &[u8]) -> Option<serde_json::Map<String, Value>> {
     if content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
-        let pairs = url::form_urlencoded::parse(body)
-            .into_owned()
-            .map(|(k, v)| (k, Value::String(v)));
+        let pairs = url::form_urlencoded::parse(body).into_owned().map(|(k, v)| (k, Value::String(v)));
         return Some(pairs.collect());
     }
     match serde_json::from_slice(body) {
@@ -242,28 +272,14 @@ fn error(status: u16, code: &str, message: &str) -> (u16, Value) {
 /// A stable UUID-looking id derived from `seed`, so the same sample person is the same Notion user.
 fn stable_uuid(seed: &str) -> String {
     let h = token_hash(seed);
-    format!(
-        "{}-{}-4{}-8{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
+    format!("{}-{}-4{}-8{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }
 
 fn token_body(consent: &Consent) -> Value {
     let person_key = consent.email.trim().to_lowercase();
-    let person_key = if person_key.is_empty() {
-        consent.name.trim().to_lowercase()
-    } else {
-        person_key
-    };
+    let person_key = if person_key.is_empty() { consent.name.trim().to_lowercase() } else { person_key };
     let user_id = stable_uuid(&format!("sandbox-person:{person_key}"));
-    let workspace_id = stable_uuid(&format!(
-        "sandbox-workspace:{}",
-        consent.workspace_name.trim().to_lowercase()
-    ));
+    let workspace_id = stable_uuid(&format!("sandbox-workspace:{}", consent.workspace_name.trim().to_lowercase()));
     let bot_id = stable_uuid(&format!("sandbox-bot:{user_id}:{workspace_id}"));
     let person = match consent.quirk {
         Quirk::NoEmail => json!({}),
@@ -314,29 +330,14 @@ mod tests {
     }
 
     fn exchange(sandbox: &Sandbox, code: &str, redirect_uri: &str) -> (u16, Value) {
-        let body =
-            json!({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
-                .to_string();
-        sandbox.token(
-            Some(&basic(SANDBOX_CLIENT_ID, "s3cret")),
-            Some("application/json"),
-            body.as_bytes(),
-            0,
-        )
+        let body = json!({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}).to_string();
+        sandbox.token(Some(&basic(SANDBOX_CLIENT_ID, "s3cret")), Some("application/json"), body.as_bytes(), 0)
     }
 
     #[test]
     fn authorize_checks_client_and_exact_redirect_uri() {
         let s = sandbox();
-        assert_eq!(
-            s.check_authorize(
-                Some(SANDBOX_CLIENT_ID),
-                Some(REDIRECT),
-                Some("code"),
-                Some("user")
-            ),
-            Ok(())
-        );
+        assert_eq!(s.check_authorize(Some(SANDBOX_CLIENT_ID), Some(REDIRECT), Some("code"), Some("user")), Ok(()));
         assert_eq!(
             s.check_authorize(Some("other"), Some(REDIRECT), Some("code"), Some("user")),
             Err(AuthorizeProblem::InvalidClient)
@@ -351,12 +352,7 @@ mod tests {
             Err(AuthorizeProblem::InvalidRedirectUri)
         );
         assert!(matches!(
-            s.check_authorize(
-                Some(SANDBOX_CLIENT_ID),
-                Some(REDIRECT),
-                Some("token"),
-                Some("user")
-            ),
+            s.check_authorize(Some(SANDBOX_CLIENT_ID), Some(REDIRECT), Some("token"), Some("user")),
             Err(AuthorizeProblem::InvalidRequest(_))
         ));
     }
@@ -372,10 +368,7 @@ mod tests {
         assert_eq!(who.email.as_deref(), Some("ada@example.com"));
         assert_eq!(token.workspace_name.as_deref(), Some("Acme"));
         let (again, body) = exchange(&s, &code, REDIRECT);
-        assert_eq!(
-            (again, body["error"].as_str()),
-            (400, Some("invalid_grant"))
-        );
+        assert_eq!((again, body["error"].as_str()), (400, Some("invalid_grant")));
     }
 
     #[test]
@@ -392,35 +385,17 @@ mod tests {
     fn token_endpoint_refuses_what_notion_refuses() {
         let s = sandbox();
         let code = s.issue_code(ada(Quirk::None), REDIRECT, 0);
-        let body =
-            json!({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT})
-                .to_string();
-        let wrong_secret = s.token(
-            Some(&basic(SANDBOX_CLIENT_ID, "nope")),
-            Some("application/json"),
-            body.as_bytes(),
-            0,
-        );
-        assert_eq!(
-            (wrong_secret.0, wrong_secret.1["error"].as_str()),
-            (401, Some("invalid_client"))
-        );
-        assert_eq!(
-            s.token(None, Some("application/json"), body.as_bytes(), 0)
-                .0,
-            401
-        );
+        let body = json!({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}).to_string();
+        let wrong_secret =
+            s.token(Some(&basic(SANDBOX_CLIENT_ID, "nope")), Some("application/json"), body.as_bytes(), 0);
+        assert_eq!((wrong_secret.0, wrong_secret.1["error"].as_str()), (401, Some("invalid_client")));
+        assert_eq!(s.token(None, Some("application/json"), body.as_bytes(), 0).0, 401);
         // The wrong redirect URI burns the code, as a failed attempt at Notion does.
-        assert_eq!(
-            exchange(&s, &code, "http://localhost:3000/v1/oauth_callback").0,
-            400
-        );
+        assert_eq!(exchange(&s, &code, "http://localhost:3000/v1/oauth_callback").0, 400);
         assert_eq!(exchange(&s, &code, REDIRECT).0, 400);
         // Expired.
         let late = s.issue_code(ada(Quirk::None), REDIRECT, 0);
-        let late_body =
-            json!({"grant_type": "authorization_code", "code": late, "redirect_uri": REDIRECT})
-                .to_string();
+        let late_body = json!({"grant_type": "authorization_code", "code": late, "redirect_uri": REDIRECT}).to_string();
         let expired = s.token(
             Some(&basic(SANDBOX_CLIENT_ID, "s3cret")),
             Some("application/json"),
@@ -434,10 +409,34 @@ mod tests {
             br#"{"grant_type": "password"}"#,
             0,
         );
+        assert_eq!(unsupported.1["code"].as_str(), Some("unsupported_grant_type"));
+    }
+
+    #[test]
+    fn refresh_rotates_and_revoke_ends_tokens() {
+        let s = sandbox();
+        let auth = basic(SANDBOX_CLIENT_ID, "s3cret");
+        let first = exchange(&s, &s.issue_code(ada(Quirk::None), REDIRECT, 0), REDIRECT).1;
+        let access = first["access_token"].as_str().expect("access").to_string();
+        let introspect = |token: &str| {
+            s.token_admin(TokenAction::Introspect, Some(&auth), json!({"token": token}).to_string().as_bytes()).1
+                ["active"]
+                .clone()
+        };
+        assert_eq!(introspect(&access), json!(true));
+        let body = json!({"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}).to_string();
+        let (status, second) = s.token(Some(&auth), Some("application/json"), body.as_bytes(), 0);
+        assert_eq!(status, 200);
+        assert_eq!(introspect(&access), json!(false), "the old access token died");
         assert_eq!(
-            unsupported.1["code"].as_str(),
-            Some("unsupported_grant_type")
+            s.token(Some(&auth), Some("application/json"), body.as_bytes(), 0).0,
+            400,
+            "the old refresh token died"
         );
+        let new_access = second["access_token"].as_str().expect("access").to_string();
+        assert_eq!(introspect(&new_access), json!(true));
+        s.token_admin(TokenAction::Revoke, Some(&auth), json!({"token": new_access}).to_string().as_bytes());
+        assert_eq!(introspect(&new_access), json!(false));
     }
 
     #[test]
@@ -460,19 +459,9 @@ mod tests {
     #[test]
     fn quirks_reproduce_notions_odd_answers() {
         let s = sandbox();
-        let no_email = exchange(
-            &s,
-            &s.issue_code(ada(Quirk::NoEmail), REDIRECT, 0),
-            REDIRECT,
-        )
-        .1;
+        let no_email = exchange(&s, &s.issue_code(ada(Quirk::NoEmail), REDIRECT, 0), REDIRECT).1;
         assert_eq!(no_email["owner"]["user"]["person"], json!({}));
-        let workspace = exchange(
-            &s,
-            &s.issue_code(ada(Quirk::WorkspaceOwner), REDIRECT, 0),
-            REDIRECT,
-        )
-        .1;
+        let workspace = exchange(&s, &s.issue_code(ada(Quirk::WorkspaceOwner), REDIRECT, 0), REDIRECT).1;
         assert_eq!(workspace["owner"]["type"], "workspace");
     }
 }

@@ -25,6 +25,7 @@ pub struct Latchkey {
     pub secret_key: Option<Secret<String>>,
     pub admin_password: Option<Secret<String>>,
     pub clock: Arc<dyn Clock>,
+    pub refresh_locks: crate::admin::RefreshLocks,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,9 +61,8 @@ impl Latchkey {
         };
         if config.database_url.starts_with("sqlite:") {
             if let Some(dir) = sqlite_parent_dir(&config.database_url) {
-                std::fs::create_dir_all(&dir).map_err(|e| {
-                    StartError::DataDir(format!("cannot create {}: {e}", dir.display()))
-                })?;
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| StartError::DataDir(format!("cannot create {}: {e}", dir.display())))?;
             }
         }
         let store = Store::open(&config.database_url).await?;
@@ -74,14 +74,9 @@ impl Latchkey {
                 config.redirect_uri(),
             )
         });
-        let secret_key = config
-            .secret_key
-            .clone()
-            .or_else(|| dev_keys.as_ref().map(|k| k.secret_key.clone()));
-        let admin_password = config
-            .admin_password
-            .clone()
-            .or_else(|| dev_keys.as_ref().map(|k| k.admin_password.clone()));
+        let secret_key = config.secret_key.clone().or_else(|| dev_keys.as_ref().map(|k| k.secret_key.clone()));
+        let admin_password =
+            config.admin_password.clone().or_else(|| dev_keys.as_ref().map(|k| k.admin_password.clone()));
 
         let latchkey = Latchkey {
             config,
@@ -92,6 +87,7 @@ impl Latchkey {
             secret_key,
             admin_password,
             clock: Arc::new(SystemClock),
+            refresh_locks: Default::default(),
         };
         latchkey.ensure_development_connection().await?;
         Ok((latchkey, generated))
@@ -135,10 +131,8 @@ impl Latchkey {
             return Some((credentials, self.sandbox_endpoints()));
         }
         let shared = self.config.shared_credentials.as_ref()?;
-        let credentials = ClientCredentials {
-            client_id: shared.client_id.clone(),
-            client_secret: shared.client_secret.clone(),
-        };
+        let credentials =
+            ClientCredentials { client_id: shared.client_id.clone(), client_secret: shared.client_secret.clone() };
         Some((credentials, self.notion_endpoints()))
     }
 
@@ -146,13 +140,11 @@ impl Latchkey {
     pub fn notion_endpoints(&self) -> NotionEndpoints {
         let base = match &self.config.notion_api {
             NotionApi::At(url) => url.clone(),
-            NotionApi::Sandbox => Url::parse(crate::config::DEFAULT_NOTION_API)
-                .unwrap_or_else(|_| self.config.public_url.clone()),
+            NotionApi::Sandbox => {
+                Url::parse(crate::config::DEFAULT_NOTION_API).unwrap_or_else(|_| self.config.public_url.clone())
+            }
         };
-        NotionEndpoints {
-            browser: base.clone(),
-            server: base,
-        }
+        NotionEndpoints { browser: base.clone(), server: base }
     }
 
     /// The sandbox: the browser reaches it at the public URL, the server on its own listen address.
@@ -160,13 +152,8 @@ impl Latchkey {
         let browser = Url::parse(&self.config.public_url_join("/sandbox/notion"))
             .unwrap_or_else(|_| self.config.public_url.clone());
         let addr = self.config.site_addr;
-        let host = if addr.ip().is_unspecified() {
-            format!("127.0.0.1:{}", addr.port())
-        } else {
-            addr.to_string()
-        };
-        let server = Url::parse(&format!("http://{host}/sandbox/notion"))
-            .unwrap_or_else(|_| browser.clone());
+        let host = if addr.ip().is_unspecified() { format!("127.0.0.1:{}", addr.port()) } else { addr.to_string() };
+        let server = Url::parse(&format!("http://{host}/sandbox/notion")).unwrap_or_else(|_| browser.clone());
         NotionEndpoints { browser, server }
     }
 }
@@ -179,17 +166,12 @@ pub struct NotionEndpoints {
 }
 
 fn sqlite_parent_dir(database_url: &str) -> Option<std::path::PathBuf> {
-    let path = database_url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let path = database_url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next()?;
     if path.is_empty() || path == ":memory:" {
         return None;
     }
-    Path::new(path)
-        .parent()
-        .map(Path::to_path_buf)
-        .filter(|p| !p.as_os_str().is_empty())
+    Path::new(path).parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty())
 }
 
 /// The keys a development instance makes for itself at first start and keeps in its data dir.
@@ -203,29 +185,12 @@ impl DevKeys {
     fn load_or_create(dir: &Path, generated: &mut Generated) -> Result<DevKeys, StartError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StartError::DataDir(format!("cannot create {}: {e}", dir.display())))?;
-        let master = read_or_create(
-            dir,
-            "master.key",
-            generated,
-            || MasterKey::generate().to_base64(),
-            false,
-        )?;
-        let master_key = MasterKey::from_base64(&master)
-            .map_err(|e| StartError::DataDir(format!("master.key {e}")))?;
-        let secret_key = read_or_create(
-            dir,
-            "secret_key",
-            generated,
-            || format!("sk_test_{}", random_token(24)),
-            true,
-        )?;
-        let admin_password =
-            read_or_create(dir, "admin_password", generated, || random_token(15), true)?;
-        Ok(DevKeys {
-            master_key,
-            secret_key: Secret::new(secret_key),
-            admin_password: Secret::new(admin_password),
-        })
+        let master = read_or_create(dir, "master.key", generated, || MasterKey::generate().to_base64(), false)?;
+        let master_key = MasterKey::from_base64(&master).map_err(|e| StartError::DataDir(format!("master.key {e}")))?;
+        let secret_key =
+            read_or_create(dir, "secret_key", generated, || format!("sk_test_{}", random_token(24)), true)?;
+        let admin_password = read_or_create(dir, "admin_password", generated, || random_token(15), true)?;
+        Ok(DevKeys { master_key, secret_key: Secret::new(secret_key), admin_password: Secret::new(admin_password) })
     }
 }
 
@@ -241,21 +206,14 @@ fn read_or_create(
         Ok(text) => Ok(text.trim().to_string()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let value = make();
-            write_private(&path, &value).map_err(|e| {
-                StartError::DataDir(format!("cannot write {}: {e}", path.display()))
-            })?;
+            write_private(&path, &value)
+                .map_err(|e| StartError::DataDir(format!("cannot write {}: {e}", path.display())))?;
             if announce {
-                generated.lines.push(format!(
-                    "generated {name} (kept in {}): {value}",
-                    path.display()
-                ));
+                generated.lines.push(format!("generated {name} (kept in {}): {value}", path.display()));
             }
             Ok(value)
         }
-        Err(e) => Err(StartError::DataDir(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(StartError::DataDir(format!("cannot read {}: {e}", path.display()))),
     }
 }
 
@@ -280,14 +238,8 @@ mod tests {
 
     #[test]
     fn sqlite_dir_is_found_in_the_url() {
-        assert_eq!(
-            sqlite_parent_dir("sqlite://./data/latchkey.db"),
-            Some("./data".into())
-        );
-        assert_eq!(
-            sqlite_parent_dir("sqlite:///var/lib/lk/db.sqlite?mode=rwc"),
-            Some("/var/lib/lk".into())
-        );
+        assert_eq!(sqlite_parent_dir("sqlite://./data/latchkey.db"), Some("./data".into()));
+        assert_eq!(sqlite_parent_dir("sqlite:///var/lib/lk/db.sqlite?mode=rwc"), Some("/var/lib/lk".into()));
         assert_eq!(sqlite_parent_dir("sqlite::memory:"), None);
     }
 }

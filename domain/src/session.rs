@@ -18,8 +18,7 @@ pub const FLOW_LIFETIME: Millis = 10 * MINUTE;
 impl SessionRow {
     /// When this session ends if it is not used again.
     pub fn effective_expiry(&self) -> Millis {
-        self.expires_at
-            .min(self.last_active_at.saturating_add(IDLE_TIMEOUT))
+        self.expires_at.min(self.last_active_at.saturating_add(IDLE_TIMEOUT))
     }
 
     pub fn is_live(&self, now: Millis) -> bool {
@@ -51,24 +50,13 @@ pub struct CookieNames {
 
 pub fn cookie_names(secure: bool) -> CookieNames {
     if secure {
-        CookieNames {
-            session: "__Host-latchkey_session",
-            flow: "__Host-latchkey_flow",
-        }
+        CookieNames { session: "__Host-latchkey_session", flow: "__Host-latchkey_flow" }
     } else {
-        CookieNames {
-            session: "latchkey_session",
-            flow: "latchkey_flow",
-        }
+        CookieNames { session: "latchkey_session", flow: "latchkey_flow" }
     }
 }
 
-fn base_cookie(
-    name: &'static str,
-    value: String,
-    secure: bool,
-    max_age_ms: Millis,
-) -> Cookie<'static> {
+fn base_cookie(name: &'static str, value: String, secure: bool, max_age_ms: Millis) -> Cookie<'static> {
     Cookie::build((name, value))
         .path("/")
         .http_only(true)
@@ -81,22 +69,12 @@ fn base_cookie(
 
 /// The session cookie: HttpOnly, SameSite=Lax, Secure on https, lives as long as the session may.
 pub fn session_cookie(token: &str, secure: bool) -> Cookie<'static> {
-    base_cookie(
-        cookie_names(secure).session,
-        token.to_string(),
-        secure,
-        ABSOLUTE_LIFETIME,
-    )
+    base_cookie(cookie_names(secure).session, token.to_string(), secure, ABSOLUTE_LIFETIME)
 }
 
 /// The cookie that binds a sign-in in progress to this browser.
 pub fn flow_cookie(nonce: &str, secure: bool) -> Cookie<'static> {
-    base_cookie(
-        cookie_names(secure).flow,
-        nonce.to_string(),
-        secure,
-        FLOW_LIFETIME,
-    )
+    base_cookie(cookie_names(secure).flow, nonce.to_string(), secure, FLOW_LIFETIME)
 }
 
 /// A cookie that deletes `name` in the browser.
@@ -123,19 +101,10 @@ mod tests {
     #[test]
     fn sessions_end_when_idle_when_old_and_when_revoked() {
         assert!(row(0, ABSOLUTE_LIFETIME, None).is_live(IDLE_TIMEOUT - 1));
-        assert!(
-            !row(0, ABSOLUTE_LIFETIME, None).is_live(IDLE_TIMEOUT),
-            "idle expiry"
-        );
-        assert!(
-            !row(ABSOLUTE_LIFETIME - 1, ABSOLUTE_LIFETIME, None).is_live(ABSOLUTE_LIFETIME),
-            "absolute expiry"
-        );
+        assert!(!row(0, ABSOLUTE_LIFETIME, None).is_live(IDLE_TIMEOUT), "idle expiry");
+        assert!(!row(ABSOLUTE_LIFETIME - 1, ABSOLUTE_LIFETIME, None).is_live(ABSOLUTE_LIFETIME), "absolute expiry");
         assert!(!row(0, ABSOLUTE_LIFETIME, Some(5)).is_live(10), "revoked");
-        assert_eq!(
-            row(0, ABSOLUTE_LIFETIME, None).to_model().expires_at,
-            IDLE_TIMEOUT
-        );
+        assert_eq!(row(0, ABSOLUTE_LIFETIME, None).to_model().expires_at, IDLE_TIMEOUT);
     }
 
     #[test]
@@ -149,10 +118,7 @@ mod tests {
         assert!(!plain.contains("Domain"));
 
         let secure = session_cookie("tok", true).to_string();
-        assert!(
-            secure.starts_with("__Host-latchkey_session=tok;"),
-            "{secure}"
-        );
+        assert!(secure.starts_with("__Host-latchkey_session=tok;"), "{secure}");
         assert!(secure.contains("Secure"));
         assert!(secure.contains("Path=/"));
     }
@@ -160,17 +126,9 @@ mod tests {
     #[test]
     fn flow_cookie_lives_ten_minutes_and_removal_expires_at_once() {
         let flow = flow_cookie("nonce", false).to_string();
-        assert!(
-            flow.contains("Max-Age=600")
-                && flow.contains("HttpOnly")
-                && flow.contains("SameSite=Lax"),
-            "{flow}"
-        );
+        assert!(flow.contains("Max-Age=600") && flow.contains("HttpOnly") && flow.contains("SameSite=Lax"), "{flow}");
         let gone = removal_cookie(cookie_names(true).flow, true).to_string();
-        assert!(
-            gone.starts_with("__Host-latchkey_flow=;") && gone.contains("Max-Age=0"),
-            "{gone}"
-        );
+        assert!(gone.starts_with("__Host-latchkey_flow=;") && gone.contains("Max-Age=0"), "{gone}");
     }
 }
 
@@ -194,8 +152,7 @@ mod access {
                 return Ok(None);
             }
             let now = self.now();
-            let Some(mut session) = self.store.session_by_token_hash(&token_hash(token)).await?
-            else {
+            let Some(mut session) = self.store.session_by_token_hash(&token_hash(token)).await? else {
                 return Ok(None);
             };
             if !session.is_live(now) {
@@ -214,29 +171,18 @@ mod access {
         /// Ends the session a token belongs to. Quietly does nothing for an unknown token.
         pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
             if let Some(session) = self.store.session_by_token_hash(&token_hash(token)).await? {
-                self.store
-                    .revoke_session(&session.id, None, self.now())
-                    .await?;
+                self.store.revoke_session(&session.id, None, self.now()).await?;
             }
             Ok(())
         }
 
         /// Ends one of `user_id`'s sessions. False when it is not theirs or already ended.
-        pub async fn revoke_own_session(
-            &self,
-            user_id: &str,
-            session_id: &str,
-        ) -> Result<bool, StoreError> {
-            self.store
-                .revoke_session(session_id, Some(user_id), self.now())
-                .await
+        pub async fn revoke_own_session(&self, user_id: &str, session_id: &str) -> Result<bool, StoreError> {
+            self.store.revoke_session(session_id, Some(user_id), self.now()).await
         }
 
         /// The user's live sessions, this one marked.
-        pub async fn device_sessions(
-            &self,
-            current: &SessionRow,
-        ) -> Result<Vec<DeviceSession>, StoreError> {
+        pub async fn device_sessions(&self, current: &SessionRow) -> Result<Vec<DeviceSession>, StoreError> {
             let now = self.now();
             let rows = self.store.sessions_of_user(&current.user_id).await?;
             Ok(rows

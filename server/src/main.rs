@@ -22,16 +22,12 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
 
     // The run-time Leptos settings come from Leptos.toml when started from the repository root,
     // and from LEPTOS_* variables (which override it) anywhere.
-    let leptos_toml = std::path::Path::new("Leptos.toml")
-        .exists()
-        .then_some("Leptos.toml");
+    let leptos_toml = std::path::Path::new("Leptos.toml").exists().then_some("Leptos.toml");
     let leptos_options = match get_configuration(leptos_toml) {
         Ok(conf) => conf.leptos_options,
         Err(e) => {
@@ -77,12 +73,9 @@ async fn main() -> ExitCode {
     );
     tokio::spawn(prune_forever(latchkey.clone()));
 
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await;
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
     latchkey.store.close().await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,9 +103,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             signal.recv().await;
         }
     };

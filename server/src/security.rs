@@ -23,26 +23,13 @@ pub async fn headers(hsts: bool, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(STRICT_CSP));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(STRICT_CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     if hsts {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     // Pages and answers about a person must not sit in shared caches; the hashed-free static
     // bundle may be revalidated.
@@ -60,10 +47,7 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// `0` turns the limit off.
     pub fn per_minute(limit: u32) -> Self {
-        RateLimiter {
-            limiter: NonZeroU32::new(limit)
-                .map(|n| governor::RateLimiter::keyed(Quota::per_minute(n))),
-        }
+        RateLimiter { limiter: NonZeroU32::new(limit).map(|n| governor::RateLimiter::keyed(Quota::per_minute(n))) }
     }
 
     /// `Err(seconds to wait)` when `ip` is over its limit.
@@ -74,12 +58,9 @@ impl RateLimiter {
         if limiter.len() > 100_000 {
             limiter.retain_recent();
         }
-        limiter.check_key(&ip).map_err(|not_until| {
-            not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs()
-                .max(1)
-        })
+        limiter
+            .check_key(&ip)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1))
     }
 }
 
@@ -118,44 +99,15 @@ mod tests {
     fn origin_check_refuses_other_sites() {
         let allowed = vec!["https://app.example.com".to_string()];
         let mut headers = HeaderMap::new();
-        assert!(origin_allowed(
-            &headers,
-            "https://auth.example.com",
-            &allowed
-        ));
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://auth.example.com"),
-        );
-        assert!(origin_allowed(
-            &headers,
-            "https://auth.example.com",
-            &allowed
-        ));
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://app.example.com"),
-        );
-        assert!(origin_allowed(
-            &headers,
-            "https://auth.example.com",
-            &allowed
-        ));
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://evil.example"),
-        );
-        assert!(!origin_allowed(
-            &headers,
-            "https://auth.example.com",
-            &allowed
-        ));
+        assert!(origin_allowed(&headers, "https://auth.example.com", &allowed));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("https://auth.example.com"));
+        assert!(origin_allowed(&headers, "https://auth.example.com", &allowed));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("https://app.example.com"));
+        assert!(origin_allowed(&headers, "https://auth.example.com", &allowed));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(!origin_allowed(&headers, "https://auth.example.com", &allowed));
         headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(!origin_allowed(
-            &headers,
-            "https://auth.example.com",
-            &allowed
-        ));
+        assert!(!origin_allowed(&headers, "https://auth.example.com", &allowed));
     }
 
     #[test]

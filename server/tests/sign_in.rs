@@ -13,44 +13,24 @@ async fn a_new_person_signs_up_through_the_sandbox_and_signs_out() {
     let sign_in_page = browser.get(&server.url("/sign-in")).await;
     assert_eq!(sign_in_page.status, StatusCode::OK);
     assert!(
-        sign_in_page
-            .body
-            .contains("href=\"/v1/oauth/notion/start?intent=sign_in\""),
+        sign_in_page.body.contains("href=\"/v1/oauth/notion/start?intent=sign_in\""),
         "a real link works without JavaScript"
     );
-    assert!(
-        !sign_in_page.body.contains(".wasm"),
-        "the sign-in page loads no WASM"
-    );
+    assert!(!sign_in_page.body.contains(".wasm"), "the sign-in page loads no WASM");
 
-    let start = browser
-        .get(&server.url("/v1/oauth/notion/start?intent=sign_up"))
-        .await;
+    let start = browser.get(&server.url("/v1/oauth/notion/start?intent=sign_up")).await;
     assert_eq!(start.status, StatusCode::SEE_OTHER);
     let authorize = start.location().expect("to Notion");
     assert!(authorize.starts_with(&server.url("/sandbox/notion/v1/oauth/authorize?")));
-    for (name, value) in [
-        ("client_id", "latchkey-sandbox"),
-        ("response_type", "code"),
-        ("owner", "user"),
-    ] {
+    for (name, value) in [("client_id", "latchkey-sandbox"), ("response_type", "code"), ("owner", "user")] {
         assert_eq!(query_param(&authorize, name).as_deref(), Some(value));
     }
-    assert_eq!(
-        query_param(&authorize, "redirect_uri"),
-        Some(server.url("/v1/oauth_callback"))
-    );
+    assert_eq!(query_param(&authorize, "redirect_uri"), Some(server.url("/v1/oauth_callback")));
     let state = query_param(&authorize, "state").expect("state");
     assert!(state.len() >= 43, "state carries at least 256 bits");
-    let flow_cookie = start
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("latchkey_flow="))
-        .expect("flow cookie");
+    let flow_cookie = start.set_cookies().into_iter().find(|c| c.starts_with("latchkey_flow=")).expect("flow cookie");
     assert!(
-        flow_cookie.contains("HttpOnly")
-            && flow_cookie.contains("SameSite=Lax")
-            && flow_cookie.contains("Max-Age=600")
+        flow_cookie.contains("HttpOnly") && flow_cookie.contains("SameSite=Lax") && flow_cookie.contains("Max-Age=600")
     );
 
     let consent = browser.get(&authorize).await;
@@ -71,31 +51,15 @@ async fn a_new_person_signs_up_through_the_sandbox_and_signs_out() {
     let landed = browser.get(&callback).await;
     assert_eq!(landed.status, StatusCode::SEE_OTHER);
     assert_eq!(landed.location(), Some(server.url("/user")));
-    let session_cookie = landed
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("latchkey_session="))
-        .expect("session cookie");
+    let session_cookie =
+        landed.set_cookies().into_iter().find(|c| c.starts_with("latchkey_session=")).expect("session cookie");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
-        assert!(
-            session_cookie.contains(attribute),
-            "{session_cookie} lacks {attribute}"
-        );
+        assert!(session_cookie.contains(attribute), "{session_cookie} lacks {attribute}");
     }
-    assert!(
-        !session_cookie.contains("Secure"),
-        "plain-http development cookie"
-    );
-    let token = browser
-        .cookies
-        .get("latchkey_session")
-        .cloned()
-        .expect("token");
+    assert!(!session_cookie.contains("Secure"), "plain-http development cookie");
+    let token = browser.cookies.get("latchkey_session").cloned().expect("token");
     assert_eq!(token.len(), 43, "256 random bits, base64url");
-    assert!(
-        !browser.cookies.contains_key("latchkey_flow"),
-        "the flow cookie is cleared"
-    );
+    assert!(!browser.cookies.contains_key("latchkey_flow"), "the flow cookie is cleared");
 
     let me = browser.get(&server.url("/v1/me")).await;
     assert_eq!(me.status, StatusCode::OK);
@@ -103,21 +67,12 @@ async fn a_new_person_signs_up_through_the_sandbox_and_signs_out() {
     assert_eq!(me["user"]["name"], "Grace Hopper");
     assert_eq!(me["user"]["email"], "grace@example.com");
     assert_eq!(me["user"]["external_accounts"][0]["provider"], "notion");
-    assert_eq!(
-        me["user"]["external_accounts"][0]["workspaces"][0]["workspace_name"],
-        "Acme Corp"
-    );
+    assert_eq!(me["user"]["external_accounts"][0]["workspaces"][0]["workspace_name"], "Acme Corp");
     assert_eq!(me["session"]["user_id"], me["user"]["id"]);
 
     let profile = browser.get(&server.url("/user")).await;
     assert_eq!(profile.status, StatusCode::OK);
-    for text in [
-        "Grace Hopper",
-        "grace@example.com",
-        "Acme Corp",
-        "This device",
-        "Chrome on Linux",
-    ] {
+    for text in ["Grace Hopper", "grace@example.com", "Acme Corp", "This device", "Chrome on Linux"] {
         assert!(profile.body.contains(text), "/user shows {text}");
     }
 
@@ -126,33 +81,19 @@ async fn a_new_person_signs_up_through_the_sandbox_and_signs_out() {
     let wal = std::fs::read(server.db_path().with_extension("db-wal")).unwrap_or_default();
     for bytes in [&raw, &wal] {
         let text = String::from_utf8_lossy(bytes);
-        assert!(
-            !text.contains(&token),
-            "the session token is stored only as a hash"
-        );
-        assert!(
-            !text.contains("ntn_sandbox_"),
-            "Notion tokens are sealed at rest"
-        );
+        assert!(!text.contains(&token), "the session token is stored only as a hash");
+        assert!(!text.contains("ntn_sandbox_"), "Notion tokens are sealed at rest");
     }
 
-    let signed_out = browser
-        .request(Method::POST, &server.url("/v1/sign-out"), None, &[])
-        .await;
+    let signed_out = browser.request(Method::POST, &server.url("/v1/sign-out"), None, &[]).await;
     assert_eq!(signed_out.status, StatusCode::NO_CONTENT);
     assert!(!browser.cookies.contains_key("latchkey_session"));
     let mut old_cookie = Browser::new();
     old_cookie.cookies.insert("latchkey_session".into(), token);
-    assert_eq!(
-        old_cookie.get(&server.url("/v1/me")).await.status,
-        StatusCode::UNAUTHORIZED,
-        "the old token is dead"
-    );
+    assert_eq!(old_cookie.get(&server.url("/v1/me")).await.status, StatusCode::UNAUTHORIZED, "the old token is dead");
     let profile = browser.get(&server.url("/user")).await;
     assert_eq!(profile.status, StatusCode::SEE_OTHER);
-    assert!(profile
-        .location()
-        .is_some_and(|l| l.starts_with("/sign-in")));
+    assert!(profile.location().is_some_and(|l| l.starts_with("/sign-in")));
 }
 
 #[tokio::test]
@@ -163,48 +104,26 @@ async fn a_returning_person_is_the_same_user_with_a_fresh_session() {
     let mut second = Browser::new();
     let landed = sign_in(&server, &mut second, "ada").await;
     assert_eq!(landed.status, StatusCode::SEE_OTHER);
-    assert_ne!(
-        first.cookies.get("latchkey_session"),
-        second.cookies.get("latchkey_session")
-    );
-    assert_eq!(
-        server.sign_in_rows().await,
-        [1, 1, 1, 2],
-        "one user, one grant (same bot_id), two sessions"
-    );
+    assert_ne!(first.cookies.get("latchkey_session"), second.cookies.get("latchkey_session"));
+    assert_eq!(server.sign_in_rows().await, [1, 1, 1, 2], "one user, one grant (same bot_id), two sessions");
     // Form sign-out from the profile page goes back to sign-in.
     let signed_out = second.post_form(&server.url("/v1/sign-out"), "").await;
-    assert_eq!(
-        (signed_out.status, signed_out.location().as_deref()),
-        (StatusCode::SEE_OTHER, Some("/sign-in"))
-    );
-    assert_eq!(
-        first.get(&server.url("/v1/me")).await.status,
-        StatusCode::OK,
-        "other devices stay signed in"
-    );
+    assert_eq!((signed_out.status, signed_out.location().as_deref()), (StatusCode::SEE_OTHER, Some("/sign-in")));
+    assert_eq!(first.get(&server.url("/v1/me")).await.status, StatusCode::OK, "other devices stay signed in");
 }
 
 #[tokio::test]
 async fn another_session_can_be_ended_from_the_profile() {
     let server = Server::start(&[]).await;
     let mut laptop = Browser::new();
-    let mut phone = Browser::with_user_agent(
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1",
-    );
+    let mut phone = Browser::with_user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1");
     sign_in(&server, &mut laptop, "katherine").await;
     sign_in(&server, &mut phone, "katherine").await;
-    let me: serde_json::Value =
-        serde_json::from_str(&phone.get(&server.url("/v1/me")).await.body).expect("json");
+    let me: serde_json::Value = serde_json::from_str(&phone.get(&server.url("/v1/me")).await.body).expect("json");
     let phone_session = me["session"]["id"].as_str().expect("id").to_string();
     let profile = laptop.get(&server.url("/user")).await;
-    assert!(
-        profile.body.contains("Safari on iPhone"),
-        "the other device is listed"
-    );
-    assert!(profile
-        .body
-        .contains(&format!("/v1/sessions/{phone_session}/revoke")));
+    assert!(profile.body.contains("Safari on iPhone"), "the other device is listed");
+    assert!(profile.body.contains(&format!("/v1/sessions/{phone_session}/revoke")));
 
     // Another site cannot end it for them.
     let forged = laptop
@@ -216,47 +135,21 @@ async fn another_session_can_be_ended_from_the_profile() {
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        phone.get(&server.url("/v1/me")).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(phone.get(&server.url("/v1/me")).await.status, StatusCode::OK);
 
-    let ended = laptop
-        .post_form(
-            &server.url(&format!("/v1/sessions/{phone_session}/revoke")),
-            "",
-        )
-        .await;
-    assert_eq!(
-        (ended.status, ended.location().as_deref()),
-        (StatusCode::SEE_OTHER, Some("/user"))
-    );
-    assert_eq!(
-        phone.get(&server.url("/v1/me")).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        laptop.get(&server.url("/v1/me")).await.status,
-        StatusCode::OK
-    );
+    let ended = laptop.post_form(&server.url(&format!("/v1/sessions/{phone_session}/revoke")), "").await;
+    assert_eq!((ended.status, ended.location().as_deref()), (StatusCode::SEE_OTHER, Some("/user")));
+    assert_eq!(phone.get(&server.url("/v1/me")).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(laptop.get(&server.url("/v1/me")).await.status, StatusCode::OK);
 
     // Someone else's session is not yours to end.
     let mut stranger = Browser::new();
     sign_in(&server, &mut stranger, "ada").await;
-    let me: serde_json::Value =
-        serde_json::from_str(&laptop.get(&server.url("/v1/me")).await.body).expect("json");
+    let me: serde_json::Value = serde_json::from_str(&laptop.get(&server.url("/v1/me")).await.body).expect("json");
     let laptop_session = me["session"]["id"].as_str().expect("id").to_string();
-    let refused = stranger
-        .post_form(
-            &server.url(&format!("/v1/sessions/{laptop_session}/revoke")),
-            "",
-        )
-        .await;
+    let refused = stranger.post_form(&server.url(&format!("/v1/sessions/{laptop_session}/revoke")), "").await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        laptop.get(&server.url("/v1/me")).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(laptop.get(&server.url("/v1/me")).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -268,22 +161,17 @@ async fn thirty_two_concurrent_first_sign_ins_of_one_person_make_one_user() {
         let callback = consent_in_sandbox(&server, &mut browser, "ada", "allow").await;
         callbacks.push((browser, callback));
     }
-    let landings = futures::future::join_all(callbacks.into_iter().map(
-        |(mut browser, callback)| async move {
-            let page = browser.get(&callback).await;
-            (browser, page)
-        },
-    ))
+    let landings = futures::future::join_all(callbacks.into_iter().map(|(mut browser, callback)| async move {
+        let page = browser.get(&callback).await;
+        (browser, page)
+    }))
     .await;
     for (_, page) in &landings {
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     }
     assert_eq!(server.sign_in_rows().await, [1, 1, 1, 32]);
     for (mut browser, _) in landings {
-        assert_eq!(
-            browser.get(&server.url("/v1/me")).await.status,
-            StatusCode::OK
-        );
+        assert_eq!(browser.get(&server.url("/v1/me")).await.status, StatusCode::OK);
     }
 }
 
@@ -297,8 +185,7 @@ async fn sessions_survive_a_restart() {
     assert_eq!(me.status, StatusCode::OK);
     assert!(me.body.contains("Grace Hopper"));
     // The generated development keys were kept, not made anew: sealed tokens still open.
-    let keys = ["master.key", "secret_key", "admin_password"]
-        .map(|f| server.data_dir.path().join(f).exists());
+    let keys = ["master.key", "secret_key", "admin_password"].map(|f| server.data_dir.path().join(f).exists());
     assert_eq!(keys, [true, true, true]);
 }
 
@@ -307,30 +194,16 @@ async fn a_session_cookie_planted_before_sign_in_is_never_the_session_after() {
     let server = Server::start(&[]).await;
     let mut attacker = Browser::new();
     sign_in(&server, &mut attacker, "ada").await;
-    let planted = attacker
-        .cookies
-        .get("latchkey_session")
-        .cloned()
-        .expect("attacker's token");
+    let planted = attacker.cookies.get("latchkey_session").cloned().expect("attacker's token");
 
     // The victim's browser carries the attacker's cookie, then signs in as themselves.
     let mut victim = Browser::new();
-    victim
-        .cookies
-        .insert("latchkey_session".into(), planted.clone());
+    victim.cookies.insert("latchkey_session".into(), planted.clone());
     sign_in(&server, &mut victim, "grace").await;
-    let after = victim
-        .cookies
-        .get("latchkey_session")
-        .cloned()
-        .expect("victim's token");
+    let after = victim.cookies.get("latchkey_session").cloned().expect("victim's token");
     assert_ne!(after, planted, "a fresh token at every sign-in");
-    let me: serde_json::Value =
-        serde_json::from_str(&victim.get(&server.url("/v1/me")).await.body).expect("json");
+    let me: serde_json::Value = serde_json::from_str(&victim.get(&server.url("/v1/me")).await.body).expect("json");
     assert_eq!(me["user"]["name"], "Grace Hopper");
     // The planted session ended with the sign-in on that device.
-    assert_eq!(
-        attacker.get(&server.url("/v1/me")).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(attacker.get(&server.url("/v1/me")).await.status, StatusCode::UNAUTHORIZED);
 }

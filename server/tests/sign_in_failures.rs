@@ -20,13 +20,9 @@ fn assert_failure_page(page: &Page, code: &str, status: u16) {
     );
     assert_eq!(page.status.as_u16(), status, "{code}");
     assert!(page.body.contains("Back to sign in"));
-    assert!(page
-        .header("content-type")
-        .is_some_and(|c| c.starts_with("text/html")));
+    assert!(page.header("content-type").is_some_and(|c| c.starts_with("text/html")));
     assert!(
-        page.set_cookies()
-            .iter()
-            .all(|c| !c.contains("latchkey_session=") || c.contains("Max-Age=0")),
+        page.set_cookies().iter().all(|c| !c.contains("latchkey_session=") || c.contains("Max-Age=0")),
         "no session cookie"
     );
 }
@@ -36,19 +32,12 @@ async fn cancelling_on_notion() {
     let server = Server::start(&[]).await;
     let mut browser = Browser::new();
     let callback = consent_in_sandbox(&server, &mut browser, "ada", "cancel").await;
-    assert_eq!(
-        query_param(&callback, "error").as_deref(),
-        Some("access_denied")
-    );
+    assert_eq!(query_param(&callback, "error").as_deref(), Some("access_denied"));
     let page = browser.get(&callback).await;
     assert_failure_page(&page, "access_denied", 400);
     assert!(page.body.contains("You cancelled the sign-in"));
     assert_eq!(server.sign_in_rows().await, [0, 0, 0, 0]);
-    assert_eq!(
-        server.count("sign_in_flows").await,
-        0,
-        "the cancelled flow is gone"
-    );
+    assert_eq!(server.count("sign_in_flows").await, 0, "the cancelled flow is gone");
 }
 
 #[tokio::test]
@@ -59,9 +48,7 @@ async fn state_missing_forged_replayed_expired_and_from_another_browser() {
     let mut browser = Browser::new();
     let callback = consent_in_sandbox(&server, &mut browser, "ada", "allow").await;
     let code = query_param(&callback, "code").expect("code");
-    let page = browser
-        .get(&server.url(&format!("/v1/oauth_callback?code={code}")))
-        .await;
+    let page = browser.get(&server.url(&format!("/v1/oauth_callback?code={code}"))).await;
     assert_failure_page(&page, "state_missing", 400);
 
     // Forged.
@@ -69,15 +56,9 @@ async fn state_missing_forged_replayed_expired_and_from_another_browser() {
     let callback = consent_in_sandbox(&server, &mut browser, "ada", "allow").await;
     let code = query_param(&callback, "code").expect("code");
     let forged = format!("/v1/oauth_callback?code={code}&state={}", "A".repeat(43));
+    assert_failure_page(&browser.get(&server.url(&forged)).await, "state_invalid", 400);
     assert_failure_page(
-        &browser.get(&server.url(&forged)).await,
-        "state_invalid",
-        400,
-    );
-    assert_failure_page(
-        &browser
-            .get(&server.url(&format!("/v1/oauth_callback?code={code}&state=%27%3B--")))
-            .await,
+        &browser.get(&server.url(&format!("/v1/oauth_callback?code={code}&state=%27%3B--"))).await,
         "state_invalid",
         400,
     );
@@ -108,11 +89,7 @@ async fn state_missing_forged_replayed_expired_and_from_another_browser() {
     // Replayed: a callback that worked works once.
     let mut browser = Browser::new();
     let callback = consent_in_sandbox(&server, &mut browser, "ada", "allow").await;
-    let flow_cookie = browser
-        .cookies
-        .get("latchkey_flow")
-        .cloned()
-        .expect("flow cookie");
+    let flow_cookie = browser.cookies.get("latchkey_flow").cloned().expect("flow cookie");
     assert_eq!(browser.get(&callback).await.status, StatusCode::SEE_OTHER);
     browser.cookies.insert("latchkey_flow".into(), flow_cookie);
     assert_failure_page(&browser.get(&callback).await, "state_invalid", 400);
@@ -132,22 +109,14 @@ async fn a_code_used_once_is_refused_by_notion_the_second_time() {
     let mut attacker = Browser::new();
     let fresh = consent_in_sandbox(&server, &mut attacker, "grace", "cancel").await;
     let state = query_param(&fresh, "state").expect("state");
-    let page = attacker
-        .get(&server.url(&format!(
-            "/v1/oauth_callback?code={used_code}&state={state}"
-        )))
-        .await;
+    let page = attacker.get(&server.url(&format!("/v1/oauth_callback?code={used_code}&state={state}"))).await;
     assert_failure_page(&page, "code_rejected", 400);
     assert_eq!(server.sign_in_rows().await, rows, "nothing new");
 }
 
 #[tokio::test]
 async fn redirect_urls_outside_the_allowed_origins_never_leave_for_notion() {
-    let server = Server::start(&[(
-        "LATCHKEY_ALLOWED_ORIGINS",
-        "http://127.0.0.1:1,https://app.example.com",
-    )])
-    .await;
+    let server = Server::start(&[("LATCHKEY_ALLOWED_ORIGINS", "http://127.0.0.1:1,https://app.example.com")]).await;
     let mut browser = Browser::new();
     let long = format!("https://app.example.com/{}", "a".repeat(3000));
     for bad in [
@@ -167,32 +136,23 @@ async fn redirect_urls_outside_the_allowed_origins_never_leave_for_notion() {
         assert_failure_page(&page, "redirect_url_not_allowed", 400);
         assert!(page.location().is_none(), "{bad}: no redirect at all");
     }
-    assert_eq!(
-        server.count("sign_in_flows").await,
-        0,
-        "no flow was started"
-    );
+    assert_eq!(server.count("sign_in_flows").await, 0, "no flow was started");
 
     // An allowed one goes to Notion, and the person lands there after signing in.
-    let start = browser
-        .get(&server.url(&format!(
-            "/v1/oauth/notion/start?redirect_url={}",
-            urlencode("https://app.example.com/welcome?x=1")
-        )))
-        .await;
+    let start =
+        browser
+            .get(&server.url(&format!(
+                "/v1/oauth/notion/start?redirect_url={}",
+                urlencode("https://app.example.com/welcome?x=1")
+            )))
+            .await;
     assert_eq!(start.status, StatusCode::SEE_OTHER);
     let authorize = start.location().expect("authorize");
     let decided = browser
-        .post_form(
-            &server.url("/sandbox/notion/v1/oauth/authorize"),
-            &common::consent_form(&authorize, "ada", "allow"),
-        )
+        .post_form(&server.url("/sandbox/notion/v1/oauth/authorize"), &common::consent_form(&authorize, "ada", "allow"))
         .await;
     let landed = browser.get(&decided.location().expect("callback")).await;
-    assert_eq!(
-        landed.location().as_deref(),
-        Some("https://app.example.com/welcome?x=1")
-    );
+    assert_eq!(landed.location().as_deref(), Some("https://app.example.com/welcome?x=1"));
 }
 
 fn urlencode(text: &str) -> String {
@@ -203,28 +163,14 @@ fn urlencode(text: &str) -> String {
 async fn malformed_requests_are_refused() {
     let server = Server::start(&[]).await;
     let mut browser = Browser::new();
+    assert_failure_page(&browser.get(&server.url("/v1/oauth/notion/start?intent=admin")).await, "bad_request", 400);
     assert_failure_page(
-        &browser
-            .get(&server.url("/v1/oauth/notion/start?intent=admin"))
-            .await,
+        &browser.get(&server.url("/v1/oauth/notion/start?redirect_url=/user&redirect_url=https://evil.example")).await,
         "bad_request",
         400,
     );
     assert_failure_page(
-        &browser
-            .get(
-                &server.url(
-                    "/v1/oauth/notion/start?redirect_url=/user&redirect_url=https://evil.example",
-                ),
-            )
-            .await,
-        "bad_request",
-        400,
-    );
-    assert_failure_page(
-        &browser
-            .get(&server.url("/v1/oauth_callback?code=a&code=b&state=s"))
-            .await,
+        &browser.get(&server.url("/v1/oauth_callback?code=a&code=b&state=s")).await,
         "bad_request",
         400,
     );
@@ -234,9 +180,7 @@ async fn malformed_requests_are_refused() {
     let callback = consent_in_sandbox(&server, &mut browser, "ada", "allow").await;
     let state = query_param(&callback, "state").expect("state");
     assert_failure_page(
-        &browser
-            .get(&server.url(&format!("/v1/oauth_callback?state={state}")))
-            .await,
+        &browser.get(&server.url(&format!("/v1/oauth_callback?state={state}"))).await,
         "bad_request",
         400,
     );
@@ -250,14 +194,9 @@ async fn a_disabled_connection_refuses_to_start_and_to_finish() {
     let callback = consent_in_sandbox(&server, &mut browser, "ada", "allow").await;
     server.execute("UPDATE connections SET enabled = 0").await;
     assert_failure_page(&browser.get(&callback).await, "connection_disabled", 403);
-    assert_failure_page(
-        &browser.get(&server.url("/v1/oauth/notion/start")).await,
-        "connection_disabled",
-        403,
-    );
+    assert_failure_page(&browser.get(&server.url("/v1/oauth/notion/start")).await, "connection_disabled", 403);
     let environment: serde_json::Value =
-        serde_json::from_str(&browser.get(&server.url("/v1/environment")).await.body)
-            .expect("json");
+        serde_json::from_str(&browser.get(&server.url("/v1/environment")).await.body).expect("json");
     assert_eq!(environment["connections"][0]["enabled"], false);
     assert_eq!(server.sign_in_rows().await, [0, 0, 0, 0]);
 }
@@ -267,18 +206,10 @@ async fn sign_in_against(server: &Server, fake: &FakeNotion) -> Page {
     let mut browser = Browser::new();
     let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
     let authorize = start.location().expect("to Notion");
-    assert!(
-        authorize.starts_with(&format!("{}/v1/oauth/authorize?", fake.base)),
-        "{authorize}"
-    );
-    assert_eq!(
-        query_param(&authorize, "client_id").as_deref(),
-        Some(common::fake_notion::CLIENT_ID)
-    );
+    assert!(authorize.starts_with(&format!("{}/v1/oauth/authorize?", fake.base)), "{authorize}");
+    assert_eq!(query_param(&authorize, "client_id").as_deref(), Some(common::fake_notion::CLIENT_ID));
     let state = query_param(&authorize, "state").expect("state");
-    browser
-        .get(&server.url(&format!("/v1/oauth_callback?code=the-code&state={state}")))
-        .await
+    browser.get(&server.url(&format!("/v1/oauth_callback?code=the-code&state={state}"))).await
 }
 
 async fn fake_notion_server(fake: &FakeNotion) -> Server {
@@ -293,21 +224,13 @@ async fn the_exchange_speaks_notions_wire_format() {
     let server = fake_notion_server(&fake).await;
     let page = sign_in_against(&server, &fake).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    let received = fake
-        .received
-        .lock()
-        .expect("lock")
-        .last()
-        .cloned()
-        .expect("a token request");
+    let received = fake.received.lock().expect("lock").last().cloned().expect("a token request");
     let head = received.head.to_ascii_lowercase();
     assert!(head.starts_with("post /v1/oauth/token "), "{head}");
     // Basic base64("fake-client-id:fake-client-secret")
     assert!(
         head.contains(
-            "authorization: basic ZmFrZS1jbGllbnQtaWQ6ZmFrZS1jbGllbnQtc2VjcmV0"
-                .to_ascii_lowercase()
-                .as_str()
+            "authorization: basic ZmFrZS1jbGllbnQtaWQ6ZmFrZS1jbGllbnQtc2VjcmV0".to_ascii_lowercase().as_str()
         ),
         "{head}"
     );
@@ -317,10 +240,7 @@ async fn the_exchange_speaks_notions_wire_format() {
     assert_eq!(body["grant_type"], "authorization_code");
     assert_eq!(body["code"], "the-code");
     assert_eq!(body["redirect_uri"], server.url("/v1/oauth_callback"));
-    assert!(
-        !received.body.contains("fake-client-secret"),
-        "the secret is never in the body"
-    );
+    assert!(!received.body.contains("fake-client-secret"), "the secret is never in the body");
 }
 
 #[tokio::test]
@@ -350,32 +270,18 @@ async fn every_way_notion_fails_ends_on_a_clear_page_with_nothing_saved() {
         fake.answer(answer.clone());
         let page = sign_in_against(&server, &fake).await;
         assert_failure_page(&page, code, status);
-        assert_eq!(
-            server.sign_in_rows().await,
-            [0, 0, 0, 0],
-            "{answer:?} saved nothing"
-        );
+        assert_eq!(server.sign_in_rows().await, [0, 0, 0, 0], "{answer:?} saved nothing");
     }
     // Notion's cancel from the fake's side, with an unusual error.
     let mut browser = Browser::new();
     let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
     let state = query_param(&start.location().expect("authorize"), "state").expect("state");
-    let page = browser
-        .get(&server.url(&format!(
-            "/v1/oauth_callback?error=server_error&state={state}"
-        )))
-        .await;
+    let page = browser.get(&server.url(&format!("/v1/oauth_callback?error=server_error&state={state}"))).await;
     assert_failure_page(&page, "notion_rejected", 502);
 
     // And once Notion answers well again, the sign-in works.
-    fake.answer(Answer::Json(
-        200,
-        person_token("u-1", Some("ada@example.org"), "Ada", "bot-1"),
-    ));
-    assert_eq!(
-        sign_in_against(&server, &fake).await.status,
-        StatusCode::SEE_OTHER
-    );
+    fake.answer(Answer::Json(200, person_token("u-1", Some("ada@example.org"), "Ada", "bot-1")));
+    assert_eq!(sign_in_against(&server, &fake).await.status, StatusCode::SEE_OTHER);
     assert_eq!(server.sign_in_rows().await, [1, 1, 1, 1]);
 }
 
@@ -388,10 +294,7 @@ async fn a_slow_notion_is_given_up_on_within_the_bound() {
     let page = sign_in_against(&server, &fake).await;
     let waited = began.elapsed();
     assert_failure_page(&page, "notion_unavailable", 502);
-    assert!(
-        waited < Duration::from_secs(12),
-        "the person waited {waited:?}"
-    );
+    assert!(waited < Duration::from_secs(12), "the person waited {waited:?}");
     assert_eq!(server.sign_in_rows().await, [0, 0, 0, 0]);
 }
 
@@ -400,33 +303,18 @@ async fn sign_in_endpoints_are_rate_limited() {
     let server = Server::start(&[("LATCHKEY_RATE_LIMIT", "3")]).await;
     let mut browser = Browser::new();
     for _ in 0..3 {
-        assert_eq!(
-            browser
-                .get(&server.url("/v1/oauth/notion/start"))
-                .await
-                .status,
-            StatusCode::SEE_OTHER
-        );
+        assert_eq!(browser.get(&server.url("/v1/oauth/notion/start")).await.status, StatusCode::SEE_OTHER);
     }
     let limited = browser.get(&server.url("/v1/oauth/notion/start")).await;
     assert_failure_page(&limited, "rate_limited", 429);
-    let retry_after: u64 = limited
-        .header("retry-after")
-        .and_then(|v| v.parse().ok())
-        .expect("Retry-After");
+    let retry_after: u64 = limited.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
     assert!((1..=60).contains(&retry_after));
     assert_eq!(
-        browser
-            .get(&server.url("/v1/oauth_callback?code=x&state=y"))
-            .await
-            .status,
+        browser.get(&server.url("/v1/oauth_callback?code=x&state=y")).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
     // Other pages are not limited.
-    assert_eq!(
-        browser.get(&server.url("/sign-in")).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(browser.get(&server.url("/sign-in")).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -448,32 +336,15 @@ async fn every_page_carries_the_security_headers() {
         let csp = page.header("content-security-policy").unwrap_or_default();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(!csp.contains("'unsafe-inline'"), "{path}");
-        assert_eq!(
-            page.header("x-content-type-options").as_deref(),
-            Some("nosniff"),
-            "{path}"
-        );
+        assert_eq!(page.header("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
         assert!(page.header("referrer-policy").is_some(), "{path}");
-        assert_eq!(
-            page.header("cache-control").as_deref(),
-            Some("no-store"),
-            "{path}"
-        );
+        assert_eq!(page.header("cache-control").as_deref(), Some("no-store"), "{path}");
     }
-    assert_eq!(
-        browser.get(&server.url("/no-such-page")).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(browser.get(&server.url("/no-such-page")).await.status, StatusCode::NOT_FOUND);
     // Inline scripts carry this response's nonce.
     let profile = browser.get(&server.url("/user")).await;
-    let csp = profile
-        .header("content-security-policy")
-        .unwrap_or_default();
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .expect("a nonce");
+    let csp = profile.header("content-security-policy").unwrap_or_default();
+    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce");
     assert!(profile.body.contains(&format!("nonce=\"{nonce}\"")));
 }
 
@@ -485,103 +356,55 @@ async fn contract_json_endpoints() {
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
     let error: serde_json::Value = serde_json::from_str(&me.body).expect("json");
     assert_eq!(error["error"]["code"], "unauthenticated");
-    assert!(error["error"]["message"]
-        .as_str()
-        .is_some_and(|m| !m.is_empty()));
+    assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     let environment: serde_json::Value =
-        serde_json::from_str(&browser.get(&server.url("/v1/environment")).await.body)
-            .expect("json");
+        serde_json::from_str(&browser.get(&server.url("/v1/environment")).await.body).expect("json");
     assert_eq!(
         environment,
         serde_json::json!({"environment": "development", "connections": [{"provider": "notion", "name": "Notion", "enabled": true}]})
     );
-    assert_eq!(
-        browser.get(&server.url("/healthz")).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        browser.get(&server.url("/readyz")).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(browser.get(&server.url("/healthz")).await.status, StatusCode::OK);
+    assert_eq!(browser.get(&server.url("/readyz")).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn production_has_no_sandbox_and_secure_cookies() {
     let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-    let server = Server::start(&[
-        ("LATCHKEY_ENVIRONMENT", "production"),
-        ("LATCHKEY_MASTER_KEY", key),
-    ])
-    .await;
+    let server = Server::start(&[("LATCHKEY_ENVIRONMENT", "production"), ("LATCHKEY_MASTER_KEY", key)]).await;
     let mut browser = Browser::new();
     assert_eq!(
-        browser
-            .get(&server.url("/sandbox/notion/v1/oauth/authorize?client_id=latchkey-sandbox"))
-            .await
-            .status,
+        browser.get(&server.url("/sandbox/notion/v1/oauth/authorize?client_id=latchkey-sandbox")).await.status,
         StatusCode::NOT_FOUND
     );
     // No connection is configured yet: the sign-in says so instead of leaving for Notion.
-    assert_failure_page(
-        &browser.get(&server.url("/v1/oauth/notion/start")).await,
-        "connection_disabled",
-        403,
-    );
-    assert!(
-        !server.data_dir.path().join("master.key").exists(),
-        "production generates nothing"
-    );
+    assert_failure_page(&browser.get(&server.url("/v1/oauth/notion/start")).await, "connection_disabled", 403);
+    assert!(!server.data_dir.path().join("master.key").exists(), "production generates nothing");
     // Sign-out (which always clears the cookie) shows the production cookie's shape.
-    let out = browser
-        .request(
-            reqwest::Method::POST,
-            &server.url("/v1/sign-out"),
-            None,
-            &[],
-        )
-        .await;
+    let out = browser.request(reqwest::Method::POST, &server.url("/v1/sign-out"), None, &[]).await;
     let cleared = out.set_cookies().join("\n");
-    assert!(
-        cleared.contains("__Host-latchkey_session=") && cleared.contains("Secure"),
-        "{cleared}"
-    );
+    assert!(cleared.contains("__Host-latchkey_session=") && cleared.contains("Secure"), "{cleared}");
 }
 
 #[tokio::test]
 async fn a_wrong_setting_stops_the_start_with_one_line_naming_it() {
     let dir = tempfile::tempdir().expect("dir");
     for (env, variable) in [
-        (
-            vec![("LATCHKEY_ENVIRONMENT", "production")],
-            "LATCHKEY_MASTER_KEY",
-        ),
-        (
-            vec![("LATCHKEY_PUBLIC_URL", "not a url")],
-            "LATCHKEY_PUBLIC_URL",
-        ),
-        (
-            vec![("LATCHKEY_MASTER_KEY", "c2hvcnQ=")],
-            "LATCHKEY_MASTER_KEY",
-        ),
+        (vec![("LATCHKEY_ENVIRONMENT", "production")], "LATCHKEY_MASTER_KEY"),
+        (vec![("LATCHKEY_PUBLIC_URL", "not a url")], "LATCHKEY_PUBLIC_URL"),
+        (vec![("LATCHKEY_MASTER_KEY", "c2hvcnQ=")], "LATCHKEY_MASTER_KEY"),
         (vec![("LATCHKEY_RATE_LIMIT", "many")], "LATCHKEY_RATE_LIMIT"),
     ] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .env_clear()
             .env("LATCHKEY_DATA_DIR", dir.path())
-            .env(
-                "LEPTOS_SITE_ADDR",
-                format!("127.0.0.1:{}", common::free_port()),
-            )
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", common::free_port()))
             .envs(env)
             .output()
             .expect("runs");
         assert_eq!(output.status.code(), Some(2));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-        assert!(
-            stderr.starts_with(&format!("latchkey: {variable}: ")),
-            "{stderr}"
-        );
+        assert!(stderr.starts_with(&format!("latchkey: {variable}: ")), "{stderr}");
     }
 }

@@ -98,6 +98,60 @@ impl NotionClient {
         self.token_request(base, credentials, &body).await
     }
 
+    /// Exchanges a refresh token for a new pair (Notion rotates: the old refresh token dies).
+    pub async fn refresh(
+        &self,
+        base: &Url,
+        credentials: &ClientCredentials,
+        refresh_token: &str,
+    ) -> Result<TokenResponse, NotionError> {
+        let body = serde_json::json!({"grant_type": "refresh_token", "refresh_token": refresh_token});
+        self.token_request(base, credentials, &body).await
+    }
+
+    /// `POST /v1/oauth/introspect`: whether Notion still honours the token.
+    pub async fn introspect(
+        &self,
+        base: &Url,
+        credentials: &ClientCredentials,
+        token: &str,
+    ) -> Result<bool, NotionError> {
+        let answer = self.client_call(base, "v1/oauth/introspect", credentials, token).await?;
+        Ok(answer.get("active").and_then(serde_json::Value::as_bool).unwrap_or(false))
+    }
+
+    /// `POST /v1/oauth/revoke`: the token stops working at Notion.
+    pub async fn revoke(&self, base: &Url, credentials: &ClientCredentials, token: &str) -> Result<(), NotionError> {
+        self.client_call(base, "v1/oauth/revoke", credentials, token).await.map(|_| ())
+    }
+
+    async fn client_call(
+        &self,
+        base: &Url,
+        path: &str,
+        credentials: &ClientCredentials,
+        token: &str,
+    ) -> Result<serde_json::Value, NotionError> {
+        let response = self
+            .http
+            .post(endpoint(base, path))
+            .header(AUTHORIZATION, credentials.basic_auth())
+            .header("Notion-Version", NOTION_VERSION)
+            .json(&serde_json::json!({"token": token}))
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(transport_error)?;
+        if status == 200 {
+            return serde_json::from_slice(&bytes).map_err(|e| NotionError::Malformed(e.to_string()));
+        }
+        match interpret_token_answer(status, None, &bytes) {
+            Err(error) => Err(error),
+            Ok(_) => Err(NotionError::Malformed(format!("HTTP {status}"))),
+        }
+    }
+
     async fn token_request(
         &self,
         base: &Url,
@@ -133,29 +187,19 @@ pub fn interpret_token_answer(
     body: &[u8],
 ) -> Result<TokenResponse, NotionError> {
     if status == 200 {
-        return serde_json::from_slice(body)
-            .map_err(|e| NotionError::Malformed(format!("token response: {e}")));
+        return serde_json::from_slice(body).map_err(|e| NotionError::Malformed(format!("token response: {e}")));
     }
     let error = ErrorBody::parse(body);
     let code = error.as_ref().map(|e| e.code.as_str()).unwrap_or("");
     match (status, code) {
         (429, _) | (_, "rate_limited") => Err(NotionError::RateLimited(retry_after)),
-        (_, "invalid_client" | "unauthorized_client") | (401, _) => {
-            Err(NotionError::ClientRejected)
+        (_, "invalid_client" | "unauthorized_client") | (401, _) => Err(NotionError::ClientRejected),
+        (_, "invalid_grant") => {
+            Err(NotionError::CodeRejected(error.and_then(|e| e.message).unwrap_or_else(|| "invalid_grant".to_string())))
         }
-        (_, "invalid_grant") => Err(NotionError::CodeRejected(
-            error
-                .and_then(|e| e.message)
-                .unwrap_or_else(|| "invalid_grant".to_string()),
-        )),
         (500..=599, _) => Err(NotionError::Unavailable(format!("HTTP {status} {code}"))),
-        (400..=499, "") => Err(NotionError::Malformed(format!(
-            "HTTP {status} without an error body"
-        ))),
-        (400..=499, _) => Err(NotionError::Rejected {
-            status,
-            code: code.to_string(),
-        }),
+        (400..=499, "") => Err(NotionError::Malformed(format!("HTTP {status} without an error body"))),
+        (400..=499, _) => Err(NotionError::Rejected { status, code: code.to_string() }),
         _ => Err(NotionError::Malformed(format!("unexpected HTTP {status}"))),
     }
 }
@@ -185,48 +229,25 @@ mod tests {
     #[test]
     fn authorize_url_has_notions_five_parameters() {
         let base = Url::parse("https://api.notion.com").expect("url");
-        let url = NotionClient::authorize_url(
-            &base,
-            "cid",
-            "http://localhost:3000/v1/oauth_callback",
-            "st&ate",
-        );
+        let url = NotionClient::authorize_url(&base, "cid", "http://localhost:3000/v1/oauth_callback", "st&ate");
         assert_eq!(url.path(), "/v1/oauth/authorize");
         let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "client_id",
-                "response_type",
-                "owner",
-                "redirect_uri",
-                "state"
-            ]
-        );
+        assert_eq!(names, ["client_id", "response_type", "owner", "redirect_uri", "state"]);
         assert!(pairs.contains(&("owner".into(), "user".into())));
         assert!(pairs.contains(&("state".into(), "st&ate".into())));
-        assert!(pairs.contains(&(
-            "redirect_uri".into(),
-            "http://localhost:3000/v1/oauth_callback".into()
-        )));
+        assert!(pairs.contains(&("redirect_uri".into(), "http://localhost:3000/v1/oauth_callback".into())));
     }
 
     #[test]
     fn endpoints_keep_a_base_path() {
         let base = Url::parse("http://127.0.0.1:3000/sandbox/notion/").expect("url");
-        assert_eq!(
-            endpoint(&base, "v1/oauth/token").as_str(),
-            "http://127.0.0.1:3000/sandbox/notion/v1/oauth/token"
-        );
+        assert_eq!(endpoint(&base, "v1/oauth/token").as_str(), "http://127.0.0.1:3000/sandbox/notion/v1/oauth/token");
     }
 
     #[test]
     fn basic_auth_is_the_standard_encoding() {
-        let creds = ClientCredentials {
-            client_id: "id".into(),
-            client_secret: Secret::new("secret".into()),
-        };
+        let creds = ClientCredentials { client_id: "id".into(), client_secret: Secret::new("secret".into()) };
         assert_eq!(creds.basic_auth(), "Basic aWQ6c2VjcmV0");
         assert!(!format!("{creds:?}").contains("secret\""));
     }
@@ -235,12 +256,20 @@ mod tests {
     fn every_error_answer_maps_to_a_failure() {
         let cases: &[(u16, &[u8], Failure)] = &[
             (400, br#"{"error": "invalid_grant", "error_description": "used"}"#, Failure::CodeRejected),
-            (400, br#"{"object": "error", "status": 400, "code": "invalid_grant", "message": "expired"}"#, Failure::CodeRejected),
+            (
+                400,
+                br#"{"object": "error", "status": 400, "code": "invalid_grant", "message": "expired"}"#,
+                Failure::CodeRejected,
+            ),
             (401, br#"{"error": "invalid_client"}"#, Failure::ClientRejected),
             (401, b"", Failure::ClientRejected),
             (400, br#"{"error": "unsupported_grant_type"}"#, Failure::NotionRejected),
             (400, br#"{"error": "invalid_request"}"#, Failure::NotionRejected),
-            (429, br#"{"object": "error", "code": "rate_limited", "message": "slow down"}"#, Failure::NotionRateLimited),
+            (
+                429,
+                br#"{"object": "error", "code": "rate_limited", "message": "slow down"}"#,
+                Failure::NotionRateLimited,
+            ),
             (500, br#"{"object": "error", "code": "internal_server_error"}"#, Failure::NotionUnavailable),
             (503, b"<html><body>Service Unavailable</body></html>", Failure::NotionUnavailable),
             (529, br#"{"object": "error", "code": "service_overload"}"#, Failure::NotionUnavailable),
@@ -250,19 +279,9 @@ mod tests {
             (302, b"", Failure::NotionUnavailable),
         ];
         for (status, body, expected) in cases {
-            let failure = interpret_token_answer(*status, None, body)
-                .err()
-                .map(|e| e.failure());
-            assert_eq!(
-                failure,
-                Some(*expected),
-                "HTTP {status} {}",
-                String::from_utf8_lossy(body)
-            );
+            let failure = interpret_token_answer(*status, None, body).err().map(|e| e.failure());
+            assert_eq!(failure, Some(*expected), "HTTP {status} {}", String::from_utf8_lossy(body));
         }
-        assert_eq!(
-            interpret_token_answer(429, Some(30), b"").err(),
-            Some(NotionError::RateLimited(Some(30)))
-        );
+        assert_eq!(interpret_token_answer(429, Some(30), b"").err(), Some(NotionError::RateLimited(Some(30))));
     }
 }

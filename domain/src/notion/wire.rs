@@ -61,9 +61,7 @@ pub struct Person {
     pub email_verified: Option<bool>,
 }
 
-fn string_or_none<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<String>, D::Error> {
+fn string_or_none<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     Ok(match Value::deserialize(deserializer)? {
         Value::String(s) if !s.is_empty() => Some(s),
         _ => None,
@@ -97,22 +95,13 @@ impl TokenResponse {
             return Err(IdentityProblem::NoPerson);
         }
         let person = user.person.clone().unwrap_or_default();
-        let email = person
-            .email
-            .map(|e| e.trim().to_string())
-            .filter(|e| e.contains('@'));
+        let email = person.email.map(|e| e.trim().to_string()).filter(|e| e.contains('@'));
         Ok(Identity {
             notion_user_id: user.id.clone(),
             name: user.name.clone().filter(|n| !n.trim().is_empty()),
-            avatar_url: user
-                .avatar_url
-                .clone()
-                .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+            avatar_url: user.avatar_url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://")),
             email,
-            email_verified: person
-                .email_verified
-                .or(user.email_verified)
-                .unwrap_or(false),
+            email_verified: person.email_verified.or(user.email_verified).unwrap_or(false),
         })
     }
 }
@@ -130,10 +119,7 @@ impl ErrorBody {
         let value: Value = serde_json::from_slice(body).ok()?;
         let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
         let code = text("error").or_else(|| text("code"))?;
-        Some(ErrorBody {
-            code,
-            message: text("error_description").or_else(|| text("message")),
-        })
+        Some(ErrorBody { code, message: text("error_description").or_else(|| text("message")) })
     }
 }
 
@@ -202,9 +188,7 @@ mod tests {
         assert_eq!(token.identity(), Err(IdentityProblem::NoPerson));
         let token = parse(r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w"}"#);
         assert_eq!(token.identity(), Err(IdentityProblem::NoPerson));
-        let token = parse(
-            r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w", "owner": {"type": "bot"}}"#,
-        );
+        let token = parse(r#"{"access_token": "a", "bot_id": "b", "workspace_id": "w", "owner": {"type": "bot"}}"#);
         assert_eq!(token.identity(), Err(IdentityProblem::NoPerson));
     }
 
@@ -219,39 +203,18 @@ mod tests {
 
     #[test]
     fn missing_required_fields_are_malformed() {
-        assert!(
-            serde_json::from_str::<TokenResponse>(r#"{"bot_id": "b", "workspace_id": "w"}"#)
-                .is_err()
-        );
-        assert!(serde_json::from_str::<TokenResponse>(
-            r#"{"access_token": "a", "workspace_id": "w"}"#
-        )
-        .is_err());
+        assert!(serde_json::from_str::<TokenResponse>(r#"{"bot_id": "b", "workspace_id": "w"}"#).is_err());
+        assert!(serde_json::from_str::<TokenResponse>(r#"{"access_token": "a", "workspace_id": "w"}"#).is_err());
     }
 
     #[test]
     fn both_error_shapes_are_read() {
-        let rfc =
-            ErrorBody::parse(br#"{"error": "invalid_grant", "error_description": "Code used"}"#)
-                .expect("rfc");
-        assert_eq!(
-            rfc,
-            ErrorBody {
-                code: "invalid_grant".into(),
-                message: Some("Code used".into())
-            }
-        );
-        let notion = ErrorBody::parse(
-            br#"{"object": "error", "status": 401, "code": "invalid_client", "message": "Bad"}"#,
-        )
-        .expect("notion");
-        assert_eq!(
-            notion,
-            ErrorBody {
-                code: "invalid_client".into(),
-                message: Some("Bad".into())
-            }
-        );
+        let rfc = ErrorBody::parse(br#"{"error": "invalid_grant", "error_description": "Code used"}"#).expect("rfc");
+        assert_eq!(rfc, ErrorBody { code: "invalid_grant".into(), message: Some("Code used".into()) });
+        let notion =
+            ErrorBody::parse(br#"{"object": "error", "status": 401, "code": "invalid_client", "message": "Bad"}"#)
+                .expect("notion");
+        assert_eq!(notion, ErrorBody { code: "invalid_client".into(), message: Some("Bad".into()) });
         assert_eq!(ErrorBody::parse(b"<html>502 Bad Gateway</html>"), None);
         assert_eq!(ErrorBody::parse(b"{\"unexpected\": 1}"), None);
     }

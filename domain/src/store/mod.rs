@@ -2,6 +2,7 @@
 //!
 //! Every query is written in SQL both engines run, with `$n` placeholders.
 
+mod admin;
 mod rows;
 
 use std::str::FromStr;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use admin::{AdminSessionRow, GrantTokensRow};
 pub use rows::*;
 
 use crate::model;
@@ -26,10 +28,9 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match error {
-            sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_) => StoreError::Unavailable(error.to_string()),
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+                StoreError::Unavailable(error.to_string())
+            }
             other => StoreError::Database(other.to_string()),
         }
     }
@@ -71,11 +72,7 @@ impl Store {
     /// Opens (and for SQLite, creates) the database and brings its schema up to date.
     pub async fn open(database_url: &str) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
-        let engine = if database_url.starts_with("sqlite:") {
-            Engine::Sqlite
-        } else {
-            Engine::Postgres
-        };
+        let engine = if database_url.starts_with("sqlite:") { Engine::Sqlite } else { Engine::Postgres };
         let url = match engine {
             Engine::Sqlite if !database_url.contains('?') => format!("{database_url}?mode=rwc"),
             _ => database_url.to_string(),
@@ -108,11 +105,7 @@ impl Store {
     async fn migrate(&self) -> StoreResult<()> {
         let result = match self.engine {
             Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await,
-            Engine::Postgres => {
-                sqlx::migrate!("./migrations/postgres")
-                    .run(&self.pool)
-                    .await
-            }
+            Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await,
         };
         result.map_err(|e| StoreError::Database(format!("migration failed: {e}")))
     }
@@ -132,10 +125,7 @@ impl Store {
 
     // ----- connections -------------------------------------------------------------------
 
-    pub async fn connection_by_provider(
-        &self,
-        provider: &str,
-    ) -> StoreResult<Option<ConnectionRow>> {
+    pub async fn connection_by_provider(&self, provider: &str) -> StoreResult<Option<ConnectionRow>> {
         Ok(sqlx::query_as::<_, ConnectionRow>(
             "SELECT id, provider, enabled, use_custom_credentials, client_id, client_secret_sealed, created_at, updated_at
              FROM connections WHERE provider = $1",
@@ -146,11 +136,7 @@ impl Store {
     }
 
     pub async fn connection_count(&self) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM connections")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM connections").fetch_one(&self.pool).await?)
     }
 
     pub async fn insert_connection(&self, row: &ConnectionRow) -> StoreResult<()> {
@@ -171,19 +157,13 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_connection_enabled(
-        &self,
-        id: &str,
-        enabled: bool,
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let done =
-            sqlx::query("UPDATE connections SET enabled = $1, updated_at = $2 WHERE id = $3")
-                .bind(i64::from(enabled))
-                .bind(now)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
+    pub async fn set_connection_enabled(&self, id: &str, enabled: bool, now: Millis) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE connections SET enabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(enabled))
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -219,10 +199,8 @@ impl Store {
 
     /// Deletes sign-ins never finished and sessions long dead. Returns how many rows went.
     pub async fn prune_expired(&self, now: Millis) -> StoreResult<u64> {
-        let flows = sqlx::query("DELETE FROM sign_in_flows WHERE expires_at < $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        let flows =
+            sqlx::query("DELETE FROM sign_in_flows WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
         // Keep ended sessions a day so a profile can still say "signed out"; then forget them.
         let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
             .bind(now - crate::time::DAY)
@@ -236,10 +214,7 @@ impl Store {
     /// Finds or creates the user, their Notion account and workspace grant, and starts the
     /// session, all in one transaction: a failure leaves nothing behind, and concurrent first
     /// sign-ins of one person make one user.
-    pub async fn complete_sign_in(
-        &self,
-        record: &SignInRecord,
-    ) -> StoreResult<Result<SignInWritten, SignInRefused>> {
+    pub async fn complete_sign_in(&self, record: &SignInRecord) -> StoreResult<Result<SignInWritten, SignInRefused>> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -360,21 +335,15 @@ impl Store {
 
         if let Some(previous) = &r.replaces_session_hash {
             // The browser's earlier session ends with this sign-in (no two live sessions per device).
-            sqlx::query(
-                "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
-            )
-            .bind(r.now)
-            .bind(previous)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                .bind(r.now)
+                .bind(previous)
+                .execute(&mut *tx)
+                .await?;
         }
 
         tx.commit().await?;
-        Ok(SignInWritten {
-            user_id,
-            session_id: s.id.clone(),
-            created_user,
-        })
+        Ok(SignInWritten { user_id, session_id: s.id.clone(), created_user })
     }
 
     // ----- sessions ----------------------------------------------------------------------
@@ -398,12 +367,7 @@ impl Store {
     }
 
     /// Ends a session; with `user_id`, only if it is that user's. True when one was ended.
-    pub async fn revoke_session(
-        &self,
-        id: &str,
-        user_id: Option<&str>,
-        now: Millis,
-    ) -> StoreResult<bool> {
+    pub async fn revoke_session(&self, id: &str, user_id: Option<&str>, now: Millis) -> StoreResult<bool> {
         let done = match user_id {
             Some(user_id) => {
                 sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")

@@ -33,11 +33,7 @@ impl ConnectionRow {
             provider: self.provider.clone(),
             enabled: self.is_enabled(),
             use_custom_credentials: self.uses_custom_credentials(),
-            client_id: if self.uses_custom_credentials() {
-                self.client_id.clone()
-            } else {
-                None
-            },
+            client_id: if self.uses_custom_credentials() { self.client_id.clone() } else { None },
             has_client_secret: self.client_secret_sealed.is_some(),
             redirect_uri: redirect_uri.to_string(),
             created_at: self.created_at,
@@ -132,11 +128,7 @@ pub(super) struct GrantSummaryRow {
 }
 
 impl UserRow {
-    pub(super) fn into_model(
-        self,
-        accounts: Vec<AccountRow>,
-        grants: Vec<GrantSummaryRow>,
-    ) -> model::User {
+    pub(super) fn into_model(self, accounts: Vec<AccountRow>, grants: Vec<GrantSummaryRow>) -> model::User {
         let external_accounts = accounts
             .into_iter()
             .map(|account| model::ExternalAccount {

@@ -16,11 +16,7 @@ use crate::security::origin_allowed;
 
 /// The contract's error body: `{"error": {"code", "message"}}`.
 pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message}})),
-    )
-        .into_response()
+    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
 }
 
 fn storage_down() -> Response {
@@ -32,16 +28,11 @@ fn storage_down() -> Response {
 }
 
 fn not_signed_in() -> Response {
-    api_error(
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-        "You are not signed in.",
-    )
+    api_error(StatusCode::UNAUTHORIZED, "unauthenticated", "You are not signed in.")
 }
 
 fn session_token(latchkey: &Latchkey, jar: &CookieJar) -> Option<String> {
-    jar.get(cookie_names(latchkey.config.secure_cookies()).session)
-        .map(|c| c.value().to_string())
+    jar.get(cookie_names(latchkey.config.secure_cookies()).session).map(|c| c.value().to_string())
 }
 
 async fn authenticated(latchkey: &Latchkey, jar: &CookieJar) -> Result<Authenticated, Response> {
@@ -55,14 +46,8 @@ async fn authenticated(latchkey: &Latchkey, jar: &CookieJar) -> Result<Authentic
 
 /// A plain HTML form post (the portal without JavaScript) wants a page back, not JSON.
 fn is_form_post(headers: &HeaderMap) -> bool {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let accept = headers
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     content_type.starts_with("application/x-www-form-urlencoded") || accept.contains("text/html")
 }
 
@@ -80,19 +65,13 @@ fn cross_site(latchkey: &Latchkey, headers: &HeaderMap) -> Option<Response> {
 /// `GET /v1/me`
 pub async fn me(State(state): State<AppState>, jar: CookieJar) -> Response {
     match authenticated(&state.latchkey, &jar).await {
-        Ok(auth) => {
-            Json(json!({"user": auth.user, "session": auth.session.to_model()})).into_response()
-        }
+        Ok(auth) => Json(json!({"user": auth.user, "session": auth.session.to_model()})).into_response(),
         Err(response) => response,
     }
 }
 
 /// `POST /v1/sign-out`: ends this browser's session. 204, or 303 to `/sign-in` for a form.
-pub async fn sign_out(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: CookieJar,
-) -> Response {
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar) -> Response {
     let latchkey = &state.latchkey;
     if let Some(refused) = cross_site(latchkey, &headers) {
         return refused;
@@ -129,11 +108,7 @@ pub async fn revoke_session(
     match latchkey.revoke_own_session(&auth.user.id, &id).await {
         Ok(true) if is_form_post(&headers) => Redirect::to("/user").into_response(),
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => api_error(
-            StatusCode::NOT_FOUND,
-            "session_not_found",
-            "No such session of yours is active.",
-        ),
+        Ok(false) => api_error(StatusCode::NOT_FOUND, "session_not_found", "No such session of yours is active."),
         Err(_) => storage_down(),
     }
 }
@@ -149,8 +124,7 @@ pub async fn environment(State(state): State<AppState>) -> Response {
         .map(|enabled| json!({"provider": "notion", "name": "Notion", "enabled": enabled}))
         .into_iter()
         .collect();
-    Json(json!({"environment": latchkey.config.environment.as_str(), "connections": connections}))
-        .into_response()
+    Json(json!({"environment": latchkey.config.environment.as_str(), "connections": connections})).into_response()
 }
 
 pub async fn healthz() -> Response {

@@ -1,5 +1,6 @@
 //! The router: every route Latchkey serves, and the layers around them.
 
+mod backend_api;
 mod frontend_api;
 mod oauth;
 mod sandbox;
@@ -26,9 +27,7 @@ pub struct AppState {
 
 pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router {
     let state = AppState {
-        sign_in_limiter: Arc::new(RateLimiter::per_minute(
-            latchkey.config.rate_limit_per_minute,
-        )),
+        sign_in_limiter: Arc::new(RateLimiter::per_minute(latchkey.config.rate_limit_per_minute)),
         latchkey: latchkey.clone(),
         leptos_options: leptos_options.clone(),
     };
@@ -37,44 +36,29 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
     let sign_in = Router::new()
         .route("/v1/oauth/notion/start", get(oauth::start))
         .route("/v1/oauth_callback", get(oauth::callback))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security::rate_limit_sign_in,
-        ));
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), security::rate_limit_sign_in));
 
     let api = Router::new()
         .route("/v1/me", get(frontend_api::me))
         .route("/v1/sign-out", post(frontend_api::sign_out))
-        .route(
-            "/v1/sessions/{id}/revoke",
-            post(frontend_api::revoke_session),
-        )
+        .route("/v1/sessions/{id}/revoke", post(frontend_api::revoke_session))
         .route("/v1/environment", get(frontend_api::environment))
         .route("/healthz", get(frontend_api::healthz))
         .route("/readyz", get(frontend_api::readyz));
 
-    let mut app = Router::new().merge(sign_in).merge(api);
+    let mut app = Router::new().merge(sign_in).merge(api).merge(backend_api::routes(state.clone()));
     if latchkey.sandbox.is_some() {
         app = app.merge(sandbox::routes());
     }
 
     let routes = generate_route_list(app::App);
     let context_latchkey = latchkey.clone();
-    app.leptos_routes_with_context(
-        &state,
-        routes,
-        move || provide_context(context_latchkey.clone()),
-        {
-            let options = leptos_options.clone();
-            move || app::shell(options.clone())
-        },
-    )
-    .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-        app::shell,
-    ))
+    app.leptos_routes_with_context(&state, routes, move || provide_context(context_latchkey.clone()), {
+        let options = leptos_options.clone();
+        move || app::shell(options.clone())
+    })
+    .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
     .layer(DefaultBodyLimit::max(64 * 1024))
-    .layer(axum::middleware::from_fn(move |req, next| {
-        security::headers(hsts, req, next)
-    }))
+    .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
     .with_state(state)
 }

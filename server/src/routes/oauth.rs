@@ -27,21 +27,15 @@ pub async fn start(
         return canonical;
     }
     let secure = latchkey.config.secure_cookies();
-    let [redirect_url, intent] =
-        match unique_query_params(query.as_deref().unwrap_or(""), ["redirect_url", "intent"]) {
-            Ok(params) => params,
-            Err(failure) => return failure_page(failure, None),
-        };
+    let [redirect_url, intent] = match unique_query_params(query.as_deref().unwrap_or(""), ["redirect_url", "intent"]) {
+        Ok(params) => params,
+        Err(failure) => return failure_page(failure, None),
+    };
     let Some(intent) = Intent::parse(intent.as_deref()) else {
         return failure_page(Failure::BadRequest, None);
     };
-    let nonce = jar
-        .get(cookie_names(secure).flow)
-        .map(|c| c.value().to_string());
-    match latchkey
-        .start_sign_in(redirect_url.as_deref(), intent, nonce.as_deref())
-        .await
-    {
+    let nonce = jar.get(cookie_names(secure).flow).map(|c| c.value().to_string());
+    match latchkey.start_sign_in(redirect_url.as_deref(), intent, nonce.as_deref()).await {
         Ok(started) => {
             let jar = jar.add(flow_cookie(started.browser_nonce.expose(), secure));
             (jar, Redirect::to(started.authorize_url.as_str())).into_response()
@@ -69,15 +63,7 @@ pub async fn callback(
         Err(failure) => return (jar, failure_page(failure, None)).into_response(),
     };
     let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
-    match latchkey
-        .finish_sign_in(
-            &callback,
-            nonce.as_deref(),
-            previous_session.as_deref(),
-            user_agent,
-        )
-        .await
-    {
+    match latchkey.finish_sign_in(&callback, nonce.as_deref(), previous_session.as_deref(), user_agent).await {
         Ok(signed_in) => {
             let jar = jar.add(session_cookie(signed_in.session_token.expose(), secure));
             (jar, Redirect::to(&signed_in.redirect_url)).into_response()
@@ -90,11 +76,7 @@ pub async fn callback(
 /// jars: a sign-in started on one and called back on the other (the public URL) would look like
 /// another browser. Move the browser to the public URL's host before the flow cookie is set.
 /// Only between loopback names, so a proxy that rewrites `Host` can never cause a loop.
-fn loopback_alias_redirect(
-    latchkey: &Latchkey,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Option<Response> {
+fn loopback_alias_redirect(latchkey: &Latchkey, headers: &HeaderMap, query: Option<&str>) -> Option<Response> {
     let public = &latchkey.config.public_url;
     let host = headers.get(HOST)?.to_str().ok()?;
     let public_host = format!("{}:{}", public.host_str()?, public.port_or_known_default()?);

@@ -10,9 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use domain::sandbox::{
-    AuthorizeProblem, Consent, Quirk, Sandbox, SAMPLE_PEOPLE, SAMPLE_WORKSPACES,
-};
+use domain::sandbox::{AuthorizeProblem, Consent, Quirk, Sandbox, TokenAction, SAMPLE_PEOPLE, SAMPLE_WORKSPACES};
 use leptos::prelude::*;
 use serde::Deserialize;
 use url::Url;
@@ -22,11 +20,10 @@ use crate::html::document;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/sandbox/notion/v1/oauth/authorize",
-            get(authorize_page).post(authorize_decision),
-        )
+        .route("/sandbox/notion/v1/oauth/authorize", get(authorize_page).post(authorize_decision))
         .route("/sandbox/notion/v1/oauth/token", post(token))
+        .route("/sandbox/notion/v1/oauth/introspect", post(|s, h, b| token_admin(TokenAction::Introspect, s, h, b)))
+        .route("/sandbox/notion/v1/oauth/revoke", post(|s, h, b| token_admin(TokenAction::Revoke, s, h, b)))
 }
 
 /// The authorize request's parameters, as Notion receives them.
@@ -51,17 +48,10 @@ impl AuthorizeParams {
 }
 
 fn sandbox_of(state: &AppState) -> Result<&Sandbox, Response> {
-    state
-        .latchkey
-        .sandbox
-        .as_ref()
-        .ok_or_else(|| StatusCode::NOT_FOUND.into_response())
+    state.latchkey.sandbox.as_ref().ok_or_else(|| StatusCode::NOT_FOUND.into_response())
 }
 
-async fn authorize_page(
-    State(state): State<AppState>,
-    Query(params): Query<AuthorizeParams>,
-) -> Response {
+async fn authorize_page(State(state): State<AppState>, Query(params): Query<AuthorizeParams>) -> Response {
     let sandbox = match sandbox_of(&state) {
         Ok(sandbox) => sandbox,
         Err(response) => return response,
@@ -74,11 +64,7 @@ async fn authorize_page(
 
 /// As Notion does: a bad redirect URI or client gets a page here; other problems go back to
 /// the redirect URI as an OAuth error.
-fn problem_response(
-    sandbox: &Sandbox,
-    params: &AuthorizeParams,
-    problem: AuthorizeProblem,
-) -> Response {
+fn problem_response(sandbox: &Sandbox, params: &AuthorizeParams, problem: AuthorizeProblem) -> Response {
     let message = match problem {
         AuthorizeProblem::InvalidRedirectUri => format!(
             "Missing or invalid redirect_uri. The sandbox accepts exactly {} — check LATCHKEY_PUBLIC_URL.",
@@ -86,7 +72,11 @@ fn problem_response(
         ),
         AuthorizeProblem::InvalidClient => "Missing or invalid client_id.".to_string(),
         AuthorizeProblem::InvalidRequest(why) => {
-            let redirect = back_to_client(sandbox.registered_redirect_uri(), &[("error", "invalid_request"), ("error_description", why)], params.state.as_deref());
+            let redirect = back_to_client(
+                sandbox.registered_redirect_uri(),
+                &[("error", "invalid_request"), ("error_description", why)],
+                params.state.as_deref(),
+            );
             return Redirect::to(&redirect).into_response();
         }
     };
@@ -99,11 +89,7 @@ fn problem_response(
             </section>
         </main>
     };
-    (
-        StatusCode::BAD_REQUEST,
-        Html(document("Notion sandbox: invalid request".into(), body)),
-    )
-        .into_response()
+    (StatusCode::BAD_REQUEST, Html(document("Notion sandbox: invalid request".into(), body))).into_response()
 }
 
 fn back_to_client(redirect_uri: &str, pairs: &[(&str, &str)], state: Option<&str>) -> String {
@@ -204,19 +190,12 @@ fn consent_page(params: &AuthorizeParams, problem: Option<&str>) -> String {
     document("Notion sandbox: allow access".into(), body)
 }
 
-async fn authorize_decision(
-    State(state): State<AppState>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
+async fn authorize_decision(State(state): State<AppState>, Form(form): Form<HashMap<String, String>>) -> Response {
     let sandbox = match sandbox_of(&state) {
         Ok(sandbox) => sandbox,
         Err(response) => return response,
     };
-    let field = |name: &str| {
-        form.get(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let field = |name: &str| form.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     let params = AuthorizeParams {
         client_id: field("client_id"),
         redirect_uri: field("redirect_uri"),
@@ -229,30 +208,15 @@ async fn authorize_decision(
     }
     let redirect_uri = sandbox.registered_redirect_uri();
     if field("decision").as_deref() != Some("allow") {
-        return Redirect::to(&back_to_client(
-            redirect_uri,
-            &[("error", "access_denied")],
-            params.state.as_deref(),
-        ))
-        .into_response();
+        return Redirect::to(&back_to_client(redirect_uri, &[("error", "access_denied")], params.state.as_deref()))
+            .into_response();
     }
     let consent = match consent_from_form(&field) {
         Ok(consent) => consent,
-        Err(problem) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Html(consent_page(&params, Some(problem))),
-            )
-                .into_response()
-        }
+        Err(problem) => return (StatusCode::BAD_REQUEST, Html(consent_page(&params, Some(problem)))).into_response(),
     };
     let code = sandbox.issue_code(consent, redirect_uri, state.latchkey.now());
-    Redirect::to(&back_to_client(
-        redirect_uri,
-        &[("code", &code)],
-        params.state.as_deref(),
-    ))
-    .into_response()
+    Redirect::to(&back_to_client(redirect_uri, &[("code", &code)], params.state.as_deref())).into_response()
 }
 
 fn consent_from_form(field: &dyn Fn(&str) -> Option<String>) -> Result<Consent, &'static str> {
@@ -266,10 +230,7 @@ fn consent_from_form(field: &dyn Fn(&str) -> Option<String>) -> Result<Consent, 
             (name, email)
         }
         key => {
-            let person = SAMPLE_PEOPLE
-                .iter()
-                .find(|p| Some(p.key) == key)
-                .ok_or("Pick a person.")?;
+            let person = SAMPLE_PEOPLE.iter().find(|p| Some(p.key) == key).ok_or("Pick a person.")?;
             (person.name.to_string(), person.email.to_string())
         }
     };
@@ -294,13 +255,7 @@ fn consent_from_form(field: &dyn Fn(&str) -> Option<String>) -> Result<Consent, 
         Some("workspace_owner") => Quirk::WorkspaceOwner,
         _ => Quirk::None,
     };
-    Ok(Consent {
-        name,
-        email,
-        workspace_name,
-        workspace_icon,
-        quirk,
-    })
+    Ok(Consent { name, email, workspace_name, workspace_icon, quirk })
 }
 
 async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -309,15 +264,15 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
         Err(response) => return response,
     };
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    let (status, json) = sandbox.token(
-        header(AUTHORIZATION),
-        header(CONTENT_TYPE),
-        &body,
-        state.latchkey.now(),
-    );
-    (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        Json(json),
-    )
-        .into_response()
+    let (status, json) = sandbox.token(header(AUTHORIZATION), header(CONTENT_TYPE), &body, state.latchkey.now());
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), Json(json)).into_response()
+}
+
+async fn token_admin(action: TokenAction, State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(sandbox) = sandbox_of(&state) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let (status, json) = sandbox.token_admin(action, authorization, &body);
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), Json(json)).into_response()
 }

@@ -50,6 +50,8 @@ pub struct Received {
 #[derive(Clone)]
 pub struct FakeNotion {
     pub base: String,
+    /// What `POST /v1/oauth/introspect` says of every token.
+    pub tokens_active: Arc<std::sync::atomic::AtomicBool>,
     answer: Arc<Mutex<Answer>>,
     pub received: Arc<Mutex<Vec<Received>>>,
 }
@@ -60,6 +62,7 @@ impl FakeNotion {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let fake = FakeNotion {
             base,
+            tokens_active: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             answer: Arc::new(Mutex::new(Answer::Json(
                 200,
                 person_token("notion-user-1", Some("ada@example.org"), "Ada", "bot-1"),
@@ -75,6 +78,11 @@ impl FakeNotion {
         fake
     }
 
+    /// How many requests went to `path`.
+    pub fn count(&self, path: &str) -> usize {
+        self.received.lock().expect("lock").iter().filter(|r| r.head.split_whitespace().nth(1) == Some(path)).count()
+    }
+
     pub fn answer(&self, answer: Answer) {
         *self.answer.lock().expect("lock") = answer;
     }
@@ -84,10 +92,7 @@ impl FakeNotion {
         vec![
             ("NOTION_API_BASE", self.base.clone()),
             ("LATCHKEY_SHARED_NOTION_CLIENT_ID", CLIENT_ID.to_string()),
-            (
-                "LATCHKEY_SHARED_NOTION_CLIENT_SECRET",
-                CLIENT_SECRET.to_string(),
-            ),
+            ("LATCHKEY_SHARED_NOTION_CLIENT_SECRET", CLIENT_SECRET.to_string()),
         ]
     }
 
@@ -122,28 +127,27 @@ impl FakeNotion {
                     }
                     buffer.extend_from_slice(&chunk[..n]);
                 }
-                break (
-                    head,
-                    String::from_utf8_lossy(&buffer[end + 4..]).to_string(),
-                );
+                break (head, String::from_utf8_lossy(&buffer[end + 4..]).to_string());
             }
         };
-        self.received
-            .lock()
-            .expect("lock")
-            .push(Received { head, body });
-        let answer = self.answer.lock().expect("lock").clone();
+        let path = head.split_whitespace().nth(1).unwrap_or_default().to_string();
+        self.received.lock().expect("lock").push(Received { head, body });
+        let answer = match path.as_str() {
+            "/v1/oauth/introspect" => {
+                let active = self.tokens_active.load(std::sync::atomic::Ordering::SeqCst);
+                Answer::Json(200, format!(r#"{{"active": {active}}}"#))
+            }
+            "/v1/oauth/revoke" => Answer::Json(200, "{}".into()),
+            _ => self.answer.lock().expect("lock").clone(),
+        };
         let reply = |status: u16, content_type: &str, body: &str, extra: &str| {
             format!("HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}", body.len())
         };
         let bytes = match answer {
             Answer::Json(status, body) => reply(status, "application/json", &body, ""),
-            Answer::Html(status) => reply(
-                status,
-                "text/html",
-                "<!DOCTYPE html><html><body><h1>Bad Gateway</h1></body></html>",
-                "",
-            ),
+            Answer::Html(status) => {
+                reply(status, "text/html", "<!DOCTYPE html><html><body><h1>Bad Gateway</h1></body></html>", "")
+            }
             Answer::RateLimited => reply(
                 429,
                 "application/json",
@@ -152,12 +156,7 @@ impl FakeNotion {
             ),
             Answer::Slow(delay) => {
                 tokio::time::sleep(delay).await;
-                reply(
-                    200,
-                    "application/json",
-                    &person_token("slow", Some("s@example.org"), "Slow", "bot-slow"),
-                    "",
-                )
+                reply(200, "application/json", &person_token("slow", Some("s@example.org"), "Slow", "bot-slow"), "")
             }
             Answer::Cut => {
                 let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"access_token\": \"ntn_").await;

@@ -16,10 +16,7 @@ use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::SqlitePool;
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// A running `latchkey` process with its own data directory.
@@ -35,17 +32,8 @@ impl Server {
     pub async fn start(env: &[(&str, &str)]) -> Server {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
-        let env = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let mut server = Server {
-            base: format!("http://127.0.0.1:{port}"),
-            port,
-            data_dir,
-            env,
-            child: None,
-        };
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut server = Server { base: format!("http://127.0.0.1:{port}"), port, data_dir, env, child: None };
         server.spawn().await;
         server
     }
@@ -60,8 +48,8 @@ impl Server {
             .env("LATCHKEY_DATA_DIR", self.data_dir.path())
             .env("RUST_LOG", "warn")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(self.log_file())
+            .stderr(self.log_file());
         command
     }
 
@@ -75,16 +63,26 @@ impl Server {
                     return;
                 }
             }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!("latchkey exited during start: {status}");
             }
             assert!(Instant::now() < deadline, "latchkey did not become ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Everything the server printed, appended across restarts.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn log_file(&self) -> Stdio {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data_dir.path().join("server.log"))
+            .map(Stdio::from)
+            .unwrap_or_else(|_| Stdio::null())
     }
 
     pub fn stop(&mut self) {
@@ -118,10 +116,8 @@ impl Server {
 
     pub async fn count(&self, table: &str) -> i64 {
         let db = self.db().await;
-        let n = sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&db)
-            .await
-            .expect("count");
+        let n =
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&db).await.expect("count");
         db.close().await;
         n
     }
@@ -158,26 +154,15 @@ pub struct Page {
 
 impl Page {
     pub fn location(&self) -> Option<String> {
-        self.headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
 
     pub fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(str::to_string)
-            .collect()
+        self.headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect()
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
 
     /// The failure code an error page shows.
@@ -207,11 +192,7 @@ impl Browser {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
-        Browser {
-            client,
-            cookies: HashMap::new(),
-            user_agent: user_agent.to_string(),
-        }
+        Browser { client, cookies: HashMap::new(), user_agent: user_agent.to_string() }
     }
 
     pub async fn get(&mut self, url: &str) -> Page {
@@ -228,24 +209,10 @@ impl Browser {
         .await
     }
 
-    pub async fn request(
-        &mut self,
-        method: Method,
-        url: &str,
-        body: Option<String>,
-        headers: &[(&str, &str)],
-    ) -> Page {
-        let mut request = self
-            .client
-            .request(method, url)
-            .header("user-agent", &self.user_agent);
+    pub async fn request(&mut self, method: Method, url: &str, body: Option<String>, headers: &[(&str, &str)]) -> Page {
+        let mut request = self.client.request(method, url).header("user-agent", &self.user_agent);
         if !self.cookies.is_empty() {
-            let header = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let header = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
             request = request.header("cookie", header);
         }
         for (name, value) in headers {
@@ -258,11 +225,7 @@ impl Browser {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.text().await.unwrap_or_default();
-        let page = Page {
-            status,
-            headers,
-            body,
-        };
+        let page = Page { status, headers, body };
         for cookie in page.set_cookies() {
             let pair = cookie.split(';').next().unwrap_or_default();
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -293,32 +256,21 @@ fn absolute(base: &str, location: &str) -> String {
     if location.starts_with("http") {
         return location.to_string();
     }
-    let origin_end = base
-        .find("://")
-        .map(|i| i + 3)
-        .and_then(|i| base[i..].find('/').map(|j| i + j))
-        .unwrap_or(base.len());
+    let origin_end =
+        base.find("://").map(|i| i + 3).and_then(|i| base[i..].find('/').map(|j| i + j)).unwrap_or(base.len());
     format!("{}{}", &base[..origin_end], location)
 }
 
 /// A query parameter of a URL.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 /// What the sandbox consent form posts.
 pub fn consent_form(authorize_url: &str, person: &str, decision: &str) -> String {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
-    for name in [
-        "client_id",
-        "redirect_uri",
-        "response_type",
-        "owner",
-        "state",
-    ] {
+    for name in ["client_id", "redirect_uri", "response_type", "owner", "state"] {
         form.append_pair(name, &query_param(authorize_url, name).unwrap_or_default());
     }
     form.append_pair("person", person)
@@ -330,28 +282,15 @@ pub fn consent_form(authorize_url: &str, person: &str, decision: &str) -> String
 
 /// Starts a sign-in and answers the sandbox's consent page; returns the callback URL Notion
 /// would send the browser to.
-pub async fn consent_in_sandbox(
-    server: &Server,
-    browser: &mut Browser,
-    person: &str,
-    decision: &str,
-) -> String {
+pub async fn consent_in_sandbox(server: &Server, browser: &mut Browser, person: &str, decision: &str) -> String {
     let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
-    assert_eq!(
-        start.status,
-        StatusCode::SEE_OTHER,
-        "start redirects to Notion: {}",
-        start.body
-    );
+    assert_eq!(start.status, StatusCode::SEE_OTHER, "start redirects to Notion: {}", start.body);
     let authorize = start.location().expect("authorize URL");
     let consent = browser.get(&authorize).await;
     assert_eq!(consent.status, StatusCode::OK);
     assert!(consent.body.contains("Notion sandbox"));
     let decided = browser
-        .post_form(
-            &server.url("/sandbox/notion/v1/oauth/authorize"),
-            &consent_form(&authorize, person, decision),
-        )
+        .post_form(&server.url("/sandbox/notion/v1/oauth/authorize"), &consent_form(&authorize, person, decision))
         .await;
     assert_eq!(decided.status, StatusCode::SEE_OTHER);
     decided.location().expect("callback URL")

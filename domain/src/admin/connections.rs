@@ -1,0 +1,157 @@
+//! SSO connections: create, change, delete, with the rules the admin's journey promises.
+
+use serde::Deserialize;
+
+use super::{AdminError, AdminResult};
+use crate::crypto::random_id;
+use crate::flow::SEAL_CLIENT_SECRET;
+use crate::model::Connection;
+use crate::store::ConnectionRow;
+use crate::Latchkey;
+
+/// `POST /v1/admin/connections` and the dashboard's "Add connection".
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionInput {
+    pub provider: String,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub use_custom_credentials: Option<bool>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
+
+/// `PATCH /v1/admin/connections/{id}`: any field; a missing `client_secret` keeps the old one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionPatch {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub use_custom_credentials: Option<bool>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
+
+fn clean(value: Option<String>, field: &str, max: usize) -> AdminResult<Option<String>> {
+    match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > max => {
+            Err(AdminError::invalid(field, &format!("must be at most {max} characters")))
+        }
+        Some(v) if v.chars().any(char::is_control) => {
+            Err(AdminError::invalid(field, "must not contain control characters"))
+        }
+        other => Ok(other),
+    }
+}
+
+impl Latchkey {
+    pub fn connection_model(&self, row: &ConnectionRow) -> Connection {
+        row.to_model(&self.config.redirect_uri())
+    }
+
+    pub async fn list_connections(&self) -> AdminResult<Vec<Connection>> {
+        Ok(self.store.connections().await?.iter().map(|row| self.connection_model(row)).collect())
+    }
+
+    pub async fn get_connection(&self, id: &str) -> AdminResult<Connection> {
+        let row = self.store.connection(id).await?.ok_or_else(|| AdminError::not_found("connection"))?;
+        Ok(self.connection_model(&row))
+    }
+
+    pub async fn create_connection(&self, input: ConnectionInput) -> AdminResult<Connection> {
+        if input.provider != "notion" {
+            return Err(AdminError::invalid("provider", "the only provider is `notion`"));
+        }
+        if self.store.connection_by_provider("notion").await?.is_some() {
+            return Err(AdminError::new(
+                409,
+                "connection_exists",
+                "There is already a Notion connection: change it instead of adding another.",
+            ));
+        }
+        let now = self.now();
+        let mut row = ConnectionRow {
+            id: random_id("conn"),
+            provider: "notion".into(),
+            enabled: 1,
+            use_custom_credentials: i64::from(self.config.is_production()),
+            client_id: None,
+            client_secret_sealed: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.apply(&mut row, input.enabled, input.use_custom_credentials, input.client_id, input.client_secret)?;
+        self.store.insert_connection(&row).await.map_err(|e| {
+            // Two admins adding at once: the unique provider decides.
+            if e.to_string().to_lowercase().contains("unique") {
+                AdminError::new(409, "connection_exists", "There is already a Notion connection.")
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(self.connection_model(&row))
+    }
+
+    pub async fn update_connection(&self, id: &str, patch: ConnectionPatch) -> AdminResult<Connection> {
+        let mut row = self.store.connection(id).await?.ok_or_else(|| AdminError::not_found("connection"))?;
+        self.apply(&mut row, patch.enabled, patch.use_custom_credentials, patch.client_id, patch.client_secret)?;
+        row.updated_at = self.now();
+        if !self.store.update_connection(&row).await? {
+            return Err(AdminError::not_found("connection"));
+        }
+        Ok(self.connection_model(&row))
+    }
+
+    pub async fn delete_connection(&self, id: &str) -> AdminResult<()> {
+        if self.store.delete_connection(id).await? {
+            Ok(())
+        } else {
+            Err(AdminError::not_found("connection"))
+        }
+    }
+
+    /// Applies requested changes to `row` and checks the result as a whole, before anything is saved.
+    fn apply(
+        &self,
+        row: &mut ConnectionRow,
+        enabled: Option<bool>,
+        custom: Option<bool>,
+        client_id: Option<String>,
+        client_secret: Option<String>,
+    ) -> AdminResult<()> {
+        if let Some(enabled) = enabled {
+            row.enabled = i64::from(enabled);
+        }
+        if let Some(custom) = custom {
+            row.use_custom_credentials = i64::from(custom);
+        }
+        if let Some(id) = clean(client_id, "client_id", 200)? {
+            row.client_id = Some(id);
+        }
+        if let Some(secret) = clean(client_secret, "client_secret", 500)? {
+            row.client_secret_sealed = Some(self.sealer.seal(SEAL_CLIENT_SECRET, &secret));
+        }
+        let complete = row.client_id.is_some() && row.client_secret_sealed.is_some();
+        if self.config.is_production() && !(row.uses_custom_credentials() && complete) {
+            return Err(AdminError::new(
+                422,
+                "custom_credentials_required",
+                "Production instances sign in with your own Notion integration: turn on “Use custom credentials” and paste its OAuth client ID and client secret.",
+            ));
+        }
+        if row.uses_custom_credentials() && !complete {
+            return Err(AdminError::new(
+                422,
+                "credentials_missing",
+                "Custom credentials need both the OAuth client ID and the OAuth client secret from your Notion integration.",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! The instance's keys and the Account Portal's settings.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::{AdminError, AdminResult};
+use crate::config::origin_of;
+use crate::crypto::{constant_time_eq, random_token};
+use crate::secret::Secret;
+use crate::Latchkey;
+
+const SECRET_KEY_SETTING: &str = "secret_key_sealed";
+const SEAL_SECRET_KEY: &str = "instance_secret_key";
+const PORTAL_SETTING: &str = "account_portal";
+
+/// Clerk's form: `pk_test_`/`pk_live_` and base64 of the frontend API host followed by `$`.
+pub fn publishable_key(production: bool, public_url: &url::Url) -> String {
+    let host = match (public_url.host_str(), public_url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_string(),
+        _ => String::new(),
+    };
+    let prefix = if production { "pk_live_" } else { "pk_test_" };
+    format!("{prefix}{}", STANDARD.encode(format!("{host}$")))
+}
+
+/// What the admin sets on the Account Portal page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalSettings {
+    /// Origins added to `LATCHKEY_ALLOWED_ORIGINS`.
+    pub allowed_origins: Vec<String>,
+    pub after_sign_in_url: Option<String>,
+    pub after_sign_up_url: Option<String>,
+}
+
+impl Latchkey {
+    pub fn publishable_key(&self) -> String {
+        publishable_key(self.config.is_production(), &self.config.public_url)
+    }
+
+    /// The secret key in force: rotated in the dashboard, else configured or generated.
+    pub async fn secret_key(&self) -> AdminResult<Option<Secret<String>>> {
+        if self.config.secret_key.is_none() {
+            if let Some(sealed) = self.store.setting(SECRET_KEY_SETTING).await? {
+                if let Ok(key) = self.sealer.open(SEAL_SECRET_KEY, &sealed) {
+                    return Ok(Some(key));
+                }
+            }
+        }
+        Ok(self.secret_key.clone())
+    }
+
+    /// True when `presented` is the instance's secret key.
+    pub async fn secret_key_matches(&self, presented: &str) -> AdminResult<bool> {
+        Ok(self.secret_key().await?.is_some_and(|key| constant_time_eq(key.expose().as_bytes(), presented.as_bytes())))
+    }
+
+    /// Makes a new secret key; the old one stops working at once.
+    pub async fn rotate_secret_key(&self) -> AdminResult<Secret<String>> {
+        if self.config.secret_key.is_some() {
+            return Err(AdminError::new(
+                409,
+                "secret_key_pinned",
+                "The secret key is set by LATCHKEY_SECRET_KEY: change it there and restart.",
+            ));
+        }
+        let prefix = if self.config.is_production() { "sk_live_" } else { "sk_test_" };
+        let key = format!("{prefix}{}", random_token(24));
+        self.store.set_setting(SECRET_KEY_SETTING, &self.sealer.seal(SEAL_SECRET_KEY, &key), self.now()).await?;
+        Ok(Secret::new(key))
+    }
+
+    pub async fn portal_settings(&self) -> AdminResult<PortalSettings> {
+        Ok(match self.store.setting(PORTAL_SETTING).await? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => PortalSettings::default(),
+        })
+    }
+
+    /// Checks and saves the Account Portal settings.
+    pub async fn set_portal_settings(&self, settings: PortalSettings) -> AdminResult<PortalSettings> {
+        let mut origins = Vec::new();
+        for origin in settings.allowed_origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+            let url = url::Url::parse(origin).map_err(|_| {
+                AdminError::invalid(
+                    "allowed_origins",
+                    &format!("`{origin}` is not an origin such as https://app.example.com"),
+                )
+            })?;
+            if !matches!(url.scheme(), "http" | "https")
+                || url.path() != "/"
+                || url.query().is_some()
+                || !url.username().is_empty()
+            {
+                return Err(AdminError::invalid(
+                    "allowed_origins",
+                    &format!("`{origin}` must be an origin only: scheme, host and port"),
+                ));
+            }
+            if self.config.is_production() && url.scheme() != "https" && !crate::config::is_loopback_host(&url) {
+                return Err(AdminError::invalid(
+                    "allowed_origins",
+                    &format!("`{origin}` must use https in production"),
+                ));
+            }
+            origins.push(origin_of(&url));
+        }
+        origins.dedup();
+        let mut allowed = self.config.allowed_origins.clone();
+        allowed.extend(origins.iter().cloned());
+        let check = |field: &str, value: Option<String>| -> AdminResult<Option<String>> {
+            match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => crate::redirect::check_redirect_url(&v, &self.config.public_url, &allowed)
+                    .map(|u| Some(u.to_string()))
+                    .ok_or_else(|| AdminError::invalid(field, "must be a path here or a URL on an allowed origin")),
+            }
+        };
+        let saved = PortalSettings {
+            allowed_origins: origins,
+            after_sign_in_url: check("after_sign_in_url", settings.after_sign_in_url)?,
+            after_sign_up_url: check("after_sign_up_url", settings.after_sign_up_url)?,
+        };
+        let json = serde_json::to_string(&saved).map_err(|e| AdminError::new(500, "internal", e.to_string()))?;
+        self.store.set_setting(PORTAL_SETTING, &json, self.now()).await?;
+        Ok(saved)
+    }
+
+    /// The configured origins and the dashboard's.
+    pub async fn allowed_origins(&self) -> AdminResult<Vec<String>> {
+        let mut origins = self.config.allowed_origins.clone();
+        origins.extend(self.portal_settings().await?.allowed_origins);
+        Ok(origins)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishable_keys_encode_the_frontend_api_host() {
+        let url = url::Url::parse("https://auth.example.com").expect("url");
+        let key = publishable_key(true, &url);
+        assert_eq!(key, format!("pk_live_{}", STANDARD.encode("auth.example.com$")));
+        let local = url::Url::parse("http://127.0.0.1:3000").expect("url");
+        assert_eq!(publishable_key(false, &local), format!("pk_test_{}", STANDARD.encode("127.0.0.1:3000$")));
+    }
+}

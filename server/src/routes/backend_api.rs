@@ -1,0 +1,202 @@
+//! The backend API (`/v1/admin/…`): an app's servers, with `Authorization: Bearer sk_…`.
+//! Every rule lives in `domain::admin`; here is HTTP: auth, bodies, status codes.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use domain::admin::{AdminError, ConnectionInput, ConnectionPatch};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::frontend_api::api_error;
+use super::AppState;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v1/admin/connections", get(list_connections).post(create_connection))
+        .route("/v1/admin/connections/{id}", get(get_connection).patch(update_connection).delete(delete_connection))
+        .route("/v1/admin/users", get(list_users))
+        .route("/v1/admin/users/{id}", get(get_user).delete(delete_user))
+        .route("/v1/admin/users/{id}/oauth_access_tokens/notion", get(notion_tokens))
+        .route("/v1/admin/sessions", get(list_sessions))
+        .route("/v1/admin/sessions/verify", post(verify_session))
+        .route("/v1/admin/sessions/{id}/revoke", post(revoke_session))
+        .route("/v1/admin/openapi.json", get(openapi))
+        .route_layer(axum::middleware::from_fn_with_state(state, require_secret_key))
+}
+
+/// Only the instance's secret key opens the backend API.
+async fn require_secret_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(presented) = presented else {
+        return api_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Send the secret key as `Authorization: Bearer sk_…`.",
+        );
+    };
+    match state.latchkey.secret_key_matches(presented).await {
+        Ok(true) => next.run(request).await,
+        Ok(false) => {
+            api_error(StatusCode::UNAUTHORIZED, "invalid_secret_key", "That secret key is not this instance's.")
+        }
+        Err(error) => admin_error(error),
+    }
+}
+
+pub fn admin_error(error: AdminError) -> Response {
+    api_error(StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST), error.code, &error.message)
+}
+
+fn list<T: serde::Serialize>(data: Vec<T>, total: i64) -> Response {
+    Json(json!({"data": data, "total_count": total})).into_response()
+}
+
+fn ok<T: serde::Serialize>(result: Result<T, AdminError>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(error) => admin_error(error),
+    }
+}
+
+/// A JSON body, or a 400 whose message names what is wrong (serde says which field).
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let message = format!("The request body is not valid: {e}.");
+        api_error(StatusCode::BAD_REQUEST, "invalid_body", &message)
+    })
+}
+
+/// Reads an optional whole-number query parameter, or a 400 naming it.
+fn number(params: &HashMap<String, String>, name: &str, default: i64) -> Result<i64, Response> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(text) => text.parse::<i64>().map_err(|_| {
+            api_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                &format!("{name} must be a whole number, not `{text}`."),
+            )
+        }),
+    }
+}
+
+async fn list_connections(State(state): State<AppState>) -> Response {
+    match state.latchkey.list_connections().await {
+        Ok(connections) => {
+            let total = connections.len() as i64;
+            list(connections, total)
+        }
+        Err(error) => admin_error(error),
+    }
+}
+
+async fn create_connection(State(state): State<AppState>, bytes: Bytes) -> Response {
+    let input: ConnectionInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    match state.latchkey.create_connection(input).await {
+        Ok(connection) => (StatusCode::CREATED, Json(connection)).into_response(),
+        Err(error) => admin_error(error),
+    }
+}
+
+async fn get_connection(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    ok(state.latchkey.get_connection(&id).await)
+}
+
+async fn update_connection(State(state): State<AppState>, Path(id): Path<String>, bytes: Bytes) -> Response {
+    match body::<ConnectionPatch>(&bytes) {
+        Ok(patch) => ok(state.latchkey.update_connection(&id, patch).await),
+        Err(response) => response,
+    }
+}
+
+async fn delete_connection(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    ok(state.latchkey.delete_connection(&id).await.map(|()| json!({"id": id, "object": "connection", "deleted": true})))
+}
+
+async fn list_users(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let (limit, offset) = match (number(&params, "limit", 20), number(&params, "offset", 0)) {
+        (Ok(limit), Ok(offset)) => (limit, offset),
+        (Err(response), _) | (_, Err(response)) => return response,
+    };
+    match state.latchkey.list_users(params.get("query").map(String::as_str), limit, offset).await {
+        Ok((users, total)) => list(users, total),
+        Err(error) => admin_error(error),
+    }
+}
+
+async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    ok(state.latchkey.get_user(&id).await)
+}
+
+async fn delete_user(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    ok(state.latchkey.delete_user(&id).await.map(|()| json!({"id": id, "object": "user", "deleted": true})))
+}
+
+async fn notion_tokens(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match state.latchkey.notion_tokens(&id, &state.latchkey.refresh_locks).await {
+        Ok(entries) => {
+            let total = entries.len() as i64;
+            list(entries, total)
+        }
+        Err(error) => admin_error(error),
+    }
+}
+
+async fn list_sessions(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let (limit, offset) = match (number(&params, "limit", 100), number(&params, "offset", 0)) {
+        (Ok(limit), Ok(offset)) => (limit, offset),
+        (Err(response), _) | (_, Err(response)) => return response,
+    };
+    match state.latchkey.list_sessions(params.get("user_id").map(String::as_str), limit, offset).await {
+        Ok((sessions, total)) => list(sessions, total),
+        Err(error) => admin_error(error),
+    }
+}
+
+async fn revoke_session(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    ok(state.latchkey.revoke_session(&id).await)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyRequest {
+    token: String,
+}
+
+async fn verify_session(State(state): State<AppState>, bytes: Bytes) -> Response {
+    let request: VerifyRequest = match body(&bytes) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    ok(state
+        .latchkey
+        .verify_session(&request.token)
+        .await
+        .map(|auth| json!({"session": auth.session.to_model(), "user": auth.user})))
+}
+
+/// The OpenAPI document, with this instance's URL as its server.
+async fn openapi(State(state): State<AppState>) -> Response {
+    let mut document: serde_json::Value = serde_json::from_str(OPENAPI).unwrap_or_default();
+    document["servers"] = json!([{"url": state.latchkey.config.public_url.as_str().trim_end_matches('/')}]);
+    Json(document).into_response()
+}
+
+pub const OPENAPI: &str = include_str!("openapi.json");
