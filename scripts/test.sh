@@ -8,8 +8,13 @@ export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
 
 "$ROOT/scripts/setup.sh" --test
 
-echo "==> unit and integration tests"
+echo "==> unit tests, and integration tests on SQLite"
 cargo test --workspace --locked
+
+echo "==> integration tests on PostgreSQL"
+pg_url="$("$ROOT/scripts/postgres.sh" start)"
+trap '"$ROOT/scripts/postgres.sh" stop' EXIT
+LATCHKEY_TEST_POSTGRES="$pg_url" cargo test --locked -p server --tests
 
 echo "==> end-to-end tests (Chromium)"
 "$ROOT/scripts/e2e.sh"

@@ -50,8 +50,8 @@ pub struct Received {
 #[derive(Clone)]
 pub struct FakeNotion {
     pub base: String,
-    /// What `POST /v1/oauth/introspect` says of every token.
-    pub tokens_active: Arc<std::sync::atomic::AtomicBool>,
+    /// Access tokens `POST /v1/oauth/introspect` reports inactive; all others are active.
+    pub inactive_tokens: Arc<Mutex<std::collections::HashSet<String>>>,
     answer: Arc<Mutex<Answer>>,
     pub received: Arc<Mutex<Vec<Received>>>,
 }
@@ -62,7 +62,7 @@ impl FakeNotion {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let fake = FakeNotion {
             base,
-            tokens_active: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            inactive_tokens: Arc::default(),
             answer: Arc::new(Mutex::new(Answer::Json(
                 200,
                 person_token("notion-user-1", Some("ada@example.org"), "Ada", "bot-1"),
@@ -134,7 +134,13 @@ impl FakeNotion {
         self.received.lock().expect("lock").push(Received { head, body });
         let answer = match path.as_str() {
             "/v1/oauth/introspect" => {
-                let active = self.tokens_active.load(std::sync::atomic::Ordering::SeqCst);
+                let token = serde_json::from_str::<serde_json::Value>(
+                    &self.received.lock().expect("lock").last().map(|r| r.body.clone()).unwrap_or_default(),
+                )
+                .ok()
+                .and_then(|v| v["token"].as_str().map(str::to_string))
+                .unwrap_or_default();
+                let active = !self.inactive_tokens.lock().expect("lock").contains(&token);
                 Answer::Json(200, format!(r#"{{"active": {active}}}"#))
             }
             "/v1/oauth/revoke" => Answer::Json(200, "{}".into()),

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
-use sqlx::sqlite::SqlitePoolOptions;
-use sqlx::SqlitePool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
@@ -24,6 +24,9 @@ pub struct Server {
     pub base: String,
     pub port: u16,
     pub data_dir: tempfile::TempDir,
+    /// The server's database: a SQLite file in `data_dir`, or (with `LATCHKEY_TEST_POSTGRES`
+    /// set to a server URL) a fresh PostgreSQL database of its own.
+    pub database_url: String,
     env: Vec<(String, String)>,
     child: Option<Child>,
 }
@@ -32,8 +35,16 @@ impl Server {
     pub async fn start(env: &[(&str, &str)]) -> Server {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
-        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut server = Server { base: format!("http://127.0.0.1:{port}"), port, data_dir, env, child: None };
+        let database_url = match std::env::var("LATCHKEY_TEST_POSTGRES") {
+            Ok(server_url) if !server_url.is_empty() => fresh_postgres_database(&server_url).await,
+            _ => format!("sqlite://{}", data_dir.path().join("latchkey.db").display()),
+        };
+        let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if !env.iter().any(|(k, _)| k == "DATABASE_URL") {
+            env.push(("DATABASE_URL".into(), database_url.clone()));
+        }
+        let mut server =
+            Server { base: format!("http://127.0.0.1:{port}"), port, data_dir, database_url, env, child: None };
         server.spawn().await;
         server
     }
@@ -105,13 +116,41 @@ impl Server {
         self.data_dir.path().join("latchkey.db")
     }
 
-    /// The server's own SQLite file, opened beside it.
-    pub async fn db(&self) -> SqlitePool {
-        SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect(&format!("sqlite://{}", self.db_path().display()))
-            .await
-            .expect("open the server's database")
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+
+    /// The server's own database, opened beside it.
+    pub async fn db(&self) -> AnyPool {
+        sqlx::any::install_default_drivers();
+        AnyPoolOptions::new().max_connections(1).connect(&self.database_url).await.expect("open the server's database")
+    }
+
+    /// Everything the database holds, as text: the SQLite files' bytes, or every PostgreSQL
+    /// row rendered as text. For "is this secret stored in plaintext anywhere" checks.
+    pub async fn stored_text(&self) -> String {
+        if !self.is_postgres() {
+            let mut text = String::new();
+            for suffix in ["db", "db-wal"] {
+                let bytes = std::fs::read(self.db_path().with_extension(suffix)).unwrap_or_default();
+                text.push_str(&String::from_utf8_lossy(&bytes));
+            }
+            return text;
+        }
+        let db = self.db().await;
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+                .fetch_all(&db)
+                .await
+                .expect("tables");
+        let mut text = String::new();
+        for table in tables {
+            let rows: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT t::text FROM {table} t")).fetch_all(&db).await.expect("rows");
+            text.push_str(&rows.join("\n"));
+        }
+        db.close().await;
+        text
     }
 
     pub async fn count(&self, table: &str) -> i64 {
@@ -143,6 +182,23 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Creates an empty database on the PostgreSQL server at `server_url` and returns its URL.
+async fn fresh_postgres_database(server_url: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("lk_{}", rand_suffix());
+    let admin = AnyPoolOptions::new().max_connections(1).connect(server_url).await.expect("PostgreSQL is running");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create database");
+    admin.close().await;
+    let base = server_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(server_url);
+    format!("{base}/{name}")
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("{:x}{:x}", nanos, std::process::id())
 }
 
 /// An HTTP answer, read whole.
