@@ -408,3 +408,74 @@ async fn a_wrong_setting_stops_the_start_with_one_line_naming_it() {
         assert!(stderr.starts_with(&format!("latchkey: {variable}: ")), "{stderr}");
     }
 }
+
+#[tokio::test]
+async fn hostile_strings_from_notion_are_rendered_inert() {
+    let server = Server::start(&[]).await;
+    let mut browser = Browser::new();
+    let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
+    let authorize = start.location().expect("authorize");
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    for name in ["client_id", "redirect_uri", "response_type", "owner", "state"] {
+        form.append_pair(name, &query_param(&authorize, name).unwrap_or_default());
+    }
+    form.append_pair("person", "custom")
+        .append_pair("custom_name", "<script>alert('name')</script>")
+        .append_pair("custom_email", "eve@example.com")
+        .append_pair("workspace", "custom")
+        .append_pair("custom_workspace", "<img src=x onerror=alert(1)>")
+        .append_pair("quirk", "none")
+        .append_pair("decision", "allow");
+    let decided = browser.post_form(&server.url("/sandbox/notion/v1/oauth/authorize"), &form.finish()).await;
+    assert_eq!(browser.get(&decided.location().expect("callback")).await.status, StatusCode::SEE_OTHER);
+    let profile = browser.get(&server.url("/user")).await;
+    assert!(
+        profile.body.contains("&lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt;")
+            || profile.body.contains("&lt;script&gt;alert('name')&lt;/script&gt;"),
+        "the name is shown as text"
+    );
+    assert!(profile.body.contains("&lt;img src=x onerror=alert(1)&gt;"), "the workspace is shown as text");
+    assert!(!profile.body.contains("<script>alert"), "no live script");
+    assert!(!profile.body.contains("<img src=x"), "no live image");
+
+    // A `javascript:` icon or avatar from Notion never becomes a link or an image source.
+    let fake = FakeNotion::start().await;
+    let env = fake.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Server::start(&env).await;
+    fake.answer(Answer::Json(200, serde_json::json!({
+        "access_token": "ntn_x", "bot_id": "b", "workspace_id": "w", "workspace_name": "W",
+        "workspace_icon": "javascript:alert(1)",
+        "owner": {"type": "user", "user": {"id": "u", "name": "Mal", "avatar_url": "javascript:alert(2)", "person": {"email": "m@example.org"}}}
+    }).to_string()));
+    let mut browser = Browser::new();
+    let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
+    let state = query_param(&start.location().expect("authorize"), "state").expect("state");
+    browser.get(&server.url(&format!("/v1/oauth_callback?code=c&state={state}"))).await;
+    let profile = browser.get(&server.url("/user")).await;
+    assert!(profile.body.contains("Mal"));
+    assert!(!profile.body.contains("src=\"javascript:"), "no javascript: image source");
+    assert!(!profile.body.contains("href=\"javascript:"), "no javascript: link");
+}
+
+#[tokio::test]
+async fn production_behind_tls_sends_hsts_and_host_prefixed_secure_cookies() {
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    // Listening on loopback behind a TLS-terminating proxy, as production usually runs.
+    let server = Server::start(&[
+        ("LATCHKEY_ENVIRONMENT", "production"),
+        ("LATCHKEY_MASTER_KEY", key),
+        ("LATCHKEY_PUBLIC_URL", "https://auth.example.test"),
+    ])
+    .await;
+    let mut browser = Browser::new();
+    let page = browser.get(&server.url("/sign-in")).await;
+    assert!(page.header("strict-transport-security").is_some_and(|h| h.contains("max-age=")));
+    let out = browser.request(reqwest::Method::POST, &server.url("/v1/sign-out"), None, &[]).await;
+    let cookie = out.set_cookies().join("\n");
+    assert!(
+        cookie.contains("__Host-latchkey_session=") && cookie.contains("Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain="));
+}

@@ -96,6 +96,19 @@ impl Server {
             .unwrap_or_else(|_| Stdio::null())
     }
 
+    /// `kill -9`: no chance to finish anything.
+    pub fn kill_hard(&mut self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill").args(["-9", &child.id().to_string()]).status();
+        }
+        self.stop();
+    }
+
+    /// A handle on an already running server, for helpers that need its URL only.
+    pub fn probe(base: &str, port: u16) -> ServerRef {
+        ServerRef { base: base.to_string(), port }
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -255,6 +268,34 @@ impl Browser {
         self.request(Method::GET, url, None, &[]).await
     }
 
+    /// A GET that may fail at the connection (the server may be dying).
+    pub async fn try_get(&mut self, url: &str) -> Option<Page> {
+        let mut request = self.client.get(url).header("user-agent", &self.user_agent);
+        if !self.cookies.is_empty() {
+            let header = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+            request = request.header("cookie", header);
+        }
+        let response = request.send().await.ok()?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.ok()?;
+        let page = Page { status, headers, body };
+        self.remember_cookies(&page);
+        Some(page)
+    }
+
+    fn remember_cookies(&mut self, page: &Page) {
+        for cookie in page.set_cookies() {
+            let pair = cookie.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if value.is_empty() || cookie.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
     pub async fn post_form(&mut self, url: &str, form: &str) -> Page {
         self.request(
             Method::POST,
@@ -282,15 +323,7 @@ impl Browser {
         let headers = response.headers().clone();
         let body = response.text().await.unwrap_or_default();
         let page = Page { status, headers, body };
-        for cookie in page.set_cookies() {
-            let pair = cookie.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if value.is_empty() || cookie.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
+        self.remember_cookies(&page);
         page
     }
 
@@ -323,6 +356,29 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
+/// Anything that knows the server's URL.
+pub trait Base {
+    fn url(&self, path: &str) -> String;
+}
+
+impl Base for Server {
+    fn url(&self, path: &str) -> String {
+        Server::url(self, path)
+    }
+}
+
+/// A running server known by its URL only.
+pub struct ServerRef {
+    pub base: String,
+    pub port: u16,
+}
+
+impl Base for ServerRef {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
 /// What the sandbox consent form posts.
 pub fn consent_form(authorize_url: &str, person: &str, decision: &str) -> String {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -338,7 +394,7 @@ pub fn consent_form(authorize_url: &str, person: &str, decision: &str) -> String
 
 /// Starts a sign-in and answers the sandbox's consent page; returns the callback URL Notion
 /// would send the browser to.
-pub async fn consent_in_sandbox(server: &Server, browser: &mut Browser, person: &str, decision: &str) -> String {
+pub async fn consent_in_sandbox(server: &impl Base, browser: &mut Browser, person: &str, decision: &str) -> String {
     let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
     assert_eq!(start.status, StatusCode::SEE_OTHER, "start redirects to Notion: {}", start.body);
     let authorize = start.location().expect("authorize URL");
@@ -353,7 +409,7 @@ pub async fn consent_in_sandbox(server: &Server, browser: &mut Browser, person: 
 }
 
 /// A whole sign-in through the sandbox; returns the callback's answer.
-pub async fn sign_in(server: &Server, browser: &mut Browser, person: &str) -> Page {
+pub async fn sign_in(server: &impl Base, browser: &mut Browser, person: &str) -> Page {
     let callback = consent_in_sandbox(server, browser, person, "allow").await;
     browser.get(&callback).await
 }
