@@ -26,12 +26,16 @@ const port = 3100;
 const baseURL = `http://127.0.0.1:${port}`;
 const bin = process.env.LATCHKEY_BIN || "./target/debug/latchkey";
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-const dataDir = process.env.LATCHKEY_E2E_DATA_DIR
-  ? shellQuote(process.env.LATCHKEY_E2E_DATA_DIR)
-  : '"$(mktemp -d -t latchkey-e2e.XXXXXX)"';
+// The server gets a fresh, empty data dir: the one scripts/e2e.sh made (and removes), or else a
+// new temporary one that the shell removes when Playwright stops the server.
+const serverCommand = process.env.LATCHKEY_E2E_DATA_DIR
+  ? `LATCHKEY_DATA_DIR=${shellQuote(process.env.LATCHKEY_E2E_DATA_DIR)} exec ${shellQuote(bin)}`
+  : `d="$(mktemp -d -t latchkey-e2e.XXXXXX)" && trap 'rm -rf "$d"' EXIT && trap 'exit 143' TERM INT && ` +
+    `LATCHKEY_DATA_DIR="$d" ${shellQuote(bin)} & wait $!`;
 
 const config: PlaywrightTestConfig = {
   testDir: "tests",
+  outputDir: "test-results",
   fullyParallel: false,
   workers: 1,
   retries: 0,
@@ -57,7 +61,7 @@ const config: PlaywrightTestConfig = {
     },
   },
   webServer: {
-    command: `LATCHKEY_DATA_DIR=${dataDir} exec ${shellQuote(bin)}`,
+    command: serverCommand,
     cwd: root,
     env: { LEPTOS_SITE_ADDR: `127.0.0.1:${port}`, RUST_LOG: process.env.RUST_LOG ?? "warn" },
     url: `${baseURL}/readyz`,

@@ -3,14 +3,19 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::failure::Failure;
+use domain::Latchkey;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::html::failure_page;
 use crate::routes::AppState;
@@ -33,10 +38,35 @@ pub async fn headers(hsts: bool, request: Request, next: Next) -> Response {
     }
     // Pages and answers about a person must not sit in shared caches; the hashed-free static
     // bundle may be revalidated.
-    if !path.starts_with("/pkg/") {
+    if path.starts_with("/widget/") {
+        // The widget's module and WASM are fetched by pages on other origins (no credentials).
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
+    if !path.starts_with("/pkg/") && !path.starts_with("/widget/") {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// CORS for the frontend API: only the allowed origins (configured and set in the dashboard),
+/// with credentials; `Vary: Origin`. A preflight from any other origin is answered without any
+/// grant, so the browser refuses the request.
+pub fn cors(latchkey: Arc<Latchkey>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::async_predicate(move |origin: HeaderValue, _parts: &Parts| {
+            let latchkey = latchkey.clone();
+            async move {
+                let Ok(origin) = origin.to_str() else { return false };
+                match latchkey.allowed_origins().await {
+                    Ok(allowed) => allowed.iter().any(|a| a == origin),
+                    Err(_) => false,
+                }
+            }
+        }))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// Requests per minute per client address, for the sign-in endpoints.

@@ -479,3 +479,41 @@ async fn production_behind_tls_sends_hsts_and_host_prefixed_secure_cookies() {
     );
     assert!(!cookie.contains("Domain="));
 }
+
+#[tokio::test]
+async fn the_frontend_api_shares_with_allowed_origins_only() {
+    let server = Server::start(&[("LATCHKEY_ALLOWED_ORIGINS", "http://127.0.0.1:1,http://app.localhost:4000")]).await;
+    let mut browser = Browser::new();
+    sign_in(&server, &mut browser, "ada").await;
+    let allowed = [("origin", "http://app.localhost:4000")];
+    let me = browser.request(reqwest::Method::GET, &server.url("/v1/me"), None, &allowed).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.header("access-control-allow-origin").as_deref(), Some("http://app.localhost:4000"));
+    assert_eq!(me.header("access-control-allow-credentials").as_deref(), Some("true"));
+    assert!(me.header("vary").is_some_and(|v| v.to_lowercase().contains("origin")));
+
+    let evil = [("origin", "https://evil.example")];
+    let me = browser.request(reqwest::Method::GET, &server.url("/v1/me"), None, &evil).await;
+    assert_eq!(me.status, StatusCode::FORBIDDEN, "no user data for other origins");
+    assert!(!me.body.contains("Ada"));
+    assert!(me.header("access-control-allow-origin").is_none());
+    let preflight = [("origin", "https://evil.example"), ("access-control-request-method", "POST")];
+    let answer = browser.request(reqwest::Method::OPTIONS, &server.url("/v1/sign-out"), None, &preflight).await;
+    assert!(answer.header("access-control-allow-origin").is_none(), "preflight not granted");
+    let preflight = [("origin", "http://app.localhost:4000"), ("access-control-request-method", "POST")];
+    let answer = browser.request(reqwest::Method::OPTIONS, &server.url("/v1/sign-out"), None, &preflight).await;
+    assert_eq!(answer.header("access-control-allow-origin").as_deref(), Some("http://app.localhost:4000"));
+
+    // Sign-out by a cross-origin POST: only from an allowed origin.
+    let refused = browser.request(reqwest::Method::POST, &server.url("/v1/sign-out"), None, &evil).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(browser.get(&server.url("/v1/me")).await.status, StatusCode::OK);
+    let done = browser.request(reqwest::Method::POST, &server.url("/v1/sign-out"), None, &allowed).await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT);
+    assert_eq!(browser.get(&server.url("/v1/me")).await.status, StatusCode::UNAUTHORIZED);
+
+    let loader = browser.get(&server.url("/widget.js")).await;
+    assert_eq!(loader.status, StatusCode::OK);
+    assert!(loader.header("content-type").is_some_and(|c| c.starts_with("text/javascript")));
+    assert!(loader.body.contains("data-publishable-key"));
+}

@@ -51,9 +51,14 @@ fn is_form_post(headers: &HeaderMap) -> bool {
     content_type.starts_with("application/x-www-form-urlencoded") || accept.contains("text/html")
 }
 
-fn cross_site(latchkey: &Latchkey, headers: &HeaderMap) -> Option<Response> {
+/// A request from a page of a site that is not allowed: refused before anything is read or done.
+async fn cross_site(latchkey: &Latchkey, headers: &HeaderMap) -> Option<Response> {
     let own = origin_of(&latchkey.config.public_url);
-    (!origin_allowed(headers, &own, &latchkey.config.allowed_origins)).then(|| {
+    let allowed = match latchkey.allowed_origins().await {
+        Ok(allowed) => allowed,
+        Err(_) => return Some(storage_down()),
+    };
+    (!origin_allowed(headers, &own, &allowed)).then(|| {
         api_error(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
@@ -63,7 +68,10 @@ fn cross_site(latchkey: &Latchkey, headers: &HeaderMap) -> Option<Response> {
 }
 
 /// `GET /v1/me`
-pub async fn me(State(state): State<AppState>, jar: CookieJar) -> Response {
+pub async fn me(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar) -> Response {
+    if let Some(refused) = cross_site(&state.latchkey, &headers).await {
+        return refused;
+    }
     match authenticated(&state.latchkey, &jar).await {
         Ok(auth) => Json(json!({"user": auth.user, "session": auth.session.to_model()})).into_response(),
         Err(response) => response,
@@ -73,7 +81,7 @@ pub async fn me(State(state): State<AppState>, jar: CookieJar) -> Response {
 /// `POST /v1/sign-out`: ends this browser's session. 204, or 303 to `/sign-in` for a form.
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar) -> Response {
     let latchkey = &state.latchkey;
-    if let Some(refused) = cross_site(latchkey, &headers) {
+    if let Some(refused) = cross_site(latchkey, &headers).await {
         return refused;
     }
     if let Some(token) = session_token(latchkey, &jar) {
@@ -98,7 +106,7 @@ pub async fn revoke_session(
     jar: CookieJar,
 ) -> Response {
     let latchkey = &state.latchkey;
-    if let Some(refused) = cross_site(latchkey, &headers) {
+    if let Some(refused) = cross_site(latchkey, &headers).await {
         return refused;
     }
     let auth = match authenticated(latchkey, &jar).await {
@@ -114,8 +122,11 @@ pub async fn revoke_session(
 }
 
 /// `GET /v1/environment`: what a sign-in UI needs to know before it draws a button.
-pub async fn environment(State(state): State<AppState>) -> Response {
+pub async fn environment(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let latchkey = &state.latchkey;
+    if let Some(refused) = cross_site(latchkey, &headers).await {
+        return refused;
+    }
     let enabled = match latchkey.store.connection_by_provider("notion").await {
         Ok(connection) => connection.map(|c| c.is_enabled()),
         Err(_) => return storage_down(),
@@ -137,4 +148,16 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         storage_down()
     }
+}
+
+/// `GET /widget.js`: the loader that mounts the widget (see `widget/loader.js`).
+pub async fn widget_loader() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../widget/loader.js"),
+    )
+        .into_response()
 }

@@ -38,11 +38,16 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
         .route("/v1/oauth_callback", get(oauth::callback))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), security::rate_limit_sign_in));
 
-    let api = Router::new()
+    // What the widget calls from other origins: CORS for the allowed ones only, with credentials.
+    let cross_origin_api = Router::new()
         .route("/v1/me", get(frontend_api::me))
         .route("/v1/sign-out", post(frontend_api::sign_out))
-        .route("/v1/sessions/{id}/revoke", post(frontend_api::revoke_session))
         .route("/v1/environment", get(frontend_api::environment))
+        .layer(security::cors(latchkey.clone()));
+    let api = Router::new()
+        .merge(cross_origin_api)
+        .route("/v1/sessions/{id}/revoke", post(frontend_api::revoke_session))
+        .route("/widget.js", get(frontend_api::widget_loader))
         .route("/healthz", get(frontend_api::healthz))
         .route("/readyz", get(frontend_api::readyz));
 

@@ -1,0 +1,186 @@
+//! The Latchkey sign-in widget. `widget.js` (the loader, served by Latchkey) finds the script
+//! tag, checks the publishable key and calls [`mount`] with the element to fill.
+//!
+//! The widget lives in a shadow root: the host page's CSS cannot reach in, and ours cannot leak
+//! out. It learns its state from Latchkey's frontend API (`/v1/environment`, `/v1/me`, with
+//! credentials) and signs in by navigating the top window: Notion's consent page cannot be framed.
+#![forbid(unsafe_code)]
+
+use gloo_net::http::Request;
+use leptos::prelude::*;
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use web_sys::{RequestCredentials, ShadowRootInit, ShadowRootMode};
+
+const STYLE: &str = include_str!("widget.css");
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct User {
+    name: Option<String>,
+    email: Option<String>,
+    image_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Me {
+    user: User,
+}
+
+#[derive(Deserialize)]
+struct Environment {
+    connections: Vec<ConnectionState>,
+}
+
+#[derive(Deserialize)]
+struct ConnectionState {
+    provider: String,
+    enabled: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum State {
+    Loading,
+    SignedOut { enabled: bool },
+    SignedIn(User),
+    Problem(String),
+}
+
+/// Mounts the widget into `host` (inside a shadow root). `base` is Latchkey's public URL.
+#[wasm_bindgen]
+pub fn mount(host: web_sys::HtmlElement, base: String) -> Result<(), JsValue> {
+    let init = ShadowRootInit::new(ShadowRootMode::Open);
+    let shadow = match host.shadow_root() {
+        Some(existing) => existing,
+        None => host.attach_shadow(&init)?,
+    };
+    shadow.set_inner_html(""); // our own empty root; nothing from the page goes here
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let style = document.create_element("style")?;
+    style.set_text_content(Some(STYLE));
+    shadow.append_child(&style)?;
+    let root: web_sys::HtmlElement = document.create_element("div")?.dyn_into()?;
+    root.set_class_name("lk");
+    shadow.append_child(&root)?;
+    let handle = leptos::mount::mount_to(root, move || view! { <Widget base=base.clone()/> });
+    // The widget lives as long as the page.
+    handle.forget();
+    Ok(())
+}
+
+async fn load(base: &str) -> State {
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    let not_allowed = || {
+        State::Problem(format!(
+            "Sign-in is not available here: {origin} is not an allowed origin of this Latchkey instance. Its owner can add it under Account Portal → allowed origins."
+        ))
+    };
+    let environment = match Request::get(&format!("{base}/v1/environment")).credentials(RequestCredentials::Include).send().await {
+        Ok(response) if response.ok() => response.json::<Environment>().await.ok(),
+        Ok(response) if response.status() == 403 => return not_allowed(),
+        Ok(_) => None,
+        // A CORS refusal looks like a network error from here.
+        Err(_) => return not_allowed(),
+    };
+    let Some(environment) = environment else {
+        return State::Problem("Sign-in is unavailable right now. Try again later.".into());
+    };
+    let enabled = environment.connections.iter().any(|c| c.provider == "notion" && c.enabled);
+    match Request::get(&format!("{base}/v1/me")).credentials(RequestCredentials::Include).send().await {
+        Ok(response) if response.ok() => match response.json::<Me>().await {
+            Ok(me) => State::SignedIn(me.user),
+            Err(_) => State::SignedOut { enabled },
+        },
+        Ok(response) if response.status() == 403 => not_allowed(),
+        _ => State::SignedOut { enabled },
+    }
+}
+
+fn initials(user: &User) -> String {
+    let name = user.name.clone().or_else(|| user.email.clone()).unwrap_or_default();
+    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).flat_map(char::to_uppercase).collect()
+}
+
+#[component]
+fn Widget(base: String) -> impl IntoView {
+    let state = RwSignal::new(State::Loading);
+    let menu_open = RwSignal::new(false);
+    let base = StoredValue::new(base);
+    let refresh = move || {
+        leptos::task::spawn_local(async move {
+            state.set(load(&base.get_value()).await);
+        })
+    };
+    refresh();
+
+    let sign_in = move |_| {
+        let Some(window) = web_sys::window() else { return };
+        let here = window.location().href().unwrap_or_default();
+        let target = format!("{}/v1/oauth/notion/start?redirect_url={}", base.get_value(), js_sys_encode(&here));
+        // The top window: Notion's page cannot live in a frame.
+        let top = window.top().ok().flatten().unwrap_or(window);
+        let _ = top.location().set_href(&target);
+    };
+    let sign_out = move |_| {
+        menu_open.set(false);
+        leptos::task::spawn_local(async move {
+            let _ = Request::post(&format!("{}/v1/sign-out", base.get_value())).credentials(RequestCredentials::Include).send().await;
+            state.set(load(&base.get_value()).await);
+        });
+    };
+    let on_key = move |event: web_sys::KeyboardEvent| {
+        if event.key() == "Escape" {
+            menu_open.set(false);
+        }
+    };
+
+    move || match state.get() {
+        State::Loading => view! { <div class="lk-muted" aria-busy="true">"Loading…"</div> }.into_any(),
+        State::Problem(message) => view! { <div class="lk-problem" role="alert">{message}</div> }.into_any(),
+        State::SignedOut { enabled } => view! {
+            <button class="lk-button" type="button" disabled=!enabled on:click=sign_in>
+                <span class="lk-mark" aria-hidden="true">"N"</span>
+                "Sign in with Notion"
+            </button>
+            {(!enabled).then(|| view! { <p class="lk-muted">"Signing in with Notion is turned off for now."</p> })}
+        }
+        .into_any(),
+        State::SignedIn(user) => {
+            let label = user.name.clone().or_else(|| user.email.clone()).unwrap_or_else(|| "Account".into());
+            let avatar = match user.image_url.clone().filter(|u| u.starts_with("https://")) {
+                Some(src) => view! { <img class="lk-avatar" src=src alt=""/> }.into_any(),
+                None => view! { <span class="lk-avatar" aria-hidden="true">{initials(&user)}</span> }.into_any(),
+            };
+            let manage = format!("{}/user", base.get_value());
+            view! {
+                <div class="lk-account" on:keydown=on_key>
+                    <button class="lk-user" type="button" aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
+                        on:click=move |_| menu_open.update(|open| *open = !*open)>
+                        {avatar}
+                        <span class="lk-name">{label}</span>
+                    </button>
+                    <Show when=move || menu_open.get()>
+                        <div class="lk-menu" role="menu">
+                            <a role="menuitem" href=manage.clone() target="_top">"Manage account"</a>
+                            <button role="menuitem" type="button" on:click=sign_out>"Sign out"</button>
+                        </div>
+                    </Show>
+                </div>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// `encodeURIComponent`, without pulling a URL crate into the bundle.
+fn js_sys_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
