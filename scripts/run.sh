@@ -8,5 +8,6 @@ export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
 
 "$ROOT/scripts/setup.sh"
 cargo leptos build --release
+"$ROOT/scripts/build-widget.sh"
 echo "==> Latchkey: open http://127.0.0.1:3000/sign-in (Ctrl-C stops it)"
 exec ./target/release/latchkey

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Installs whatever is missing, then runs every test: unit, integration (the real binary on
-# loopback with a real SQLite file) and end-to-end (Chromium driving the real pages).
+# Installs whatever is missing, then runs every test: unit and property tests, integration tests
+# (the real binary on loopback) on SQLite and on PostgreSQL, and end-to-end tests (Chromium
+# driving the real pages, with and without JavaScript).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
+# The server binary names the site bundle it loads at compile time; cargo-leptos names it
+# `latchkey`, so the binary `cargo test` builds must agree to serve the same pages.
+export LEPTOS_OUTPUT_NAME=latchkey
 
 "$ROOT/scripts/setup.sh" --test
 
-echo "==> unit tests, and integration tests on SQLite"
+echo "==> site bundle (WASM, CSS) and the widget"
+cargo leptos build --frontend-only
+"$ROOT/scripts/build-widget.sh"
+
+echo "==> unit and property tests, and integration tests on SQLite"
 cargo test --workspace --locked
 
 echo "==> integration tests on PostgreSQL"
@@ -17,4 +25,4 @@ trap '"$ROOT/scripts/postgres.sh" stop' EXIT
 LATCHKEY_TEST_POSTGRES="$pg_url" cargo test --locked -p server --tests
 
 echo "==> end-to-end tests (Chromium)"
-"$ROOT/scripts/e2e.sh"
+LATCHKEY_BIN="$ROOT/target/debug/latchkey" "$ROOT/scripts/e2e.sh"

@@ -163,15 +163,16 @@ impl Config {
             None => None,
         };
 
-        let allowed_origins = match get("LATCHKEY_ALLOWED_ORIGINS") {
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| parse_origin(s).map_err(|m| invalid("LATCHKEY_ALLOWED_ORIGINS", m)))
-                .collect::<Result<Vec<_>, _>>()?,
-            None => vec![origin_of(&public_url)],
-        };
+        // Latchkey's own origin is always allowed; the list adds the apps' origins.
+        let mut allowed_origins = vec![origin_of(&public_url)];
+        if let Some(list) = get("LATCHKEY_ALLOWED_ORIGINS") {
+            for origin in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let origin = parse_origin(origin).map_err(|m| invalid("LATCHKEY_ALLOWED_ORIGINS", m))?;
+                if !allowed_origins.contains(&origin) {
+                    allowed_origins.push(origin);
+                }
+            }
+        }
 
         let shared_credentials =
             match (get("LATCHKEY_SHARED_NOTION_CLIENT_ID"), get("LATCHKEY_SHARED_NOTION_CLIENT_SECRET")) {
@@ -399,7 +400,11 @@ mod tests {
             parse(&[("LATCHKEY_ALLOWED_ORIGINS", "https://App.Example.com, http://localhost:5173/")]).expect("valid");
         assert_eq!(
             config.allowed_origins,
-            vec!["https://app.example.com".to_string(), "http://localhost:5173".to_string()]
+            vec![
+                "http://127.0.0.1:3000".to_string(),
+                "https://app.example.com".to_string(),
+                "http://localhost:5173".to_string()
+            ]
         );
     }
 }
