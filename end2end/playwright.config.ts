@@ -23,6 +23,11 @@ if (!(process.env.NODE_PATH ?? "").split(path.delimiter).includes(toolsModules))
 }
 
 const port = 3100;
+/** A third-party app on another origin that embeds the widget, and one that is not allowed. */
+export const hostPort = 3101;
+export const strangerPort = 3102;
+/** pk_test_ + base64("127.0.0.1:3100$"): the publishable key of the instance under test. */
+export const publishableKey = "pk_test_MTI3LjAuMC4xOjMxMDAk";
 const baseURL = `http://127.0.0.1:${port}`;
 const bin = process.env.LATCHKEY_BIN || "./target/debug/latchkey";
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -60,17 +65,33 @@ const config: PlaywrightTestConfig = {
       ],
     },
   },
-  webServer: {
-    command: serverCommand,
-    cwd: root,
-    env: { LEPTOS_SITE_ADDR: `127.0.0.1:${port}`, RUST_LOG: process.env.RUST_LOG ?? "warn" },
-    url: `${baseURL}/readyz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "ignore",
-    stderr: "pipe",
-    gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
-  },
+  webServer: [
+    {
+      command: serverCommand,
+      cwd: root,
+      env: {
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        RUST_LOG: process.env.RUST_LOG ?? "warn",
+        // The widget tests' host app (another origin) is allowed; the other host is not.
+        LATCHKEY_ALLOWED_ORIGINS: `http://127.0.0.1:${hostPort}`,
+      },
+      url: `${baseURL}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: "pipe",
+      gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
+    },
+    ...[hostPort, strangerPort].map((p) => ({
+      command: `node end2end/host/server.mjs ${p} ${baseURL} ${publishableKey}`,
+      cwd: root,
+      url: `http://127.0.0.1:${p}/`,
+      reuseExistingServer: false,
+      timeout: 10_000,
+      stdout: "ignore" as const,
+      stderr: "pipe" as const,
+    })),
+  ],
 };
 
 export default config;
