@@ -6,35 +6,45 @@
 //! credentials) and signs in by navigating the top window: Notion's consent page cannot be framed.
 #![forbid(unsafe_code)]
 
-use gloo_net::http::Request;
+use gloo_net::http::{Request, Response};
+use js_sys::Reflect;
 use leptos::prelude::*;
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use web_sys::{RequestCredentials, ShadowRootInit, ShadowRootMode};
 
 const STYLE: &str = include_str!("widget.css");
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 struct User {
     name: Option<String>,
     email: Option<String>,
     image_url: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Me {
-    user: User,
+// JSON is read with the browser's own parser (JSON.parse and Reflect) rather than serde:
+// the widget's size is a headline figure, and serde_json would be most of it.
+
+/// `object[key]`, if present.
+fn field(object: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(object, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
 }
 
-#[derive(Deserialize)]
-struct Environment {
-    connections: Vec<ConnectionState>,
+fn text(object: &JsValue, key: &str) -> Option<String> {
+    field(object, key).and_then(|v| v.as_string())
 }
 
-#[derive(Deserialize)]
-struct ConnectionState {
-    provider: String,
-    enabled: bool,
+async fn json(response: Response) -> Option<JsValue> {
+    js_sys::JSON::parse(&response.text().await.ok()?).ok()
+}
+
+fn user_from(me: &JsValue) -> Option<User> {
+    let user = field(me, "user")?;
+    Some(User { name: text(&user, "name"), email: text(&user, "email"), image_url: text(&user, "image_url") })
+}
+
+fn notion_enabled(environment: &JsValue) -> bool {
+    let connections = field(environment, "connections").map(|v| js_sys::Array::from(&v)).unwrap_or_default();
+    connections.iter().any(|c| text(&c, "provider").as_deref() == Some("notion") && field(&c, "enabled").and_then(|e| e.as_bool()) == Some(true))
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -70,12 +80,12 @@ pub fn mount(host: web_sys::HtmlElement, base: String) -> Result<(), JsValue> {
 async fn load(base: &str) -> State {
     let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let not_allowed = || {
-        State::Problem(format!(
-            "Sign-in is not available here: {origin} is not an allowed origin of this Latchkey instance. Its owner can add it under Account Portal → allowed origins."
-        ))
+        State::Problem(
+            ["Sign-in is not available here: ", &origin, " is not an allowed origin of this Latchkey instance. Its owner can add it under Account Portal → allowed origins."].concat(),
+        )
     };
-    let environment = match Request::get(&format!("{base}/v1/environment")).credentials(RequestCredentials::Include).send().await {
-        Ok(response) if response.ok() => response.json::<Environment>().await.ok(),
+    let environment = match Request::get(&[base, "/v1/environment"].concat()).credentials(RequestCredentials::Include).send().await {
+        Ok(response) if response.ok() => json(response).await,
         Ok(response) if response.status() == 403 => return not_allowed(),
         Ok(_) => None,
         // A CORS refusal looks like a network error from here.
@@ -84,11 +94,11 @@ async fn load(base: &str) -> State {
     let Some(environment) = environment else {
         return State::Problem("Sign-in is unavailable right now. Try again later.".into());
     };
-    let enabled = environment.connections.iter().any(|c| c.provider == "notion" && c.enabled);
-    match Request::get(&format!("{base}/v1/me")).credentials(RequestCredentials::Include).send().await {
-        Ok(response) if response.ok() => match response.json::<Me>().await {
-            Ok(me) => State::SignedIn(me.user),
-            Err(_) => State::SignedOut { enabled },
+    let enabled = notion_enabled(&environment);
+    match Request::get(&[base, "/v1/me"].concat()).credentials(RequestCredentials::Include).send().await {
+        Ok(response) if response.ok() => match json(response).await.as_ref().and_then(user_from) {
+            Some(user) => State::SignedIn(user),
+            None => State::SignedOut { enabled },
         },
         Ok(response) if response.status() == 403 => not_allowed(),
         _ => State::SignedOut { enabled },
@@ -115,7 +125,8 @@ fn Widget(base: String) -> impl IntoView {
     let sign_in = move |_| {
         let Some(window) = web_sys::window() else { return };
         let here = window.location().href().unwrap_or_default();
-        let target = format!("{}/v1/oauth/notion/start?redirect_url={}", base.get_value(), js_sys_encode(&here));
+        let encoded: String = js_sys::encode_uri_component(&here).into();
+        let target = [base.get_value().as_str(), "/v1/oauth/notion/start?redirect_url=", &encoded].concat();
         // The top window: Notion's page cannot live in a frame.
         let top = window.top().ok().flatten().unwrap_or(window);
         let _ = top.location().set_href(&target);
@@ -123,7 +134,7 @@ fn Widget(base: String) -> impl IntoView {
     let sign_out = move |_| {
         menu_open.set(false);
         leptos::task::spawn_local(async move {
-            let _ = Request::post(&format!("{}/v1/sign-out", base.get_value())).credentials(RequestCredentials::Include).send().await;
+            let _ = Request::post(&[base.get_value().as_str(), "/v1/sign-out"].concat()).credentials(RequestCredentials::Include).send().await;
             state.set(load(&base.get_value()).await);
         });
     };
@@ -150,7 +161,7 @@ fn Widget(base: String) -> impl IntoView {
                 Some(src) => view! { <img class="lk-avatar" src=src alt=""/> }.into_any(),
                 None => view! { <span class="lk-avatar" aria-hidden="true">{initials(&user)}</span> }.into_any(),
             };
-            let manage = format!("{}/user", base.get_value());
+            let manage = [base.get_value().as_str(), "/user"].concat();
             view! {
                 <div class="lk-account" on:keydown=on_key>
                     <button class="lk-user" type="button" aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
@@ -169,18 +180,4 @@ fn Widget(base: String) -> impl IntoView {
             .into_any()
         }
     }
-}
-
-/// `encodeURIComponent`, without pulling a URL crate into the bundle.
-fn js_sys_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }

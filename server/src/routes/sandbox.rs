@@ -57,7 +57,7 @@ async fn authorize_page(State(state): State<AppState>, Query(params): Query<Auth
         Err(response) => return response,
     };
     match params.check(sandbox) {
-        Ok(()) => Html(consent_page(&params, None)).into_response(),
+        Ok(()) => consent_response(StatusCode::OK, consent_page(&params, None)),
         Err(problem) => problem_response(sandbox, &params, problem),
     }
 }
@@ -106,6 +106,14 @@ fn back_to_client(redirect_uri: &str, pairs: &[(&str, &str)], state: Option<&str
         }
     }
     url.to_string()
+}
+
+/// The consent form posts here, and the answer redirects through the callback on to wherever the
+/// sign-in was headed — possibly an app on another origin. Browsers apply `form-action` to that
+/// whole redirect chain, so this page allows any web destination for its form.
+fn consent_response(status: StatusCode, html: String) -> Response {
+    const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'";
+    (status, [(axum::http::header::CONTENT_SECURITY_POLICY, CSP)], Html(html)).into_response()
 }
 
 fn consent_page(params: &AuthorizeParams, problem: Option<&str>) -> String {
@@ -213,7 +221,7 @@ async fn authorize_decision(State(state): State<AppState>, Form(form): Form<Hash
     }
     let consent = match consent_from_form(&field) {
         Ok(consent) => consent,
-        Err(problem) => return (StatusCode::BAD_REQUEST, Html(consent_page(&params, Some(problem)))).into_response(),
+        Err(problem) => return consent_response(StatusCode::BAD_REQUEST, consent_page(&params, Some(problem))),
     };
     let code = sandbox.issue_code(consent, redirect_uri, state.latchkey.now());
     Redirect::to(&back_to_client(redirect_uri, &[("code", &code)], params.state.as_deref())).into_response()
