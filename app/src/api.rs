@@ -25,15 +25,8 @@ pub async fn get_profile() -> Result<Option<Profile>, ServerFnError> {
         redirect_to_sign_in();
         return Ok(None);
     };
-    let sessions = latchkey
-        .device_sessions(&auth.session)
-        .await
-        .map_err(storage_error)?;
-    Ok(Some(Profile {
-        user: auth.user,
-        sessions,
-        environment: latchkey.config.environment.as_str().to_string(),
-    }))
+    let sessions = latchkey.device_sessions(&auth.session).await.map_err(storage_error)?;
+    Ok(Some(Profile { user: auth.user, sessions, environment: latchkey.config.environment.as_str().to_string() }))
 }
 
 #[cfg(feature = "ssr")]
@@ -46,8 +39,7 @@ mod server {
     use leptos::prelude::*;
 
     pub fn latchkey() -> Result<Arc<Latchkey>, ServerFnError> {
-        use_context::<Arc<Latchkey>>()
-            .ok_or_else(|| ServerFnError::new("Latchkey is not in context"))
+        use_context::<Arc<Latchkey>>().ok_or_else(|| ServerFnError::new("Latchkey is not in context"))
     }
 
     /// The session token this request carries, if any.

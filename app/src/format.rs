@@ -6,11 +6,7 @@ pub fn utc_datetime(millis: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        (rem % 3600) / 60
-    )
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, (rem % 3600) / 60)
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -32,20 +28,20 @@ pub fn device_name(user_agent: Option<&str>) -> String {
     let Some(ua) = user_agent else {
         return "Unknown device".into();
     };
-    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
-        .into_iter()
-        .find(|marker| ua.contains(marker))
-        .map(|marker| match marker {
-            "Edg/" => "Edge",
-            "Firefox/" => "Firefox",
-            "Chrome/" => {
-                if ua.contains("HeadlessChrome") {
-                    "Headless Chrome"
-                } else {
-                    "Chrome"
+    let browser =
+        ["Edg/", "Firefox/", "Chrome/", "Safari/"].into_iter().find(|marker| ua.contains(marker)).map(|marker| {
+            match marker {
+                "Edg/" => "Edge",
+                "Firefox/" => "Firefox",
+                "Chrome/" => {
+                    if ua.contains("HeadlessChrome") {
+                        "Headless Chrome"
+                    } else {
+                        "Chrome"
+                    }
                 }
+                _ => "Safari",
             }
-            _ => "Safari",
         });
     let system = [
         ("Windows", "Windows"),
@@ -67,11 +63,7 @@ pub fn device_name(user_agent: Option<&str>) -> String {
 
 /// Initials for an avatar placeholder.
 pub fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .flat_map(char::to_uppercase)
-        .collect()
+    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).flat_map(char::to_uppercase).collect()
 }
 
 #[cfg(test)]
@@ -87,7 +79,8 @@ mod tests {
 
     #[test]
     fn names_devices_and_initials() {
-        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
+        let chrome =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
         assert_eq!(device_name(Some(chrome)), "Chrome on Linux");
         assert_eq!(device_name(None), "Unknown device");
         assert_eq!(initials("Ada Lovelace"), "AL");

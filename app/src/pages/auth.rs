@@ -29,10 +29,7 @@ fn start_href(intent: Intent, redirect_url: Option<&str>) -> String {
         Intent::SignUp => "sign_up",
     };
     match redirect_url {
-        Some(url) => format!(
-            "/v1/oauth/notion/start?intent={intent}&redirect_url={}",
-            urlencoding::encode(url)
-        ),
+        Some(url) => format!("/v1/oauth/notion/start?intent={intent}&redirect_url={}", urlencoding::encode(url)),
         None => format!("/v1/oauth/notion/start?intent={intent}"),
     }
 }
@@ -49,12 +46,8 @@ fn switch_href(page: &str, redirect_url: Option<&str>) -> String {
 fn AuthCard(intent: Intent) -> impl IntoView {
     let query = use_query_map();
     let redirect_url = move || query.read().get("redirect_url");
-    let failure = move || {
-        query
-            .read()
-            .get("error")
-            .map(|code| Failure::from_code(&code).unwrap_or(Failure::BadRequest))
-    };
+    let failure =
+        move || query.read().get("error").map(|code| Failure::from_code(&code).unwrap_or(Failure::BadRequest));
     let (title, heading, lead, button, switch_text, switch_link, switch_page) = match intent {
         Intent::SignIn => (
             "Sign in",
@@ -118,17 +111,11 @@ mod tests {
 
     #[test]
     fn start_links_carry_intent_and_encoded_redirect() {
-        assert_eq!(
-            start_href(Intent::SignIn, None),
-            "/v1/oauth/notion/start?intent=sign_in"
-        );
+        assert_eq!(start_href(Intent::SignIn, None), "/v1/oauth/notion/start?intent=sign_in");
         assert_eq!(
             start_href(Intent::SignUp, Some("https://app.example.com/a?b=c&d")),
             "/v1/oauth/notion/start?intent=sign_up&redirect_url=https%3A%2F%2Fapp.example.com%2Fa%3Fb%3Dc%26d"
         );
-        assert_eq!(
-            switch_href("/sign-up", Some("/user")),
-            "/sign-up?redirect_url=%2Fuser"
-        );
+        assert_eq!(switch_href("/sign-up", Some("/user")), "/sign-up?redirect_url=%2Fuser");
     }
 }

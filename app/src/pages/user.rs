@@ -35,16 +35,8 @@ pub fn UserPage() -> impl IntoView {
 
 #[component]
 fn ProfileView(profile: Profile) -> impl IntoView {
-    let Profile {
-        user,
-        sessions,
-        environment,
-    } = profile;
-    let workspaces: Vec<Workspace> = user
-        .external_accounts
-        .iter()
-        .flat_map(|a| a.workspaces.clone())
-        .collect();
+    let Profile { user, sessions, environment } = profile;
+    let workspaces: Vec<Workspace> = user.external_accounts.iter().flat_map(|a| a.workspaces.clone()).collect();
     view! {
         {(environment == "development").then(|| view! {
             <p class="dev-banner">"Development instance: sign-ins go through the Notion sandbox unless shared credentials are set."</p>
@@ -81,13 +73,8 @@ fn ProfileView(profile: Profile) -> impl IntoView {
 fn Avatar(user: User) -> impl IntoView {
     let name = user.name.clone().unwrap_or_default();
     match user.image_url.filter(|url| url.starts_with("https://")) {
-        Some(src) => {
-            view! { <img class="avatar" src=src alt="" referrerpolicy="no-referrer"/> }.into_any()
-        }
-        None => {
-            view! { <span class="avatar placeholder" aria-hidden="true">{initials(&name)}</span> }
-                .into_any()
-        }
+        Some(src) => view! { <img class="avatar" src=src alt="" referrerpolicy="no-referrer"/> }.into_any(),
+        None => view! { <span class="avatar placeholder" aria-hidden="true">{initials(&name)}</span> }.into_any(),
     }
 }
 
@@ -95,12 +82,8 @@ fn Avatar(user: User) -> impl IntoView {
 fn WorkspaceItem(workspace: Workspace) -> impl IntoView {
     // Notion's icon is an emoji or an image URL; only https images are shown.
     let icon = match workspace.workspace_icon {
-        Some(icon) if icon.starts_with("https://") => {
-            view! { <img class="ws-icon" src=icon alt=""/> }.into_any()
-        }
-        Some(icon) if icon.chars().count() <= 4 => {
-            view! { <span class="ws-icon">{icon}</span> }.into_any()
-        }
+        Some(icon) if icon.starts_with("https://") => view! { <img class="ws-icon" src=icon alt=""/> }.into_any(),
+        Some(icon) if icon.chars().count() <= 4 => view! { <span class="ws-icon">{icon}</span> }.into_any(),
         _ => view! { <span class="ws-icon">"▦"</span> }.into_any(),
     };
     view! {
