@@ -1,5 +1,5 @@
 # Latchkey's everyday commands. `make help` lists them.
-.PHONY: help setup run dev test unit e2e lint fmt release
+.PHONY: help setup run dev test unit e2e lint fmt release bench
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,3 +31,6 @@ fmt: ## format the code
 
 release: ## production build: target/release/latchkey and target/site
 	PATH="$(CURDIR)/tools/node_modules/.bin:$$PATH" cargo leptos build --release
+
+bench: ## release build, then load tests on loopback (vs a baseline server) into BENCHMARKS.md
+	LATCHKEY_BENCH_VIA="make bench" ./scripts/bench.sh

@@ -27,6 +27,12 @@ const port = 3100;
 export const hostPort = 3101;
 export const strangerPort = 3102;
 /** pk_test_ + base64("127.0.0.1:3100$"): the publishable key of the instance under test. */
+/** The production instance of the admin-journey test, and the Notion stand-in it talks to. */
+export const prodPort = 3200;
+export const notionPort = 3201;
+export const prodNotionClient = { id: "prod-client-id-0042", secret: "prod-client-secret-Zx81" };
+export const adminPassword = "e2e-admin-password-1";
+const masterKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 export const publishableKey = "pk_test_MTI3LjAuMC4xOjMxMDAk";
 const baseURL = `http://127.0.0.1:${port}`;
 const bin = process.env.LATCHKEY_BIN || "./target/debug/latchkey";
@@ -74,6 +80,7 @@ const config: PlaywrightTestConfig = {
         RUST_LOG: process.env.RUST_LOG ?? "warn",
         // The widget tests' host app (another origin) is allowed; the other host is not.
         LATCHKEY_ALLOWED_ORIGINS: `http://127.0.0.1:${hostPort}`,
+        LATCHKEY_ADMIN_PASSWORD: adminPassword,
       },
       url: `${baseURL}/readyz`,
       reuseExistingServer: false,
@@ -81,6 +88,37 @@ const config: PlaywrightTestConfig = {
       stdout: "ignore",
       stderr: "pipe",
       gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
+    },
+    {
+      // A production instance: custom credentials required, Notion is the stand-in below.
+      command:
+        `d="$(mktemp -d -t latchkey-e2e-prod.XXXXXX)" && trap 'rm -rf "$d"' EXIT && trap 'exit 143' TERM INT && ` +
+        `LATCHKEY_DATA_DIR="$d" ${shellQuote(bin)} & wait $!`,
+      cwd: root,
+      env: {
+        LEPTOS_SITE_ADDR: `127.0.0.1:${prodPort}`,
+        LATCHKEY_ENVIRONMENT: "production",
+        LATCHKEY_PUBLIC_URL: `http://localhost:${prodPort}`,
+        LATCHKEY_MASTER_KEY: masterKey,
+        LATCHKEY_ADMIN_PASSWORD: adminPassword,
+        NOTION_API_BASE: `http://127.0.0.1:${notionPort}`,
+        RUST_LOG: process.env.RUST_LOG ?? "warn",
+      },
+      url: `http://127.0.0.1:${prodPort}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore" as const,
+      stderr: "pipe" as const,
+      gracefulShutdown: { signal: "SIGTERM" as const, timeout: 5_000 },
+    },
+    {
+      command: `node end2end/notion/server.mjs ${notionPort} ${prodNotionClient.id} ${prodNotionClient.secret}`,
+      cwd: root,
+      url: `http://127.0.0.1:${notionPort}/v1/oauth/authorize`,
+      reuseExistingServer: false,
+      timeout: 10_000,
+      stdout: "ignore" as const,
+      stderr: "pipe" as const,
     },
     ...[hostPort, strangerPort].map((p) => ({
       command: `node end2end/host/server.mjs ${p} ${baseURL} ${publishableKey}`,

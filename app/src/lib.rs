@@ -3,7 +3,10 @@
 //! Pages render on the server (complete HTML, so everything works before or without WASM);
 //! pages that gain from interactivity load the WASM bundle and hydrate (see [`shell`]).
 #![forbid(unsafe_code)]
+// Leptos views are deeply nested types; the dashboard's modal needs more than the default.
+#![recursion_limit = "256"]
 
+pub mod admin;
 pub mod api;
 mod format;
 mod pages;
@@ -13,11 +16,13 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use admin::pages_export::{Dashboard, Section};
+
 /// Pages that load the WASM bundle. The sign-in pages do not: they are a link and some text,
 /// and stay a few kilobytes.
 #[cfg(feature = "ssr")]
 fn hydrates(path: &str) -> bool {
-    path == "/user" || path.starts_with("/user/")
+    path == "/user" || path.starts_with("/user/") || path == "/dashboard" || path.starts_with("/dashboard/")
 }
 
 /// The HTML document around every page.
@@ -74,6 +79,13 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-up") view=pages::SignUpPage ssr=SsrMode::Async/>
                 <Route path=path!("/user") view=pages::UserPage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard") view=|| view! { <Dashboard section=Section::Connections/> } ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard/sso-connections") view=|| view! { <Dashboard section=Section::Connections/> } ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard/sso-connections/:id") view=|| view! { <Dashboard section=Section::Connection/> } ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard/account-portal") view=|| view! { <Dashboard section=Section::Portal/> } ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard/users") view=|| view! { <Dashboard section=Section::Users/> } ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard/users/:id") view=|| view! { <Dashboard section=Section::User/> } ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard/api-keys") view=|| view! { <Dashboard section=Section::Keys/> } ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -81,7 +81,7 @@ fn AuthCard(intent: Intent) -> impl IntoView {
                         <p>{failure.message()}</p>
                     </div>
                 })}
-                <a class="notion-button" href=move || start_href(intent, redirect_url().as_deref())>
+                <a class="notion-button" rel="external" href=move || start_href(intent, redirect_url().as_deref())>
                     <NotionMark/>
                     <span>{button}</span>
                 </a>

@@ -1,0 +1,300 @@
+//! The dashboard's server functions. Rules live in `domain::admin`; these check the caller.
+
+use domain::model::{Connection, Session, User};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What every dashboard page needs to know first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub signed_in: bool,
+    pub production: bool,
+    pub public_url: String,
+    pub redirect_uri: String,
+    /// The host the dashboard is being served on, to warn when it differs from the public URL.
+    pub request_host: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalInfo {
+    pub sign_in_url: String,
+    pub sign_up_url: String,
+    pub profile_url: String,
+    pub configured_origins: Vec<String>,
+    pub extra_origins: Vec<String>,
+    pub after_sign_in_url: Option<String>,
+    pub after_sign_up_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsersPage {
+    pub users: Vec<User>,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub user: User,
+    pub sessions: Vec<Session>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Keys {
+    pub publishable_key: String,
+    pub secret_key_pinned: bool,
+}
+
+pub const USERS_PER_PAGE: i64 = 20;
+
+#[server(endpoint = "dashboard/status")]
+pub async fn get_status() -> Result<Status, ServerFnError> {
+    let latchkey = guard::latchkey()?;
+    let signed_in = guard::admin(&latchkey, false).await.is_ok();
+    Ok(Status {
+        signed_in,
+        production: latchkey.config.is_production(),
+        public_url: latchkey.config.public_url.as_str().trim_end_matches('/').to_string(),
+        redirect_uri: latchkey.config.redirect_uri(),
+        request_host: guard::request_host(),
+    })
+}
+
+#[server(endpoint = "dashboard/sign-in")]
+pub async fn admin_sign_in(username: String, password: String) -> Result<(), ServerFnError> {
+    let latchkey = guard::latchkey()?;
+    guard::same_origin()?;
+    let session = latchkey.admin_sign_in(&username, &password, &guard::client_address()).await.map_err(guard::shown)?;
+    let secure = latchkey.config.secure_cookies();
+    let cookie = domain::admin::admin_cookie(session.token.expose(), secure, session.expires_at - latchkey.now());
+    guard::set_cookie(&cookie.to_string());
+    Ok(())
+}
+
+#[server(endpoint = "dashboard/sign-out")]
+pub async fn admin_sign_out() -> Result<(), ServerFnError> {
+    let latchkey = guard::latchkey()?;
+    guard::same_origin()?;
+    if let Some(token) = guard::admin_token(&latchkey) {
+        latchkey.admin_sign_out(&token).await.map_err(guard::shown)?;
+    }
+    let secure = latchkey.config.secure_cookies();
+    guard::set_cookie(&domain::admin::admin_cookie("", secure, 0).to_string());
+    Ok(())
+}
+
+#[server(endpoint = "dashboard/connections")]
+pub async fn get_connections() -> Result<Vec<Connection>, ServerFnError> {
+    let latchkey = guard::admin_latchkey(false).await?;
+    latchkey.list_connections().await.map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/connection")]
+pub async fn get_connection(id: String) -> Result<Connection, ServerFnError> {
+    let latchkey = guard::admin_latchkey(false).await?;
+    latchkey.get_connection(&id).await.map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/add-connection")]
+pub async fn add_connection(
+    enabled: bool,
+    use_custom_credentials: bool,
+    client_id: String,
+    client_secret: String,
+) -> Result<Connection, ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    let input = domain::admin::ConnectionInput {
+        provider: "notion".into(),
+        enabled: Some(enabled),
+        use_custom_credentials: Some(use_custom_credentials),
+        client_id: use_custom_credentials.then_some(client_id),
+        client_secret: use_custom_credentials.then_some(client_secret),
+    };
+    latchkey.create_connection(input).await.map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/save-connection")]
+pub async fn save_connection(
+    id: String,
+    enabled: bool,
+    use_custom_credentials: bool,
+    client_id: String,
+    client_secret: String,
+) -> Result<Connection, ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    let patch = domain::admin::ConnectionPatch {
+        enabled: Some(enabled),
+        use_custom_credentials: Some(use_custom_credentials),
+        client_id: Some(client_id),
+        // Empty keeps the secret that is set.
+        client_secret: Some(client_secret).filter(|s| !s.trim().is_empty()),
+    };
+    latchkey.update_connection(&id, patch).await.map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/delete-connection")]
+pub async fn delete_connection(id: String) -> Result<(), ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    latchkey.delete_connection(&id).await.map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/portal")]
+pub async fn get_portal() -> Result<PortalInfo, ServerFnError> {
+    let latchkey = guard::admin_latchkey(false).await?;
+    let settings = latchkey.portal_settings().await.map_err(guard::shown)?;
+    Ok(PortalInfo {
+        sign_in_url: latchkey.config.public_url_join("/sign-in"),
+        sign_up_url: latchkey.config.public_url_join("/sign-up"),
+        profile_url: latchkey.config.public_url_join("/user"),
+        configured_origins: latchkey.config.allowed_origins.clone(),
+        extra_origins: settings.allowed_origins,
+        after_sign_in_url: settings.after_sign_in_url,
+        after_sign_up_url: settings.after_sign_up_url,
+    })
+}
+
+#[server(endpoint = "dashboard/save-portal")]
+pub async fn save_portal(
+    origins: String,
+    after_sign_in_url: String,
+    after_sign_up_url: String,
+) -> Result<(), ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    let settings = domain::admin::PortalSettings {
+        allowed_origins: origins.lines().map(str::to_string).collect(),
+        after_sign_in_url: Some(after_sign_in_url),
+        after_sign_up_url: Some(after_sign_up_url),
+    };
+    latchkey.set_portal_settings(settings).await.map(|_| ()).map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/users")]
+pub async fn find_users(query: String, page: i64) -> Result<UsersPage, ServerFnError> {
+    let latchkey = guard::admin_latchkey(false).await?;
+    let (users, total) =
+        latchkey.list_users(Some(&query), USERS_PER_PAGE, page.max(0) * USERS_PER_PAGE).await.map_err(guard::shown)?;
+    Ok(UsersPage { users, total })
+}
+
+#[server(endpoint = "dashboard/user")]
+pub async fn get_user_detail(id: String) -> Result<UserDetail, ServerFnError> {
+    let latchkey = guard::admin_latchkey(false).await?;
+    let user = latchkey.get_user(&id).await.map_err(guard::shown)?;
+    let (sessions, _) = latchkey.list_sessions(Some(&id), 100, 0).await.map_err(guard::shown)?;
+    Ok(UserDetail { user, sessions })
+}
+
+#[server(endpoint = "dashboard/revoke-session")]
+pub async fn revoke_session(id: String) -> Result<(), ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    latchkey.revoke_session(&id).await.map(|_| ()).map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/delete-user")]
+pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    latchkey.delete_user(&id).await.map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/keys")]
+pub async fn get_keys() -> Result<Keys, ServerFnError> {
+    let latchkey = guard::admin_latchkey(false).await?;
+    Ok(Keys { publishable_key: latchkey.publishable_key(), secret_key_pinned: latchkey.config.secret_key.is_some() })
+}
+
+/// The secret key, only when asked for (a POST, from this page's origin).
+#[server(endpoint = "dashboard/reveal-secret-key")]
+pub async fn reveal_secret_key() -> Result<String, ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    let key = latchkey.secret_key().await.map_err(guard::shown)?;
+    key.map(|k| k.expose().clone())
+        .ok_or_else(|| ServerFnError::new("No secret key is set: start Latchkey with LATCHKEY_SECRET_KEY."))
+}
+
+#[server(endpoint = "dashboard/rotate-secret-key")]
+pub async fn rotate_secret_key() -> Result<String, ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    latchkey.rotate_secret_key().await.map(|k| k.expose().clone()).map_err(guard::shown)
+}
+
+#[cfg(feature = "ssr")]
+mod guard {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use axum_extra::extract::CookieJar;
+    use domain::admin::{admin_cookie_name, AdminError};
+    use domain::Latchkey;
+    use http::header::{HeaderValue, HOST, ORIGIN, SET_COOKIE};
+    use leptos::prelude::*;
+
+    pub fn latchkey() -> Result<Arc<Latchkey>, ServerFnError> {
+        use_context::<Arc<Latchkey>>().ok_or_else(|| ServerFnError::new("Latchkey is not in context"))
+    }
+
+    fn parts() -> Option<http::request::Parts> {
+        use_context::<http::request::Parts>()
+    }
+
+    /// An error the admin reads as is.
+    pub fn shown(error: AdminError) -> ServerFnError {
+        ServerFnError::new(error.message)
+    }
+
+    pub fn request_host() -> String {
+        parts().and_then(|p| p.headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_string)).unwrap_or_default()
+    }
+
+    pub fn client_address() -> String {
+        parts()
+            .and_then(|p| p.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()))
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    pub fn admin_token(latchkey: &Latchkey) -> Option<String> {
+        let parts = parts()?;
+        let jar = CookieJar::from_headers(&parts.headers);
+        jar.get(admin_cookie_name(latchkey.config.secure_cookies())).map(|c| c.value().to_string())
+    }
+
+    /// Cross-site request forgery: a change must come from a page served by this very host.
+    /// (The admin cookie is also SameSite=Strict.)
+    pub fn same_origin() -> Result<(), ServerFnError> {
+        let Some(parts) = parts() else { return Ok(()) };
+        let Some(origin) = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
+        let host = request_host();
+        let matches = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host.as_str());
+        if matches {
+            Ok(())
+        } else {
+            Err(ServerFnError::new("This change came from another site and was refused."))
+        }
+    }
+
+    pub async fn admin(latchkey: &Latchkey, changes: bool) -> Result<(), ServerFnError> {
+        if changes {
+            same_origin()?;
+        }
+        let Some(token) = admin_token(latchkey) else {
+            return Err(ServerFnError::new("Sign in to the dashboard first."));
+        };
+        match latchkey.admin_authenticated(&token).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ServerFnError::new("Your dashboard session has ended: sign in again.")),
+            Err(error) => Err(shown(error)),
+        }
+    }
+
+    pub async fn admin_latchkey(changes: bool) -> Result<Arc<Latchkey>, ServerFnError> {
+        let latchkey = latchkey()?;
+        admin(&latchkey, changes).await?;
+        Ok(latchkey)
+    }
+
+    pub fn set_cookie(cookie: &str) {
+        if let (Some(response), Ok(value)) =
+            (use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(cookie))
+        {
+            response.append_header(SET_COOKIE, value);
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The admin dashboard (`/dashboard…`): sign-in, SSO connections, Account Portal, users, API
+//! keys. A hydrated Leptos SPA whose every call is a server function that checks the admin's
+//! session (and, for changes, that the request comes from this very page's origin).
+
+pub mod api;
+mod pages;
+
+/// What the router mounts.
+pub mod pages_export {
+    pub use super::pages::{Dashboard, Section};
+}

@@ -1,0 +1,586 @@
+//! The dashboard's pages. Every string from Notion or an admin is rendered as text.
+
+use domain::model::{Connection, User};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use super::api::*;
+use crate::format::utc_datetime;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Connections,
+    Connection,
+    Portal,
+    Users,
+    User,
+    Keys,
+}
+
+/// Any dashboard page: the sign-in form until the admin is signed in, then the section.
+#[component]
+pub fn Dashboard(section: Section) -> impl IntoView {
+    let status = Resource::new(|| (), |_| get_status());
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <Title text="Latchkey dashboard"/>
+        <div class="dashboard" data-hydrated=move || hydrated.get().then_some("true")>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match status.await {
+                        Ok(s) if s.signed_in => view! { <Frame status=s section reload=status/> }.into_any(),
+                        Ok(_) => view! { <SignIn reload=status/> }.into_any(),
+                        Err(e) => view! { <p class="alert" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+fn error_text(error: ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message,
+        other => other.to_string(),
+    }
+}
+
+#[component]
+fn SignIn(reload: Resource<Result<Status, ServerFnError>>) -> impl IntoView {
+    let sign_in = ServerAction::<AdminSignIn>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = sign_in.value().get() {
+            reload.refetch();
+        }
+    });
+    view! {
+        <main class="auth">
+            <ActionForm action=sign_in attr:class="card">
+                <div class="brand">"Latchkey"</div>
+                <h1>"Dashboard sign-in"</h1>
+                {move || sign_in.value().get().and_then(|r| r.err()).map(|e| view! {
+                    <div class="alert" role="alert"><p>{error_text(e)}</p></div>
+                })}
+                <label class="field">"User name" <input type="text" name="username" value="admin" autocomplete="username" required/></label>
+                <label class="field">"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
+                <button type="submit" class="button primary">"Sign in"</button>
+            </ActionForm>
+        </main>
+    }
+}
+
+#[component]
+fn Frame(status: Status, section: Section, reload: Resource<Result<Status, ServerFnError>>) -> impl IntoView {
+    let sign_out = ServerAction::<AdminSignOut>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = sign_out.value().get() {
+            reload.refetch();
+        }
+    });
+    let link = move |href: &'static str, label: &'static str, this: &[Section]| {
+        let current = this.contains(&section);
+        view! { <a href=href aria-current=current.then_some("page") class:active=current>{label}</a> }
+    };
+    let body = match section {
+        Section::Connections => view! { <Connections status=status.clone()/> }.into_any(),
+        Section::Connection => view! { <ConnectionPage status=status.clone()/> }.into_any(),
+        Section::Portal => view! { <Portal/> }.into_any(),
+        Section::Users => view! { <Users/> }.into_any(),
+        Section::User => view! { <UserPage/> }.into_any(),
+        Section::Keys => view! { <ApiKeys/> }.into_any(),
+    };
+    view! {
+        <div class="dash">
+            <nav class="dash-nav" aria-label="Dashboard">
+                <div class="brand">"Latchkey"</div>
+                {link("/dashboard/sso-connections", "SSO connections", &[Section::Connections, Section::Connection])}
+                {link("/dashboard/account-portal", "Account Portal", &[Section::Portal])}
+                {link("/dashboard/users", "Users", &[Section::Users, Section::User])}
+                {link("/dashboard/api-keys", "API keys", &[Section::Keys])}
+                <ActionForm action=sign_out><button type="submit" class="button subtle">"Sign out"</button></ActionForm>
+            </nav>
+            <main class="dash-main">
+                {(!status.production).then(|| view! {
+                    <p class="dev-banner">"Development instance: connections use shared credentials (the built-in Notion sandbox unless LATCHKEY_SHARED_NOTION_CLIENT_ID is set). Production instances need your own Notion integration."</p>
+                })}
+                {body}
+            </main>
+        </div>
+    }
+}
+
+/// Where the Authorization URL will not work, in words an admin can act on.
+fn redirect_warnings(status: &Status) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let uri = &status.redirect_uri;
+    if status.production && uri.starts_with("http://") {
+        warnings.push("This URL is plain http: Notion wants https for a production integration. Set LATCHKEY_PUBLIC_URL to your https address.".into());
+    }
+    if uri.starts_with("http://127.0.0.1") {
+        warnings.push("Notion has been reported to reject 127.0.0.1. For local testing set LATCHKEY_PUBLIC_URL to http://localhost:PORT and register that.".into());
+    }
+    let public_host = status.public_url.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default();
+    if !status.request_host.is_empty() && status.request_host != public_host {
+        warnings.push(format!(
+            "You are using the dashboard at {}, but the public URL is {}: Notion will send people back to {}. If that is wrong, set LATCHKEY_PUBLIC_URL.",
+            status.request_host, public_host, public_host
+        ));
+    }
+    warnings
+}
+
+fn copy_to_clipboard(text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(navigator) = web_sys::window().map(|w| w.navigator()) else { return };
+        let Ok(clipboard) = js_sys::Reflect::get(&navigator, &"clipboard".into()) else { return };
+        if let Ok(write) = js_sys::Reflect::get(&clipboard, &"writeText".into()) {
+            if let Some(write) = write.dyn_ref::<js_sys::Function>() {
+                let _ = write.call1(&clipboard, &text.into());
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}
+
+/// The Authorization URL with its Copy button, checklist and warnings.
+#[component]
+fn RedirectHelp(status: Status) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let uri = status.redirect_uri.clone();
+    let warnings = redirect_warnings(&status);
+    view! {
+        <div class="redirect-help">
+            <label class="field" for="authorization-url">"Authorization URL"</label>
+            <div class="copy-row">
+                <input id="authorization-url" type="text" readonly value=uri.clone()/>
+                <button type="button" class="button" on:click=move |_| { copy_to_clipboard(&uri); copied.set(true); }>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+            <ul class="checklist small">
+                <li>"In Notion's integration settings, make the integration "<strong>"Public"</strong>"."</li>
+                <li>"Turn on the capability "<strong>"Read user information including email addresses"</strong>"."</li>
+                <li>"Paste the Authorization URL above as a redirect URI, exactly."</li>
+            </ul>
+            {warnings.into_iter().map(|w| view! { <p class="warning" role="note">{w}</p> }).collect_view()}
+        </div>
+    }
+}
+
+#[component]
+fn Connections(status: Status) -> impl IntoView {
+    let list = Resource::new(|| (), |_| get_connections());
+    let step = RwSignal::new(0u8); // 0 closed, 1 audience, 2 provider, 3 settings
+    let enabled = RwSignal::new(true);
+    let custom = RwSignal::new(status.production);
+    let client_id = RwSignal::new(String::new());
+    let client_secret = RwSignal::new(String::new());
+    let add = Action::new(move |_: &()| {
+        let (e, c, id, secret) =
+            (enabled.get_untracked(), custom.get_untracked(), client_id.get_untracked(), client_secret.get_untracked());
+        async move { add_connection(e, c, id, secret).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            step.set(0);
+            client_secret.set(String::new());
+            list.refetch();
+        }
+    });
+    let production = status.production;
+    let help_status = StoredValue::new(status.clone());
+    view! {
+        <header class="dash-header">
+            <h1>"SSO connections"</h1>
+            <button type="button" class="button primary" on:click=move |_| { add.value().set(None); step.set(1); }>"Add connection"</button>
+        </header>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(rows) if rows.is_empty() => view! { <p class="card muted">"No connections yet. Add one to let people sign in with Notion."</p> }.into_any(),
+                    Ok(rows) => view! { <ConnectionTable rows/> }.into_any(),
+                    Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <Show when=move || step.get() != 0>
+            <div class="modal-backdrop">
+                <div class="modal card" role="dialog" aria-modal="true" aria-labelledby="modal-title">
+                    <h2 id="modal-title">"Add connection"</h2>
+                    <Show when=move || step.get() == 1>
+                        <p class="muted">"Who can use it?"</p>
+                        <div class="choices">
+                            <button type="button" class="button choice-button" on:click=move |_| step.set(2)>"For all users"</button>
+                            <button type="button" class="button choice-button" disabled=true title="Not yet available">"For specific domains (not yet available)"</button>
+                        </div>
+                    </Show>
+                    <Show when=move || step.get() == 2>
+                        <p class="muted">"Choose provider"</p>
+                        <div class="choices">
+                            <button type="button" class="button choice-button" on:click=move |_| step.set(3)>"Notion"</button>
+                        </div>
+                    </Show>
+                    <Show when=move || step.get() == 3>
+                        <label class="toggle"><input type="checkbox" prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev))/> "Enable for sign-up and sign-in"</label>
+                        <label class="toggle">
+                            <input type="checkbox" prop:checked=move || custom.get() disabled=production on:change=move |ev| custom.set(event_target_checked(&ev))/>
+                            " Use custom credentials"
+                        </label>
+                        {production.then(|| view! { <p class="small muted">"Production instances always use your own Notion integration's credentials."</p> })}
+                        <Show when=move || custom.get()>
+                            <RedirectHelp status=help_status.get_value()/>
+                            <label class="field">"OAuth Client ID" <input type="text" prop:value=move || client_id.get() on:input=move |ev| client_id.set(event_target_value(&ev))/></label>
+                            <label class="field">"OAuth Client Secret" <input type="password" autocomplete="off" prop:value=move || client_secret.get() on:input=move |ev| client_secret.set(event_target_value(&ev))/></label>
+                        </Show>
+                        {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> })}
+                    </Show>
+                    <div class="actions">
+                        <button type="button" class="button" on:click=move |_| step.set(0)>"Cancel"</button>
+                        <Show when=move || step.get() == 3>
+                            <button type="button" class="button primary" disabled=move || add.pending().get() on:click=move |_| { add.dispatch(()); }>"Add connection"</button>
+                        </Show>
+                    </div>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn ConnectionTable(rows: Vec<Connection>) -> impl IntoView {
+    view! {
+        <table class="table card">
+            <thead><tr><th>"Provider"</th><th>"Status"</th><th>"Credentials"</th><th></th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|c| view! {
+                    <tr>
+                        <td>"Notion"</td>
+                        <td>{if c.enabled { "Enabled" } else { "Disabled" }}</td>
+                        <td>{if c.use_custom_credentials { "Custom" } else { "Shared" }}</td>
+                        <td><a href=format!("/dashboard/sso-connections/{}", c.id)>"Configure"</a></td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn ConnectionPage(status: Status) -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let loaded = Resource::new(id, get_connection);
+    view! {
+        <p><a href="/dashboard/sso-connections">"← SSO connections"</a></p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let status = status.clone();
+                Suspend::new(async move {
+                    match loaded.await {
+                        Ok(c) => view! { <ConnectionForm connection=c status/> }.into_any(),
+                        Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ConnectionForm(connection: Connection, status: Status) -> impl IntoView {
+    let id = connection.id.clone();
+    let enabled = RwSignal::new(connection.enabled);
+    let custom = RwSignal::new(connection.use_custom_credentials);
+    let client_id = RwSignal::new(connection.client_id.clone().unwrap_or_default());
+    let client_secret = RwSignal::new(String::new());
+    let has_secret = RwSignal::new(connection.has_client_secret);
+    let confirm_delete = RwSignal::new(false);
+    let save_id = id.clone();
+    let save = Action::new(move |_: &()| {
+        let id = save_id.clone();
+        let (e, c, cid, secret) =
+            (enabled.get_untracked(), custom.get_untracked(), client_id.get_untracked(), client_secret.get_untracked());
+        async move { save_connection(id, e, c, cid, secret).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(saved)) = save.value().get() {
+            has_secret.set(saved.has_client_secret);
+            client_secret.set(String::new());
+        }
+    });
+    let delete_id = id.clone();
+    let remove = Action::new(move |_: &()| {
+        let id = delete_id.clone();
+        async move { delete_connection(id).await }
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = remove.value().get() {
+            navigate("/dashboard/sso-connections", Default::default());
+        }
+    });
+    let production = status.production;
+    let status = StoredValue::new(status);
+    view! {
+        <section class="card">
+            <h1>"Notion connection"</h1>
+            <label class="toggle"><input type="checkbox" prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev))/> " Enable for sign-up and sign-in"</label>
+            <label class="toggle"><input type="checkbox" prop:checked=move || custom.get() disabled=production on:change=move |ev| custom.set(event_target_checked(&ev))/> " Use custom credentials"</label>
+            <Show when=move || custom.get()>
+                <RedirectHelp status=status.get_value()/>
+                <label class="field">"OAuth Client ID" <input type="text" prop:value=move || client_id.get() on:input=move |ev| client_id.set(event_target_value(&ev))/></label>
+                <label class="field">"OAuth Client Secret"
+                    <input type="password" autocomplete="off"
+                        placeholder=move || if has_secret.get() { "A secret is set — type a new one to replace it" } else { "" }
+                        prop:value=move || client_secret.get() on:input=move |ev| client_secret.set(event_target_value(&ev))/>
+                </label>
+            </Show>
+            {move || save.value().get().map(|r| match r {
+                Ok(_) => view! { <p class="notice" role="status">"Saved."</p> }.into_any(),
+                Err(e) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
+            })}
+            <div class="actions">
+                <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete"</button>
+                <button type="button" class="button primary" on:click=move |_| { save.dispatch(()); }>"Save"</button>
+            </div>
+            <Show when=move || confirm_delete.get()>
+                <div class="confirm" role="alertdialog" aria-label="Confirm delete">
+                    <p>"Delete this connection? Nobody can sign in with Notion until you add one again."</p>
+                    <button type="button" class="button" on:click=move |_| confirm_delete.set(false)>"Keep it"</button>
+                    <button type="button" class="button danger" on:click=move |_| { remove.dispatch(()); }>"Yes, delete"</button>
+                </div>
+            </Show>
+            {move || remove.value().get().and_then(|r| r.err()).map(|e| view! { <p class="alert" role="alert">{error_text(e)}</p> })}
+        </section>
+    }
+}
+
+#[component]
+fn Portal() -> impl IntoView {
+    let info = Resource::new(|| (), |_| get_portal());
+    view! {
+        <header class="dash-header"><h1>"Account Portal"</h1></header>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match info.await {
+                    Ok(info) => view! { <PortalView info/> }.into_any(),
+                    Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PortalView(info: PortalInfo) -> impl IntoView {
+    let origins = RwSignal::new(info.extra_origins.join("\n"));
+    let after_in = RwSignal::new(info.after_sign_in_url.clone().unwrap_or_default());
+    let after_up = RwSignal::new(info.after_sign_up_url.clone().unwrap_or_default());
+    let save = Action::new(move |_: &()| {
+        let (o, a, b) = (origins.get_untracked(), after_in.get_untracked(), after_up.get_untracked());
+        async move { save_portal(o, a, b).await }
+    });
+    let row = |label: &'static str, url: String| {
+        view! {
+            <li><span><strong>{label}</strong> <code>{url.clone()}</code></span> <a class="button" rel="external" href=url>"Visit"</a></li>
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"Pages"</h2>
+            <ul class="list portal-links">
+                {row("Sign-in URL", info.sign_in_url.clone())}
+                {row("Sign-up URL", info.sign_up_url.clone())}
+                {row("User profile", info.profile_url.clone())}
+            </ul>
+        </section>
+        <section class="card">
+            <h2>"Redirects"</h2>
+            <p class="small muted">"Always allowed (LATCHKEY_ALLOWED_ORIGINS): " {info.configured_origins.join(", ")}</p>
+            <label class="field">"More allowed origins, one per line"
+                <textarea rows="3" prop:value=move || origins.get() on:input=move |ev| origins.set(event_target_value(&ev))></textarea>
+            </label>
+            <label class="field">"After sign-in, go to" <input type="text" placeholder="/user" prop:value=move || after_in.get() on:input=move |ev| after_in.set(event_target_value(&ev))/></label>
+            <label class="field">"After sign-up, go to" <input type="text" placeholder="/user" prop:value=move || after_up.get() on:input=move |ev| after_up.set(event_target_value(&ev))/></label>
+            {move || save.value().get().map(|r| match r {
+                Ok(()) => view! { <p class="notice" role="status">"Saved."</p> }.into_any(),
+                Err(e) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
+            })}
+            <div class="actions"><button type="button" class="button primary" on:click=move |_| { save.dispatch(()); }>"Save"</button></div>
+        </section>
+    }
+}
+
+#[component]
+fn Users() -> impl IntoView {
+    let query = RwSignal::new(String::new());
+    let page = RwSignal::new(0i64);
+    let list = Resource::new(move || (query.get(), page.get()), |(q, p)| find_users(q, p));
+    view! {
+        <header class="dash-header"><h1>"Users"</h1>
+            <input type="search" placeholder="Search name, email or id" aria-label="Search users"
+                on:input=move |ev| { page.set(0); query.set(event_target_value(&ev)); }/>
+        </header>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(result) => {
+                        let total = result.total;
+                        view! {
+                            <table class="table card">
+                                <thead><tr><th>"Name"</th><th>"Email"</th><th>"Created"</th><th>"Last sign-in"</th></tr></thead>
+                                <tbody>{result.users.into_iter().map(|u| view! { <UserRow user=u/> }).collect_view()}</tbody>
+                            </table>
+                            <div class="pager">
+                                <button type="button" class="button" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p -= 1)>"Previous"</button>
+                                <span class="muted">{format!("{total} users")}</span>
+                                <button type="button" class="button" disabled=move || page.get() >= (total - 1).max(0) / USERS_PER_PAGE on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+                            </div>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn UserRow(user: User) -> impl IntoView {
+    view! {
+        <tr>
+            <td><a href=format!("/dashboard/users/{}", user.id)>{user.name.clone().unwrap_or_else(|| "Unnamed".into())}</a></td>
+            <td>{user.email.clone().unwrap_or_default()}</td>
+            <td>{utc_datetime(user.created_at)}</td>
+            <td>{user.last_sign_in_at.map(utc_datetime).unwrap_or_default()}</td>
+        </tr>
+    }
+}
+
+#[component]
+fn UserPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let detail = Resource::new(id, get_user_detail);
+    let revoke = Action::new(move |session: &String| {
+        let session = session.clone();
+        async move { revoke_session(session).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = revoke.value().get() {
+            detail.refetch();
+        }
+    });
+    let confirm = RwSignal::new(false);
+    let remove = Action::new(move |id: &String| {
+        let id = id.clone();
+        async move { delete_user(id).await }
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = remove.value().get() {
+            navigate("/dashboard/users", Default::default());
+        }
+    });
+    view! {
+        <p><a href="/dashboard/users">"← Users"</a></p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(UserDetail { user, sessions }) => {
+                        let user_id = user.id.clone();
+                        view! {
+                            <section class="card">
+                                <h1>{user.name.clone().unwrap_or_else(|| "Unnamed".into())}</h1>
+                                <p class="muted">{user.email.clone().unwrap_or_default()} " · " <code>{user.id.clone()}</code></p>
+                                {user.external_accounts.iter().map(|a| view! {
+                                    <p class="small">"Notion user " <code>{a.provider_user_id.clone()}</code></p>
+                                    <ul class="list">{a.workspaces.iter().map(|w| view! { <li>{w.workspace_name.clone().unwrap_or_default()} " " <code>{w.bot_id.clone()}</code></li> }).collect_view()}</ul>
+                                }).collect_view()}
+                            </section>
+                            <section class="card">
+                                <h2>"Active sessions"</h2>
+                                <ul class="list">
+                                    {sessions.into_iter().map(|s| {
+                                        let sid = s.id.clone();
+                                        view! {
+                                            <li><span>"Since " {utc_datetime(s.created_at)} " · last active " {utc_datetime(s.last_active_at)}</span>
+                                                <button type="button" class="button subtle" on:click=move |_| { revoke.dispatch(sid.clone()); }>"Revoke"</button></li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                            </section>
+                            <section class="card">
+                                <button type="button" class="button danger" on:click=move |_| confirm.set(true)>"Delete user"</button>
+                                <Show when=move || confirm.get()>
+                                    {
+                                        let user_id = user_id.clone();
+                                        view! {
+                                            <div class="confirm" role="alertdialog" aria-label="Confirm delete user">
+                                                <p>"Delete this user? Their sessions end and their Notion grants are revoked."</p>
+                                                <button type="button" class="button" on:click=move |_| confirm.set(false)>"Keep"</button>
+                                                <button type="button" class="button danger" on:click=move |_| { remove.dispatch(user_id.clone()); }>"Yes, delete"</button>
+                                            </div>
+                                        }
+                                    }
+                                </Show>
+                            </section>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ApiKeys() -> impl IntoView {
+    let loaded = Resource::new(|| (), |_| get_keys());
+    let reveal = Action::new(|_: &()| reveal_secret_key());
+    let rotate = Action::new(|_: &()| rotate_secret_key());
+    let confirm = RwSignal::new(false);
+    let shown = move || rotate.value().get().or_else(|| reveal.value().get());
+    view! {
+        <header class="dash-header"><h1>"API keys"</h1></header>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Ok(k) => view! {
+                        <section class="card">
+                            <h2>"Publishable key"</h2>
+                            <p class="small muted">"For the widget's script tag; safe in a browser."</p>
+                            <code class="key" data-key="publishable">{k.publishable_key}</code>
+                        </section>
+                    }.into_any(),
+                    Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section class="card">
+            <h2>"Secret key"</h2>
+            <p class="small muted">"For your servers' calls to the backend API. Never put it in a browser."</p>
+            {move || match shown() {
+                Some(Ok(key)) => view! { <code class="key" data-key="secret">{key}</code> }.into_any(),
+                Some(Err(e)) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
+                None => view! { <code class="key">"sk_••••••••••••••••"</code> }.into_any(),
+            }}
+            <div class="actions">
+                <button type="button" class="button" on:click=move |_| { reveal.dispatch(()); }>"Reveal"</button>
+                <button type="button" class="button danger" on:click=move |_| confirm.set(true)>"Rotate"</button>
+            </div>
+            <Show when=move || confirm.get()>
+                <div class="confirm" role="alertdialog" aria-label="Confirm rotate">
+                    <p>"Make a new secret key? The current one stops working at once."</p>
+                    <button type="button" class="button" on:click=move |_| confirm.set(false)>"Keep the current key"</button>
+                    <button type="button" class="button danger" on:click=move |_| { confirm.set(false); rotate.dispatch(()); }>"Yes, rotate"</button>
+                </div>
+            </Show>
+        </section>
+    }
+}

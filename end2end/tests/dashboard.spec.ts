@@ -1,0 +1,106 @@
+// The admin's journey, click for click (PRODUCT.md): a development instance and a production
+// instance, from the dashboard's sign-in to a person signing in through the new connection.
+import { test, expect, type Page } from "@playwright/test";
+import { adminPassword, prodPort, prodNotionClient } from "../playwright.config";
+
+const dev = "http://127.0.0.1:3100";
+const prod = `http://localhost:${prodPort}`;
+
+async function signInAsAdmin(page: Page, base: string, password = adminPassword) {
+  await page.goto(`${base}/dashboard`);
+  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+test("the dashboard needs the admin password, and refuses a wrong one", async ({ page }) => {
+  await page.goto(`${dev}/dashboard/users`);
+  await expect(page.getByRole("heading", { name: "Dashboard sign-in" })).toBeVisible();
+  await expect(page.getByText("SSO connections")).toHaveCount(0);
+  await signInAsAdmin(page, dev, "not-the-password");
+  await expect(page.getByRole("alert")).toContainText("do not match");
+  await expect(page.getByRole("heading", { name: "SSO connections" })).toHaveCount(0);
+  // The server functions refuse without the admin cookie, too.
+  const answer = await page.request.post(`${dev}/api/dashboard/connections`, { data: {} });
+  expect(answer.status()).toBeGreaterThanOrEqual(400);
+  expect(await answer.text()).not.toContain("redirect_uri");
+});
+
+test("development: Add connection → For all users → Notion → Add connection → Visit → sign in", async ({ page }) => {
+  await signInAsAdmin(page, dev);
+  await expect(page.getByRole("heading", { name: "SSO connections" })).toBeVisible();
+  await expect(page.getByText("Development instance")).toBeVisible();
+
+  // A development instance starts with a shared-credentials connection: remove it first, so the
+  // journey starts from none.
+  const configure = page.getByRole("link", { name: "Configure" });
+  if (await configure.count()) {
+    await configure.first().click();
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Yes, delete" }).click();
+    await expect(page.getByText("No connections yet")).toBeVisible();
+  }
+
+  await page.getByRole("button", { name: "Add connection" }).click();
+  await page.getByRole("button", { name: "For all users" }).click();
+  await page.getByRole("button", { name: "Notion" }).click();
+  await expect(page.getByLabel("Enable for sign-up and sign-in")).toBeChecked();
+  await expect(page.getByLabel("Use custom credentials")).not.toBeChecked();
+  await page.getByRole("dialog").getByRole("button", { name: "Add connection" }).click();
+  await expect(page.getByRole("dialog")).toHaveCount(0);
+  await expect(page.getByRole("cell", { name: "Shared" })).toBeVisible();
+
+  await page.getByRole("link", { name: "Account Portal" }).click();
+  await page.getByRole("listitem").filter({ hasText: "Sign-in URL" }).getByRole("link", { name: "Visit" }).click();
+  await expect(page).toHaveURL(`${dev}/sign-in`);
+  await page.getByRole("link", { name: "Sign in with Notion" }).click();
+  await page.locator('input[name="person"][value="grace"]').check();
+  await page.getByRole("button", { name: "Allow access" }).click();
+  await expect(page.locator("h1.name")).toHaveText("Grace Hopper");
+});
+
+test("production: custom credentials, copy the Authorization URL, Add connection, Visit, sign in", async ({ page, context }) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: prod });
+  await signInAsAdmin(page, prod);
+  await expect(page.getByRole("heading", { name: "SSO connections" })).toBeVisible();
+  await expect(page.getByText("Development instance")).toHaveCount(0);
+  await expect(page.getByText("No connections yet")).toBeVisible();
+
+  await page.getByRole("button", { name: "Add connection" }).click();
+  await page.getByRole("button", { name: "For all users" }).click();
+  await page.getByRole("button", { name: "Notion" }).click();
+  await expect(page.getByLabel("Enable for sign-up and sign-in")).toBeChecked();
+  const custom = page.getByLabel("Use custom credentials");
+  await expect(custom).toBeChecked();
+  await expect(custom).toBeDisabled();
+
+  // Saving without credentials is refused with a message a person can act on.
+  const dialog = page.getByRole("dialog");
+  await dialog.getByRole("button", { name: "Add connection" }).click();
+  await expect(dialog.getByRole("alert")).toContainText("client ID and client secret");
+
+  await expect(page.getByLabel("Authorization URL")).toHaveValue(`${prod}/v1/oauth_callback`);
+  await expect(page.getByText("Notion wants https")).toBeVisible();
+  await dialog.getByRole("button", { name: "Copy" }).click();
+  await expect(dialog.getByRole("button", { name: "Copied" })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${prod}/v1/oauth_callback`);
+
+  await page.getByLabel("OAuth Client ID").fill(prodNotionClient.id);
+  await page.getByLabel("OAuth Client Secret").fill(prodNotionClient.secret);
+  await dialog.getByRole("button", { name: "Add connection" }).click();
+  await expect(page.getByRole("dialog")).toHaveCount(0);
+  await expect(page.getByRole("cell", { name: "Custom" })).toBeVisible();
+
+  // The secret is write-only: the connection's page says one is set and never shows it.
+  await page.getByRole("link", { name: "Configure" }).click();
+  await expect(page.getByLabel("OAuth Client Secret")).toHaveAttribute("placeholder", /A secret is set/);
+  expect(await page.content()).not.toContain(prodNotionClient.secret);
+
+  await page.getByRole("link", { name: "Account Portal" }).click();
+  await page.getByRole("listitem").filter({ hasText: "Sign-in URL" }).getByRole("link", { name: "Visit" }).click();
+  await page.getByRole("link", { name: "Sign in with Notion" }).click();
+  await expect(page.getByRole("heading", { name: "Notion stand-in" })).toBeVisible();
+  await page.getByRole("link", { name: "Allow access" }).click();
+  await expect(page.locator("h1.name")).toHaveText("Production Pat");
+  await expect(page.locator("p.email")).toHaveText("pat@example.com");
+});
