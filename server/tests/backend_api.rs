@@ -346,3 +346,51 @@ async fn the_openapi_document_matches_the_routes() {
     let (status, _) = api.call(Method::GET, "/v1/admin/not-a-route", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn admin_sign_in_locks_out_after_repeated_failures() {
+    let server = Server::start(&[("LATCHKEY_ADMIN_PASSWORD", "the-right-password-42")]).await;
+    let mut browser = Browser::new();
+    let url = server.url("/api/dashboard/sign-in");
+    for _ in 0..5 {
+        let page = browser.post_form(&url, "username=admin&password=wrong-password").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+        assert!(page.body.contains("do not match"));
+    }
+    // Even the right password waits now: the lock is on the address.
+    let page = browser.post_form(&url, "username=admin&password=the-right-password-42").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+    let retry: i64 = page.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+    assert!((1..=900).contains(&retry));
+    assert!(page.set_cookies().iter().all(|c| !c.contains("latchkey_admin=") || c.contains("Max-Age=0")));
+    // Another site's page cannot sign in on the admin's behalf.
+    let mut other = Browser::new();
+    let forged = other
+        .request(
+            Method::POST,
+            &url,
+            Some("username=admin&password=the-right-password-42".into()),
+            &[("content-type", "application/x-www-form-urlencoded"), ("origin", "https://evil.example")],
+        )
+        .await;
+    assert!(forged.status.is_client_error() || forged.status.is_server_error());
+    assert!(forged.set_cookies().iter().all(|c| !c.contains("latchkey_admin=")));
+}
+
+#[tokio::test]
+async fn admin_sign_in_sets_a_strict_http_only_cookie() {
+    let server = Server::start(&[("LATCHKEY_ADMIN_PASSWORD", "the-right-password-42")]).await;
+    let mut browser = Browser::new();
+    let page =
+        browser.post_form(&server.url("/api/dashboard/sign-in"), "username=admin&password=the-right-password-42").await;
+    assert!(page.status.is_success() || page.status.is_redirection(), "{}", page.body);
+    let cookie = page.set_cookies().into_iter().find(|c| c.starts_with("latchkey_admin=")).expect("admin cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    // The dashboard's data needs it.
+    let mut stranger = Browser::new();
+    let refused = stranger.post_form(&server.url("/api/dashboard/connections"), "").await;
+    assert!(!refused.status.is_success());
+    let allowed = browser.post_form(&server.url("/api/dashboard/connections"), "").await;
+    assert!(allowed.status.is_success(), "{}", allowed.body);
+    assert!(allowed.body.contains("redirect_uri"));
+}

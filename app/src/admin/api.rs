@@ -63,7 +63,14 @@ pub async fn get_status() -> Result<Status, ServerFnError> {
 pub async fn admin_sign_in(username: String, password: String) -> Result<(), ServerFnError> {
     let latchkey = guard::latchkey()?;
     guard::same_origin()?;
-    let session = latchkey.admin_sign_in(&username, &password, &guard::client_address()).await.map_err(guard::shown)?;
+    let session = match latchkey.admin_sign_in(&username, &password, &guard::client_address()).await {
+        Ok(session) => session,
+        Err(error) => {
+            // The HTTP status tells scripts what happened (401, or 429 with Retry-After).
+            guard::set_status(error.status, error.retry_after);
+            return Err(guard::shown(error));
+        }
+    };
     let secure = latchkey.config.secure_cookies();
     let cookie = domain::admin::admin_cookie(session.token.expose(), secure, session.expires_at - latchkey.now());
     guard::set_cookie(&cookie.to_string());
@@ -288,6 +295,16 @@ mod guard {
         let latchkey = latchkey()?;
         admin(&latchkey, changes).await?;
         Ok(latchkey)
+    }
+
+    pub fn set_status(status: u16, retry_after: Option<i64>) {
+        let Some(response) = use_context::<leptos_axum::ResponseOptions>() else { return };
+        if let Ok(status) = http::StatusCode::from_u16(status) {
+            response.set_status(status);
+        }
+        if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            response.insert_header(http::header::RETRY_AFTER, seconds);
+        }
     }
 
     pub fn set_cookie(cookie: &str) {

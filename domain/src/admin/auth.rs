@@ -49,11 +49,14 @@ impl Latchkey {
         let (mine, all, oldest) = self.store.admin_failures_since(client, now - LOCKOUT_WINDOW).await?;
         if mine >= MAX_FAILURES_PER_CLIENT || all >= MAX_FAILURES_OVERALL {
             let retry = oldest.map(|t| (t + LOCKOUT_WINDOW - now) / 1000).unwrap_or(LOCKOUT_WINDOW / 1000).max(1);
-            return Err(AdminError::new(
+            let minutes = (retry + 59) / 60;
+            let mut error = AdminError::new(
                 429,
                 "locked_out",
-                format!("Too many failed sign-ins. Try again in {} minutes.", (retry + 59) / 60),
-            ));
+                format!("Too many failed sign-ins. Try again in {minutes} minutes."),
+            );
+            error.retry_after = Some(retry);
+            return Err(error);
         }
         let Some(hash) = self.admin_password_hash() else {
             return Err(AdminError::new(

@@ -23,11 +23,13 @@ pub struct AdminError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    /// For 429: seconds until trying again makes sense.
+    pub retry_after: Option<i64>,
 }
 
 impl AdminError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        AdminError { status, code, message: message.into() }
+        AdminError { status, code, message: message.into(), retry_after: None }
     }
 
     pub fn not_found(what: &str) -> Self {
