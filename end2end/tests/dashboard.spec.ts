@@ -31,16 +31,8 @@ test("development: Add connection → For all users → Notion → Add connectio
   await expect(page.getByRole("heading", { name: "SSO connections" })).toBeVisible();
   await expect(page.getByText("Development instance")).toBeVisible();
 
-  // A development instance starts with a shared-credentials connection: remove it first, so the
-  // journey starts from none.
-  const configure = page.getByRole("link", { name: "Configure" });
-  if (await configure.count()) {
-    await configure.first().click();
-    await page.getByRole("button", { name: "Delete" }).click();
-    await page.getByRole("button", { name: "Yes, delete" }).click();
-    await expect(page.getByText("No connections yet")).toBeVisible();
-  }
-
+  // A development instance starts with a shared-credentials connection, so signing in works at
+  // once; following the journey from there adds Notion by taking that one over.
   await page.getByRole("button", { name: "Add connection" }).click();
   await page.getByRole("button", { name: "For all users" }).click();
   await page.getByRole("button", { name: "Notion" }).click();
@@ -48,7 +40,21 @@ test("development: Add connection → For all users → Notion → Add connectio
   await expect(page.getByLabel("Use custom credentials")).not.toBeChecked();
   await page.getByRole("dialog").getByRole("button", { name: "Add connection" }).click();
   await expect(page.getByRole("dialog")).toHaveCount(0);
-  await expect(page.getByRole("cell", { name: "Shared" })).toBeVisible();
+  await expect(page.getByRole("cell", { name: "Shared" })).toHaveCount(1);
+  // Adding a second one explains why not.
+  await page.getByRole("button", { name: "Add connection" }).click();
+  await page.getByRole("button", { name: "For all users" }).click();
+  await page.getByRole("button", { name: "Notion" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Add connection" }).click();
+  await expect(page.getByRole("dialog").getByRole("alert")).toContainText("already a Notion connection");
+  await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+
+  // Delete asks first.
+  await page.getByRole("link", { name: "Configure" }).click();
+  await page.getByRole("button", { name: "Delete" }).click();
+  await expect(page.getByRole("alertdialog")).toContainText("Delete this connection?");
+  await page.getByRole("button", { name: "Keep it" }).click();
+  await expect(page.getByRole("alertdialog")).toHaveCount(0);
 
   await page.getByRole("link", { name: "Account Portal" }).click();
   await page.getByRole("listitem").filter({ hasText: "Sign-in URL" }).getByRole("link", { name: "Visit" }).click();

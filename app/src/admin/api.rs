@@ -116,7 +116,26 @@ pub async fn add_connection(
         client_id: use_custom_credentials.then_some(client_id),
         client_secret: use_custom_credentials.then_some(client_secret),
     };
-    latchkey.create_connection(input).await.map_err(guard::shown)
+    match latchkey.create_connection(input.clone()).await {
+        // A development instance made a shared-credentials connection at first start so that
+        // signing in works at once. The admin's journey still begins with "Add connection":
+        // when that connection is untouched since, adding takes it over with the form's settings.
+        Err(error) if error.status == 409 => {
+            let existing = latchkey.list_connections().await.map_err(guard::shown)?;
+            let pristine = existing.iter().find(|c| {
+                !latchkey.config.is_production() && c.created_at == c.updated_at && !c.use_custom_credentials
+            });
+            let Some(pristine) = pristine else { return Err(guard::shown(error)) };
+            let patch = domain::admin::ConnectionPatch {
+                enabled: input.enabled,
+                use_custom_credentials: input.use_custom_credentials,
+                client_id: input.client_id,
+                client_secret: input.client_secret,
+            };
+            latchkey.update_connection(&pristine.id, patch).await.map_err(guard::shown)
+        }
+        other => other.map_err(guard::shown),
+    }
 }
 
 #[server(endpoint = "dashboard/save-connection")]
