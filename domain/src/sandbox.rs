@@ -19,6 +19,7 @@ use crate::time::{Millis, MINUTE};
 
 pub const SANDBOX_CLIENT_ID: &str = "latchkey-sandbox";
 const CODE_LIFETIME: Millis = 10 * MINUTE;
+const MAX_SANDBOX_GRANTS: usize = 10_000;
 
 /// A sample Notion person the consent page offers.
 #[derive(Debug, Clone, Copy)]
@@ -193,6 +194,11 @@ impl Sandbox {
         let access = body["access_token"].as_str().unwrap_or_default().to_string();
         let refresh = body["refresh_token"].as_str().unwrap_or_default().to_string();
         let mut tokens = self.tokens();
+        // A development tool's memory stays bounded: past this many grants, start afresh (older
+        // tokens then read as inactive, as revoked ones at Notion do).
+        if tokens.refresh.len() >= MAX_SANDBOX_GRANTS {
+            *tokens = Tokens::default();
+        }
         tokens.active_access.insert(access.clone());
         tokens.refresh.insert(refresh, (consent.clone(), access));
         body
