@@ -2,7 +2,7 @@
 .PHONY: help setup run dev test unit e2e lint fmt release bench
 
 help: ## this list
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 setup: ## install the toolchain (wasm target, cargo-leptos, wasm-bindgen, wasm-opt, Chromium)
 	./scripts/setup.sh --test

@@ -481,13 +481,17 @@ pub fn render(results: &Results, options: &Options, previous: &str) -> String {
          on a database an earlier start created and migrated; the baseline: spawn to the first 200 of `GET /`.\n"
     );
 
-    let notes = previous.split_once(NOTES_MARKER).map(|(_, notes)| notes.to_string());
-    let _ = writeln!(out, "{NOTES_MARKER}");
-    out.push_str(notes.as_deref().unwrap_or(DEFAULT_NOTES));
+    out.push_str(&notes_section(previous));
     if !out.ends_with('\n') {
         out.push('\n');
     }
     out
+}
+
+/// The marker and the hand-written notes after it in `previous` (or a stub), unchanged.
+fn notes_section(previous: &str) -> String {
+    let notes = previous.split_once(NOTES_MARKER).map(|(_, notes)| notes.trim_start_matches('\n'));
+    format!("{NOTES_MARKER}\n\n{}", notes.unwrap_or(DEFAULT_NOTES.trim_start_matches('\n')))
 }
 
 /// A few lines for the terminal.
@@ -507,6 +511,15 @@ pub fn summary(results: &Results) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notes_are_kept_as_they_are() {
+        let previous = format!("# old table\n\n{NOTES_MARKER}\n\n## Notes\n\ntext\n");
+        let once = notes_section(&previous);
+        assert_eq!(once, format!("{NOTES_MARKER}\n\n## Notes\n\ntext\n"));
+        assert_eq!(notes_section(&format!("# new table\n\n{once}")), once, "no blank lines pile up");
+        assert!(notes_section("").contains("Not analysed yet."));
+    }
 
     #[test]
     fn units() {

@@ -84,6 +84,9 @@ impl Store {
                 Engine::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(5))
+            // A dead connection shows up as an error on use; pinging before every use doubles
+            // the round trips of each query.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {

@@ -64,6 +64,9 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
     })
     .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
     .layer(DefaultBodyLimit::max(64 * 1024))
+    // gzip or brotli for whoever accepts it: pages, JSON, and the WASM bundles (tower-http
+    // skips already-compressed types and tiny bodies).
+    .layer(tower_http::compression::CompressionLayer::new())
     .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
     .with_state(state)
 }
