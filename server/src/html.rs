@@ -25,6 +25,11 @@ pub fn document(title: String, body: impl IntoView + 'static) -> String {
 
 /// The page a person sees when a sign-in does not sign them in: what happened, what to do.
 pub fn failure_page(failure: Failure, retry_href: Option<String>) -> Response {
+    failure_page_with_hint(failure, retry_href, None)
+}
+
+/// The same, with a line for the site's owner (e.g. which redirect URI Notion must have).
+pub fn failure_page_with_hint(failure: Failure, retry_href: Option<String>, owner_hint: Option<String>) -> Response {
     let retry_href = retry_href.unwrap_or_else(|| "/sign-in".to_string());
     let body = view! {
         <main class="auth">
@@ -33,6 +38,7 @@ pub fn failure_page(failure: Failure, retry_href: Option<String>) -> Response {
                 <h1 id="failure-heading">{failure.title()}</h1>
                 <p class="lead" data-error=failure.code()>{failure.message()}</p>
                 <a class="button primary" href=retry_href>"Back to sign in"</a>
+                {owner_hint.map(|hint| view! { <p class="small owner-hint">{hint}</p> })}
                 <p class="muted small">"Error code: " <code>{failure.code()}</code></p>
             </section>
         </main>

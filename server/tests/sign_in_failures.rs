@@ -111,6 +111,7 @@ async fn a_code_used_once_is_refused_by_notion_the_second_time() {
     let state = query_param(&fresh, "state").expect("state");
     let page = attacker.get(&server.url(&format!("/v1/oauth_callback?code={used_code}&state={state}"))).await;
     assert_failure_page(&page, "code_rejected", 400);
+    assert!(page.body.contains(&server.url("/v1/oauth_callback")), "the page names the redirect URI to register");
     assert_eq!(server.sign_in_rows().await, rows, "nothing new");
 }
 

@@ -14,7 +14,7 @@ use domain::Latchkey;
 use url::Url;
 
 use super::AppState;
-use crate::html::failure_page;
+use crate::html::{failure_page, failure_page_with_hint};
 
 pub async fn start(
     State(state): State<AppState>,
@@ -68,7 +68,17 @@ pub async fn callback(
             let jar = jar.add(session_cookie(signed_in.session_token.expose(), secure));
             (jar, Redirect::to(&signed_in.redirect_url)).into_response()
         }
-        Err(failure) => (jar, failure_page(failure, None)).into_response(),
+        Err(failure) => {
+            // Notion refusing the code or the client is most often a redirect URI that does not
+            // match what the integration has registered: say which one it must be.
+            let hint = matches!(failure, Failure::CodeRejected | Failure::ClientRejected | Failure::NotionRejected).then(|| {
+                format!(
+                    "If you run this site: the Notion integration must be Public, with exactly {} registered as its redirect URI, and the client ID and secret from that integration.",
+                    latchkey.config.redirect_uri()
+                )
+            });
+            (jar, failure_page_with_hint(failure, None, hint)).into_response()
+        }
     }
 }
 
