@@ -36,8 +36,8 @@ mkdir -p "$SNAPSHOT"
 cp "$ROOT/target/release/latchkey" "$SNAPSHOT/latchkey"
 cp -r "$ROOT/target/site" "$SNAPSHOT/site"
 
-# Not the tests' cluster (target/pg, port 55432): stopping ours must never stop theirs.
-export LATCHKEY_TEST_PG_PORT="${LATCHKEY_BENCH_PG_PORT:-55433}"
+# Not the tests' cluster (target/pg, port 25432): stopping ours must never stop theirs.
+export LATCHKEY_TEST_PG_PORT="${LATCHKEY_BENCH_PG_PORT:-25433}"
 case "${LATCHKEY_BENCH_POSTGRES:-}" in
   off)
     unset LATCHKEY_BENCH_POSTGRES

@@ -6,7 +6,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${2:-$ROOT/target/pg}"
-PORT="${LATCHKEY_TEST_PG_PORT:-55432}"
+# Below the kernel's ephemeral range (32768-60999), so no outgoing connection can hold it.
+PORT="${LATCHKEY_TEST_PG_PORT:-25432}"
 
 pg_bin() {
   local found
