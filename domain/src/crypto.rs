@@ -18,6 +18,12 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// True for what [`random_token`]`(32)` makes: 43 base64url characters. Anything else presented
+/// as a state, nonce or session token is not worth a database look-up.
+pub fn is_token_shaped(text: &str) -> bool {
+    text.len() == 43 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A prefixed random id such as `user_9f2c…` (96 random bits, hex).
 pub fn random_id(prefix: &str) -> String {
     let mut buf = [0u8; 12];

@@ -10,7 +10,7 @@
 use tracing::{info, warn};
 use url::Url;
 
-use crate::crypto::{random_id, random_token, token_hash};
+use crate::crypto::{is_token_shaped, random_id, random_token, token_hash};
 use crate::failure::Failure;
 use crate::notion::{ClientCredentials, NotionClient};
 use crate::redirect::check_redirect_url;
@@ -291,11 +291,6 @@ pub const SEAL_CLIENT_SECRET: &str = "connection_client_secret";
 fn storage_failure(error: StoreError) -> Failure {
     warn!(%error, "storage failed during sign-in");
     Failure::StorageUnavailable
-}
-
-/// Our tokens are 43 base64url characters; anything else is not worth a database look-up.
-fn is_token_shaped(text: &str) -> bool {
-    text.len() == 43 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn truncate(text: &str, max: usize) -> &str {

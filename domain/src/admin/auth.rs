@@ -8,7 +8,7 @@ use argon2::Argon2;
 use cookie::{Cookie, SameSite};
 
 use super::{AdminError, AdminResult};
-use crate::crypto::{constant_time_eq, random_id, random_token, token_hash};
+use crate::crypto::{constant_time_eq, is_token_shaped, random_id, random_token, token_hash};
 use crate::time::{Millis, HOUR, MINUTE};
 use crate::Latchkey;
 
@@ -91,7 +91,7 @@ impl Latchkey {
 
     /// True when `token` is a live admin session.
     pub async fn admin_authenticated(&self, token: &str) -> AdminResult<bool> {
-        if token.len() != 43 {
+        if !is_token_shaped(token) {
             return Ok(false);
         }
         let now = self.now();
