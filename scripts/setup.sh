@@ -49,9 +49,11 @@ if ! command -v cargo-leptos >/dev/null || [ "$(cargo-leptos --version | awk '{p
   fi
 fi
 
-# Node packages (wasm-opt from binaryen; Playwright for the end-to-end tests) live in tools/.
-if [ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/tools/node_modules/@playwright/test" ]; then
-  step "npm install (binaryen $BINARYEN_VERSION, @playwright/test)"
+# Node packages (wasm-opt from binaryen; esbuild for the widget's glue; Playwright for the
+# end-to-end tests) live in tools/.
+if [ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ] || [ ! -x "$ROOT/tools/node_modules/.bin/esbuild" ] \
+  || [ ! -d "$ROOT/tools/node_modules/@playwright/test" ]; then
+  step "npm install (binaryen $BINARYEN_VERSION, esbuild, @playwright/test)"
   (cd "$ROOT/tools" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
 fi
 

@@ -8,6 +8,7 @@
 
 use gloo_net::http::{Request, Response};
 use js_sys::Reflect;
+use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use web_sys::{RequestCredentials, ShadowRootInit, ShadowRootMode};
@@ -21,8 +22,11 @@ struct User {
     image_url: Option<String>,
 }
 
-// JSON is read with the browser's own parser (JSON.parse and Reflect) rather than serde:
-// the widget's size is a headline figure, and serde_json would be most of it.
+// JSON is read with the browser's own parser (`Response.json()` and Reflect) rather than serde:
+// the widget's size is a headline figure, and serde_json would be most of it. For the same
+// reason the view below picks among concrete views with `Either`/`EitherOf4` rather than erasing
+// them with `into_any()`, and shows the menu with a plain closure rather than `<Show>`: each
+// is measurably smaller in the WASM.
 
 /// `object[key]`, if present.
 fn field(object: &JsValue, key: &str) -> Option<JsValue> {
@@ -34,7 +38,7 @@ fn text(object: &JsValue, key: &str) -> Option<String> {
 }
 
 async fn json(response: Response) -> Option<JsValue> {
-    js_sys::JSON::parse(&response.text().await.ok()?).ok()
+    js_sys::futures::JsFuture::from(web_sys::Response::from(response).json().ok()?).await.ok()
 }
 
 fn user_from(me: &JsValue) -> Option<User> {
@@ -71,8 +75,10 @@ pub fn mount(host: web_sys::HtmlElement, base: String) -> Result<(), JsValue> {
     let root: web_sys::HtmlElement = document.create_element("div")?.dyn_into()?;
     root.set_class_name("lk");
     shadow.append_child(&root)?;
-    let handle = leptos::mount::mount_to(root, move || view! { <Widget base=base.clone()/> });
-    // The widget lives as long as the page.
+    // The widget lives as long as the page, and so does its base URL (a `&'static str` is
+    // `Copy` into every closure, where a `StoredValue<String>` would cost code and clones).
+    let base: &'static str = base.leak();
+    let handle = leptos::mount::mount_to(root, move || view! { <Widget base/> });
     handle.forget();
     Ok(())
 }
@@ -107,36 +113,41 @@ async fn load(base: &str) -> State {
 
 fn initials(user: &User) -> String {
     let name = user.name.clone().or_else(|| user.email.clone()).unwrap_or_default();
-    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).flat_map(char::to_uppercase).collect()
+    let first: String = name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();
+    // The browser's own upper-casing: Rust's would bring its Unicode tables along.
+    js_sys::JsString::from(first).to_upper_case().into()
 }
 
 #[component]
-fn Widget(base: String) -> impl IntoView {
+fn Widget(base: &'static str) -> impl IntoView {
     let state = RwSignal::new(State::Loading);
     let menu_open = RwSignal::new(false);
-    let base = StoredValue::new(base);
-    let refresh = move || {
+    // One task for both: (sign out, then) learn the state afresh.
+    let refresh = move |sign_out: bool| {
         leptos::task::spawn_local(async move {
-            state.set(load(&base.get_value()).await);
+            if sign_out {
+                let _ = Request::post(&[base, "/v1/sign-out"].concat())
+                    .credentials(RequestCredentials::Include)
+                    .send()
+                    .await;
+            }
+            state.set(load(base).await);
         })
     };
-    refresh();
+    refresh(false);
 
     let sign_in = move |_| {
         let Some(window) = web_sys::window() else { return };
         let here = window.location().href().unwrap_or_default();
         let encoded: String = js_sys::encode_uri_component(&here).into();
-        let target = [base.get_value().as_str(), "/v1/oauth/notion/start?redirect_url=", &encoded].concat();
+        let target = [base, "/v1/oauth/notion/start?redirect_url=", &encoded].concat();
         // The top window: Notion's page cannot live in a frame.
         let top = window.top().ok().flatten().unwrap_or(window);
         let _ = top.location().set_href(&target);
     };
     let sign_out = move |_| {
         menu_open.set(false);
-        leptos::task::spawn_local(async move {
-            let _ = Request::post(&[base.get_value().as_str(), "/v1/sign-out"].concat()).credentials(RequestCredentials::Include).send().await;
-            state.set(load(&base.get_value()).await);
-        });
+        refresh(true);
     };
     let on_key = move |event: web_sys::KeyboardEvent| {
         if event.key() == "Escape" {
@@ -145,39 +156,37 @@ fn Widget(base: String) -> impl IntoView {
     };
 
     move || match state.get() {
-        State::Loading => view! { <div class="lk-muted" aria-busy="true">"Loading…"</div> }.into_any(),
-        State::Problem(message) => view! { <div class="lk-problem" role="alert">{message}</div> }.into_any(),
-        State::SignedOut { enabled } => view! {
+        State::Loading => EitherOf4::A(view! { <div class="lk-muted" aria-busy="true">"Loading…"</div> }),
+        State::Problem(message) => EitherOf4::B(view! { <div class="lk-problem" role="alert">{message}</div> }),
+        State::SignedOut { enabled } => EitherOf4::C(view! {
             <button class="lk-button" type="button" disabled=!enabled on:click=sign_in>
                 <span class="lk-mark" aria-hidden="true">"N"</span>
                 "Sign in with Notion"
             </button>
             {(!enabled).then(|| view! { <p class="lk-muted">"Signing in with Notion is turned off for now."</p> })}
-        }
-        .into_any(),
+        }),
         State::SignedIn(user) => {
             let label = user.name.clone().or_else(|| user.email.clone()).unwrap_or_else(|| "Account".into());
             let avatar = match user.image_url.clone().filter(|u| u.starts_with("https://")) {
-                Some(src) => view! { <img class="lk-avatar" src=src alt=""/> }.into_any(),
-                None => view! { <span class="lk-avatar" aria-hidden="true">{initials(&user)}</span> }.into_any(),
+                Some(src) => Either::Left(view! { <img class="lk-avatar" src=src alt=""/> }),
+                None => Either::Right(view! { <span class="lk-avatar" aria-hidden="true">{initials(&user)}</span> }),
             };
-            let manage = [base.get_value().as_str(), "/user"].concat();
-            view! {
+            let manage = [base, "/user"].concat();
+            EitherOf4::D(view! {
                 <div class="lk-account" on:keydown=on_key>
-                    <button class="lk-user" type="button" aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
+                    <button class="lk-user" type="button" aria-haspopup="menu" aria-expanded=move || if menu_open.get() { "true" } else { "false" }
                         on:click=move |_| menu_open.update(|open| *open = !*open)>
                         {avatar}
                         <span class="lk-name">{label}</span>
                     </button>
-                    <Show when=move || menu_open.get()>
+                    {move || menu_open.get().then(|| view! {
                         <div class="lk-menu" role="menu">
                             <a role="menuitem" href=manage.clone() target="_top">"Manage account"</a>
                             <button role="menuitem" type="button" on:click=sign_out>"Sign out"</button>
                         </div>
-                    </Show>
+                    })}
                 </div>
-            }
-            .into_any()
+            })
         }
     }
 }
