@@ -152,14 +152,15 @@ mod access {
                 return Ok(None);
             }
             let now = self.now();
-            let Some(mut session) = self.store.session_by_token_hash(&token_hash(token)).await? else {
+            let hash = token_hash(token);
+            let Some(mut session) = self.store.session_by_token_hash(&hash).await? else {
                 return Ok(None);
             };
             if !session.is_live(now) {
                 return Ok(None);
             }
             if session.needs_touch(now) {
-                self.store.touch_session(&session.id, now).await?;
+                self.store.touch_session(&hash, now).await?;
                 session.last_active_at = now;
             }
             let Some(user) = self.store.user(&session.user_id).await? else {

@@ -256,3 +256,30 @@ async fn two_thousand_sign_ins_sixty_four_at_a_time() {
         assert_eq!(browser.get(&server.url("/v1/me")).await.status, StatusCode::OK);
     }
 }
+
+/// SQLite is for one process: a second Latchkey on the same file would write behind the first's
+/// back (and its memory of sessions). It refuses to start, says why, and the first keeps serving.
+#[tokio::test]
+async fn a_second_process_on_the_same_sqlite_file_refuses_to_start() {
+    let server = Server::start(&[]).await;
+    if server.is_postgres() {
+        eprintln!("second_process: SQLite only (PostgreSQL takes many replicas); skipped");
+        return;
+    }
+    let mut browser = Browser::new();
+    let callback = consent_in_sandbox(&server, &mut browser, "ada", "allow").await;
+    assert_eq!(browser.get(&callback).await.status, StatusCode::SEE_OTHER);
+
+    let mut second = server.command();
+    second
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", common::free_port()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || second.output()).await.expect("joined").expect("runs");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the second process must not start");
+    assert!(said.contains("another Latchkey process is using the SQLite database"), "{said}");
+    assert!(said.contains("PostgreSQL"), "it names the way to run several: {said}");
+
+    assert_eq!(browser.get(&server.url("/v1/me")).await.status, StatusCode::OK, "the first one is untouched");
+}

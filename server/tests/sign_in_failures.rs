@@ -193,7 +193,23 @@ async fn a_disabled_connection_refuses_to_start_and_to_finish() {
     let server = Server::start(&[]).await;
     let mut browser = Browser::new();
     let callback = consent_in_sandbox(&server, &mut browser, "ada", "allow").await;
-    server.execute("UPDATE connections SET enabled = 0").await;
+    // The admin switches it off (through the backend API, as the dashboard does).
+    let key = std::fs::read_to_string(server.data_dir.path().join("secret_key")).expect("generated key");
+    let auth = format!("Bearer {}", key.trim());
+    let headers = [("authorization", auth.as_str()), ("content-type", "application/json")];
+    let listed =
+        Browser::new().request(reqwest::Method::GET, &server.url("/v1/admin/connections"), None, &headers).await;
+    let listed: serde_json::Value = serde_json::from_str(&listed.body).expect("json");
+    let id = listed["data"][0]["id"].as_str().unwrap_or_else(|| panic!("a connection in {listed}")).to_string();
+    let switched = Browser::new()
+        .request(
+            reqwest::Method::PATCH,
+            &server.url(&format!("/v1/admin/connections/{id}")),
+            Some(r#"{"enabled": false}"#.into()),
+            &headers,
+        )
+        .await;
+    assert_eq!(switched.status, reqwest::StatusCode::OK, "{}", switched.body);
     assert_failure_page(&browser.get(&callback).await, "connection_disabled", 403);
     assert_failure_page(&browser.get(&server.url("/v1/oauth/notion/start")).await, "connection_disabled", 403);
     let environment: serde_json::Value =

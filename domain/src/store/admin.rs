@@ -30,7 +30,7 @@ impl Store {
             "SELECT id, provider, enabled, use_custom_credentials, client_id, client_secret_sealed, created_at, updated_at
              FROM connections ORDER BY created_at",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?)
     }
 
@@ -40,7 +40,7 @@ impl Store {
              FROM connections WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?)
     }
 
@@ -56,13 +56,16 @@ impl Store {
         .bind(&row.client_secret_sealed)
         .bind(row.updated_at)
         .bind(&row.id)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
+        self.connections_changed();
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn delete_connection(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM connections WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let done =
+            sqlx::query("DELETE FROM connections WHERE id = $1").bind(id).execute(&mut *self.writer().await?).await?;
+        self.connections_changed();
         Ok(done.rows_affected() == 1)
     }
 
@@ -80,7 +83,7 @@ impl Store {
             .bind(token_hash)
             .bind(now)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -90,7 +93,7 @@ impl Store {
             "SELECT id, created_at, last_active_at, expires_at, revoked_at FROM admin_sessions WHERE token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?)
     }
 
@@ -98,7 +101,7 @@ impl Store {
         sqlx::query("UPDATE admin_sessions SET last_active_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -107,7 +110,7 @@ impl Store {
         sqlx::query("UPDATE admin_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -117,7 +120,7 @@ impl Store {
             .bind(id)
             .bind(client)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -129,27 +132,38 @@ impl Store {
             sqlx::query_as("SELECT COUNT(*), MIN(at) FROM admin_sign_in_failures WHERE client = $1 AND at >= $2")
                 .bind(client)
                 .bind(since)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.reads)
                 .await?;
         let all: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admin_sign_in_failures WHERE at >= $1")
             .bind(since)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reads)
             .await?;
         Ok((mine, all, oldest))
     }
 
     pub async fn clear_admin_failures(&self, client: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM admin_sign_in_failures WHERE client = $1").bind(client).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM admin_sign_in_failures WHERE client = $1")
+            .bind(client)
+            .execute(&mut *self.writer().await?)
+            .await?;
         Ok(())
     }
 
     // ----- settings ------------------------------------------------------------------------
 
     pub async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
+        if let Some(known) = self.memo().and_then(|m| m.settings.get(key)) {
+            return Ok(known);
+        }
+        let ticket = self.memo().map(|m| m.settings.ticket());
+        let value = sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
             .bind(key)
-            .fetch_optional(&self.pool)
-            .await?)
+            .fetch_optional(&self.reads)
+            .await?;
+        if let (Some(memo), Some(ticket)) = (self.memo(), ticket) {
+            memo.settings.put(ticket, key.to_string(), value.clone());
+        }
+        Ok(value)
     }
 
     pub async fn set_setting(&self, key: &str, value: &str, now: Millis) -> StoreResult<()> {
@@ -160,8 +174,11 @@ impl Store {
         .bind(key)
         .bind(value)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
+        if let Some(memo) = self.memo() {
+            memo.settings.set(key.to_string(), Some(value.to_string()));
+        }
         Ok(())
     }
 
@@ -180,14 +197,14 @@ impl Store {
         .bind(&pattern)
         .bind(limit)
         .bind(offset)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         let total: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM users
              WHERE LOWER(COALESCE(name, '')) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\' OR id LIKE $1 ESCAPE '\\'",
         )
         .bind(&pattern)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reads)
         .await?;
         let mut users = Vec::with_capacity(ids.len());
         for id in ids {
@@ -200,7 +217,11 @@ impl Store {
 
     /// Deletes a user; their accounts, grants and sessions go with them (foreign keys cascade).
     pub async fn delete_user(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *self.writer().await?).await?;
+        if let Some(memo) = self.memo() {
+            memo.users.forget(id);
+            memo.sessions.forget_where(|row| row.user_id == id);
+        }
         Ok(done.rows_affected() == 1)
     }
 
@@ -211,7 +232,7 @@ impl Store {
              WHERE a.user_id = $1 ORDER BY g.created_at",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?)
     }
 
@@ -234,7 +255,7 @@ impl Store {
         .bind(now)
         .bind(bot_id)
         .bind(expected_refresh)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -244,7 +265,7 @@ impl Store {
             "SELECT id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at FROM sessions WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?)
     }
 
@@ -264,11 +285,11 @@ impl Store {
                 .bind(user_id)
                 .bind(limit)
                 .bind(offset)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?,
                 sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL")
                     .bind(user_id)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.reads)
                     .await?,
             ),
             None => (
@@ -278,10 +299,10 @@ impl Store {
                 )
                 .bind(limit)
                 .bind(offset)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?,
                 sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL")
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.reads)
                     .await?,
             ),
         };
@@ -296,7 +317,7 @@ impl Store {
              FROM workspace_grants WHERE bot_id = $1",
         )
         .bind(bot_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?)
     }
 }

@@ -3,15 +3,20 @@
 //! Every query is written in SQL both engines run, with `$n` placeholders.
 
 mod admin;
+mod memo;
 mod rows;
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
 
 pub use admin::{AdminSessionRow, GrantTokensRow};
+use memo::Memo;
 pub use rows::*;
 
 use crate::model;
@@ -50,8 +55,19 @@ pub enum Engine {
 
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    /// Reads go here: several connections (under WAL, readers never wait for the writer).
+    /// On PostgreSQL, writes too.
+    reads: AnyPool,
+    /// SQLite: the one connection every write goes through, kept for the store's life. Writers
+    /// take turns on the mutex, in order, each turn as short as its statements; otherwise
+    /// each would hold a connection and poll SQLite's busy handler, which sleeps up to 100 ms
+    /// a turn, and pay a pool round (acquire, release task) per statement.
+    writer: Option<Arc<tokio::sync::Mutex<AnyConnection>>>,
     engine: Engine,
+    /// SQLite only: the rows every request reads, kept exact by the writes below (see memo.rs).
+    memo: Option<Arc<Memo>>,
+    /// SQLite only: held while the store lives, so no second process opens the same file.
+    _owner: Option<Arc<std::fs::File>>,
 }
 
 /// What a completed sign-in wrote.
@@ -77,38 +93,48 @@ impl Store {
             Engine::Sqlite if !database_url.contains('?') => format!("{database_url}?mode=rwc"),
             _ => database_url.to_string(),
         };
+        let owner = match engine {
+            Engine::Sqlite => sqlite_file(database_url).map(|file| take_ownership(&file)).transpose()?.map(Arc::new),
+            Engine::Postgres => None,
+        };
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(match engine {
-                Engine::Sqlite => 8,
-                Engine::Postgres => 16,
-            })
-            .acquire_timeout(Duration::from_secs(5))
-            // A dead connection shows up as an error on use; pinging before every use doubles
-            // the round trips of each query.
-            .test_before_acquire(false)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if engine == Engine::Sqlite {
-                        // WAL lets readers proceed while one writer writes; foreign keys enforce
-                        // the cascade; the busy timeout makes concurrent writers wait their turn.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
-                            .await?;
-                    }
-                    Ok(())
+        let pool = |connections: u32| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(Duration::from_secs(5))
+                // A dead connection shows up as an error on use; pinging before every use doubles
+                // the round trips of each query.
+                .test_before_acquire(false)
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if engine == Engine::Sqlite {
+                            conn.execute(SQLITE_PRAGMAS).await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
-            .await?;
-        let store = Store { pool, engine };
+                .connect_with(options.clone())
+        };
+        let store = match engine {
+            Engine::Sqlite => {
+                // The writer first: it creates the file and switches it to WAL.
+                let mut writer = options.connect().await?;
+                writer.execute(SQLITE_PRAGMAS).await?;
+                let reads = pool(4).await?;
+                let writer = Some(Arc::new(tokio::sync::Mutex::new(writer)));
+                Store { reads, writer, engine, memo: Some(Arc::new(Memo::new())), _owner: owner }
+            }
+            Engine::Postgres => Store { reads: pool(16).await?, writer: None, engine, memo: None, _owner: None },
+        };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> StoreResult<()> {
+        let mut conn = self.writer().await?;
         let result = match self.engine {
-            Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await,
-            Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await,
+            Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&mut *conn).await,
+            Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&mut *conn).await,
         };
         result.map_err(|e| StoreError::Database(format!("migration failed: {e}")))
     }
@@ -119,27 +145,56 @@ impl Store {
 
     /// Readiness: the database answers a query.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query("SELECT 1").execute(&self.reads).await.is_ok()
     }
 
+    /// Closes the pool (the SQLite writer closes when the last clone of the store goes).
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.reads.close().await;
+    }
+
+    /// A connection to write with: SQLite's one writer, in turn; on PostgreSQL any of the pool.
+    async fn writer(&self) -> Result<WriteConnection<'_>, sqlx::Error> {
+        Ok(match &self.writer {
+            Some(one) => WriteConnection::Owned(one.lock().await),
+            None => WriteConnection::Pooled(self.reads.acquire().await?),
+        })
     }
 
     // ----- connections -------------------------------------------------------------------
 
     pub async fn connection_by_provider(&self, provider: &str) -> StoreResult<Option<ConnectionRow>> {
-        Ok(sqlx::query_as::<_, ConnectionRow>(
+        if let Some(known) = self.memo().and_then(|m| m.connections.get(provider)) {
+            return Ok(known);
+        }
+        let ticket = self.memo().map(|m| m.connections.ticket());
+        let row = sqlx::query_as::<_, ConnectionRow>(
             "SELECT id, provider, enabled, use_custom_credentials, client_id, client_secret_sealed, created_at, updated_at
              FROM connections WHERE provider = $1",
         )
         .bind(provider)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(&self.reads)
+        .await?;
+        if let (Some(memo), Some(ticket)) = (self.memo(), ticket) {
+            memo.connections.put(ticket, provider.to_string(), row.clone());
+        }
+        Ok(row)
+    }
+
+    /// The memo, on SQLite (see memo.rs).
+    fn memo(&self) -> Option<&Memo> {
+        self.memo.as_deref()
+    }
+
+    /// After any write to `connections`.
+    fn connections_changed(&self) {
+        if let Some(memo) = self.memo() {
+            memo.connections.clear();
+        }
     }
 
     pub async fn connection_count(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM connections").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM connections").fetch_one(&self.reads).await?)
     }
 
     pub async fn insert_connection(&self, row: &ConnectionRow) -> StoreResult<()> {
@@ -155,8 +210,9 @@ impl Store {
         .bind(&row.client_secret_sealed)
         .bind(row.created_at)
         .bind(row.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
+        self.connections_changed();
         Ok(())
     }
 
@@ -165,8 +221,9 @@ impl Store {
             .bind(i64::from(enabled))
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
+        self.connections_changed();
         Ok(done.rows_affected() == 1)
     }
 
@@ -184,7 +241,7 @@ impl Store {
         .bind(&flow.redirect_url)
         .bind(flow.created_at)
         .bind(flow.expires_at)
-        .execute(&self.pool)
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -196,19 +253,24 @@ impl Store {
              RETURNING state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at",
         )
         .bind(state_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.writer().await?)
         .await?)
     }
 
     /// Deletes sign-ins never finished and sessions long dead. Returns how many rows went.
     pub async fn prune_expired(&self, now: Millis) -> StoreResult<u64> {
-        let flows =
-            sqlx::query("DELETE FROM sign_in_flows WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
+        let flows = sqlx::query("DELETE FROM sign_in_flows WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *self.writer().await?)
+            .await?;
         // Keep ended sessions a day so a profile can still say "signed out"; then forget them.
         let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
             .bind(now - crate::time::DAY)
-            .execute(&self.pool)
+            .execute(&mut *self.writer().await?)
             .await?;
+        if let Some(memo) = self.memo() {
+            memo.sessions.clear();
+        }
         Ok(flows.rows_affected() + sessions.rows_affected())
     }
 
@@ -229,13 +291,29 @@ impl Store {
                 }
                 Err(TxError::Sql(error)) => return Err(error.into()),
                 Err(TxError::Refused(refused)) => return Ok(Err(refused)),
-                Ok(written) => return Ok(Ok(written)),
+                Ok(written) => {
+                    if let Some(memo) = self.memo() {
+                        // The profile, accounts and grants may have changed (a grant may even
+                        // have moved from another person's account); the browser's earlier
+                        // session has ended.
+                        let bot = &record.grant.bot_id;
+                        memo.users.forget_where(|user| {
+                            user.id == written.user_id
+                                || user.external_accounts.iter().flat_map(|a| &a.workspaces).any(|w| &w.bot_id == bot)
+                        });
+                        if let Some(previous) = &record.replaces_session_hash {
+                            memo.sessions.forget(previous);
+                        }
+                    }
+                    return Ok(Ok(written));
+                }
             }
         }
     }
 
     async fn try_complete_sign_in(&self, r: &SignInRecord) -> Result<SignInWritten, TxError> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.writer().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let who = &r.identity;
         // A write first: on SQLite this takes the write lock at once, so concurrent sign-ins
         // queue behind each other instead of failing to upgrade a read lock.
@@ -352,20 +430,32 @@ impl Store {
     // ----- sessions ----------------------------------------------------------------------
 
     pub async fn session_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
-        Ok(sqlx::query_as::<_, SessionRow>(
+        if let Some(known) = self.memo().and_then(|m| m.sessions.get(token_hash)) {
+            return Ok(Some(known));
+        }
+        let ticket = self.memo().map(|m| m.sessions.ticket());
+        let row = sqlx::query_as::<_, SessionRow>(
             "SELECT id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at FROM sessions WHERE token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(&self.reads)
+        .await?;
+        if let (Some(memo), Some(ticket), Some(row)) = (self.memo(), ticket, &row) {
+            memo.sessions.put(ticket, token_hash.to_string(), row.clone());
+        }
+        Ok(row)
     }
 
-    pub async fn touch_session(&self, id: &str, now: Millis) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET last_active_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+    /// Marks the session with this token hash used at `now`.
+    pub async fn touch_session(&self, token_hash: &str, now: Millis) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_active_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
             .bind(now)
-            .bind(id)
-            .execute(&self.pool)
+            .bind(token_hash)
+            .execute(&mut *self.writer().await?)
             .await?;
+        if let Some(memo) = self.memo() {
+            memo.sessions.update(token_hash, |row| row.last_active_at = now);
+        }
         Ok(())
     }
 
@@ -377,17 +467,20 @@ impl Store {
                     .bind(now)
                     .bind(id)
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(&mut *self.writer().await?)
                     .await?
             }
             None => {
                 sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                     .bind(now)
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&mut *self.writer().await?)
                     .await?
             }
         };
+        if let Some(memo) = self.memo() {
+            memo.sessions.forget_where(|row| row.id == id);
+        }
         Ok(done.rows_affected() == 1)
     }
 
@@ -397,18 +490,22 @@ impl Store {
              FROM sessions WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?)
     }
 
     // ----- users -------------------------------------------------------------------------
 
     pub async fn user(&self, id: &str) -> StoreResult<Option<model::User>> {
+        if let Some(known) = self.memo().and_then(|m| m.users.get(id)) {
+            return Ok(Some(known));
+        }
+        let ticket = self.memo().map(|m| m.users.ticket());
         let Some(user) = sqlx::query_as::<_, UserRow>(
             "SELECT id, email, name, image_url, created_at, last_sign_in_at FROM users WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?
         else {
             return Ok(None);
@@ -417,7 +514,7 @@ impl Store {
             "SELECT id, provider, provider_user_id, email, name, avatar_url FROM external_accounts WHERE user_id = $1 ORDER BY created_at",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         let grants = sqlx::query_as::<_, GrantSummaryRow>(
             "SELECT g.external_account_id, g.workspace_id, g.workspace_name, g.workspace_icon, g.bot_id
@@ -425,9 +522,69 @@ impl Store {
              WHERE a.user_id = $1 ORDER BY g.created_at",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
-        Ok(Some(user.into_model(accounts, grants)))
+        let user = user.into_model(accounts, grants);
+        if let (Some(memo), Some(ticket)) = (self.memo(), ticket) {
+            memo.users.put(ticket, id.to_string(), user.clone());
+        }
+        Ok(Some(user))
+    }
+}
+
+/// The file a `sqlite:` URL names; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.strip_prefix("//").unwrap_or(rest).split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// Locks `<database>.lock` for as long as this process runs (the system lets go when it ends,
+/// even by `kill -9`): SQLite is for one process, and the memo relies on seeing every write.
+fn take_ownership(database: &Path) -> StoreResult<std::fs::File> {
+    let mut path = database.as_os_str().to_owned();
+    path.push(".lock");
+    let unusable =
+        |e: std::io::Error| StoreError::Unavailable(format!("cannot lock {}: {e}", Path::new(&path).display()));
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(unusable)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
+            "another Latchkey process is using the SQLite database {}; SQLite serves one process (run replicas on PostgreSQL)",
+            database.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(unusable(e)),
+    }
+}
+
+/// WAL lets readers proceed while the writer writes (and NORMAL syncs at checkpoints, not at
+/// every commit: a power cut may lose the last commits, never corrupt); foreign keys enforce
+/// the cascades; the busy timeout covers checkpoints.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+/// See [`Store::writer`].
+enum WriteConnection<'a> {
+    Owned(tokio::sync::MutexGuard<'a, AnyConnection>),
+    Pooled(PoolConnection<Any>),
+}
+
+impl std::ops::Deref for WriteConnection<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            WriteConnection::Owned(guard) => guard,
+            WriteConnection::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for WriteConnection<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            WriteConnection::Owned(guard) => guard,
+            WriteConnection::Pooled(conn) => conn,
+        }
     }
 }
 

@@ -17,19 +17,26 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::security::{self, RateLimiter};
 
-/// What every handler can reach.
+/// What every handler can reach. Cloned for every request that extracts it: Arcs only.
 #[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
     pub latchkey: Arc<Latchkey>,
-    pub leptos_options: LeptosOptions,
+    pub leptos_options: Arc<LeptosOptions>,
     pub sign_in_limiter: Arc<RateLimiter>,
+}
+
+/// What Leptos' handlers ask for.
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        LeptosOptions::clone(&state.leptos_options)
+    }
 }
 
 pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router {
     let state = AppState {
         sign_in_limiter: Arc::new(RateLimiter::per_minute(latchkey.config.rate_limit_per_minute)),
         latchkey: latchkey.clone(),
-        leptos_options: leptos_options.clone(),
+        leptos_options: Arc::new(leptos_options.clone()),
     };
     let hsts = latchkey.config.public_url.scheme() == "https";
 

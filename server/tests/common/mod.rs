@@ -49,7 +49,7 @@ impl Server {
         server
     }
 
-    fn command(&self) -> Command {
+    pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
         command
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
