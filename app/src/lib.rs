@@ -18,11 +18,12 @@ use leptos_router::{path, SsrMode};
 
 use admin::pages_export::{Dashboard, Section};
 
-/// Pages that load the WASM bundle. The sign-in pages do not: they are a link and some text,
-/// and stay a few kilobytes.
+/// Pages that load the WASM bundle: the dashboard, an app of its own. The account portal does
+/// not: `/sign-in` is a link and some text, `/user` some text and forms; each stays a few
+/// kilobytes instead of carrying the dashboard's half-megabyte bundle.
 #[cfg(feature = "ssr")]
 fn hydrates(path: &str) -> bool {
-    path == "/user" || path.starts_with("/user/") || path == "/dashboard" || path.starts_with("/dashboard/")
+    path == "/dashboard" || path.starts_with("/dashboard/")
 }
 
 /// The HTML document around every page.

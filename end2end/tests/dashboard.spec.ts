@@ -27,7 +27,17 @@ test("the dashboard needs the admin password, and refuses a wrong one", async ({
 });
 
 test("development: Add connection → For all users → Notion → Add connection → Visit → sign in", async ({ page }) => {
+  // The dashboard hydrates under the strict CSP (nonce scripts, WASM): nothing refused, nothing panics.
+  const problems: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error" || msg.type() === "warning") problems.push(`console.${msg.type()}: ${msg.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
   await signInAsAdmin(page, dev);
+  const fatal = problems.filter((p) =>
+    /content.security.policy|refused to (execute|load|compile|evaluate)|panicked|hydration|unreachable|RuntimeError/i.test(p),
+  );
+  expect(fatal, `console errors while loading /dashboard:\n${problems.join("\n")}`).toEqual([]);
   await expect(page.getByRole("heading", { name: "SSO connections" })).toBeVisible();
   await expect(page.getByText("Development instance")).toBeVisible();
 

@@ -19,11 +19,6 @@ use leptos::config::get_configuration;
 use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 
-// Server-side rendering allocates and frees a tree of small objects per page; mimalloc does that
-// several times faster than the system allocator under concurrency, and returns memory as well.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()

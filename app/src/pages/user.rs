@@ -9,16 +9,15 @@ use crate::format::{device_name, initials, utc_datetime};
 
 #[component]
 pub fn UserPage() -> impl IntoView {
-    let profile = Resource::new(|| (), |_| get_profile());
-    // A marker the end-to-end tests (and curious people) can see once the page is interactive.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    // Rendered whole on the server (the route is SsrMode::Async) and never hydrated: signing
+    // out, here or on another device, is a plain form. So the profile is awaited directly
+    // rather than through a Resource, which would also copy it into the page for hydration.
     view! {
         <Title text="Your account"/>
-        <main class="profile" data-hydrated=move || hydrated.get().then_some("true")>
+        <main class="profile">
             <Suspense fallback=|| view! { <p class="muted">"Loading your account…"</p> }>
-                {move || Suspend::new(async move {
-                    match profile.await {
+                {Suspend::new(async move {
+                    match get_profile().await {
                         Ok(Some(profile)) => view! { <ProfileView profile/> }.into_any(),
                         Ok(None) => view! {
                             <section class="card"><p>"You are signed out. " <a href="/sign-in">"Sign in"</a></p></section>
