@@ -5,6 +5,7 @@
 mod admin;
 mod memo;
 mod rows;
+mod sqlite_writer;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -18,6 +19,7 @@ use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
 pub use admin::{AdminSessionRow, GrantTokensRow};
 use memo::Memo;
 pub use rows::*;
+use sqlite_writer::SqliteWriter;
 
 use crate::model;
 use crate::time::Millis;
@@ -63,6 +65,9 @@ pub struct Store {
     /// each would hold a connection and poll SQLite's busy handler, which sleeps up to 100 ms
     /// a turn, and pay a pool round (acquire, release task) per statement.
     writer: Option<Arc<tokio::sync::Mutex<AnyConnection>>>,
+    /// SQLite: the thread that runs the writes every sign-in makes, each whole (see
+    /// sqlite_writer.rs).
+    sign_in_writer: Option<Arc<SqliteWriter>>,
     engine: Engine,
     /// SQLite only: the rows every request reads, kept exact by the writes below (see memo.rs).
     memo: Option<Arc<Memo>>,
@@ -115,18 +120,24 @@ impl Store {
                 })
                 .connect_with(options.clone())
         };
-        let store = match engine {
+        let mut store = match engine {
             Engine::Sqlite => {
                 // The writer first: it creates the file and switches it to WAL.
                 let mut writer = options.connect().await?;
                 writer.execute(SQLITE_PRAGMAS).await?;
                 let reads = pool(4).await?;
                 let writer = Some(Arc::new(tokio::sync::Mutex::new(writer)));
-                Store { reads, writer, engine, memo: Some(Arc::new(Memo::new())), _owner: owner }
+                Store { reads, writer, sign_in_writer: None, engine, memo: Some(Arc::new(Memo::new())), _owner: owner }
             }
-            Engine::Postgres => Store { reads: pool(16).await?, writer: None, engine, memo: None, _owner: None },
+            Engine::Postgres => {
+                Store { reads: pool(16).await?, writer: None, sign_in_writer: None, engine, memo: None, _owner: None }
+            }
         };
         store.migrate().await?;
+        // After the migrations: it writes to the tables they make.
+        if let Some(file) = sqlite_file(database_url) {
+            store.sign_in_writer = Some(Arc::new(SqliteWriter::open(&file)?));
+        }
         Ok(store)
     }
 
@@ -230,6 +241,10 @@ impl Store {
     // ----- sign-ins in progress ----------------------------------------------------------
 
     pub async fn insert_flow(&self, flow: &FlowRow) -> StoreResult<()> {
+        if let Some(writer) = &self.sign_in_writer {
+            let flow = flow.clone();
+            return writer.run(move |conn| sqlite_writer::insert_flow(conn, &flow)).await;
+        }
         sqlx::query(
             "INSERT INTO sign_in_flows (state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -248,6 +263,10 @@ impl Store {
 
     /// Removes and returns the flow with this state hash: a state can be taken once only.
     pub async fn take_flow(&self, state_hash: &str) -> StoreResult<Option<FlowRow>> {
+        if let Some(writer) = &self.sign_in_writer {
+            let state_hash = state_hash.to_string();
+            return writer.run(move |conn| sqlite_writer::take_flow(conn, &state_hash)).await;
+        }
         Ok(sqlx::query_as::<_, FlowRow>(
             "DELETE FROM sign_in_flows WHERE state_hash = $1
              RETURNING state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at",
@@ -280,6 +299,32 @@ impl Store {
     /// session, all in one transaction: a failure leaves nothing behind, and concurrent first
     /// sign-ins of one person make one user.
     pub async fn complete_sign_in(&self, record: &SignInRecord) -> StoreResult<Result<SignInWritten, SignInRefused>> {
+        let outcome = match &self.sign_in_writer {
+            Some(writer) => {
+                let record = record.clone();
+                writer.run(move |conn| sqlite_writer::complete_sign_in(conn, &record)).await?
+            }
+            None => self.complete_sign_in_statement_by_statement(record).await?,
+        };
+        if let (Ok(written), Some(memo)) = (&outcome, self.memo()) {
+            // The profile, accounts and grants may have changed (a grant may even have moved
+            // from another person's account); the browser's earlier session has ended.
+            let bot = &record.grant.bot_id;
+            memo.users.forget_where(|user| {
+                user.id == written.user_id
+                    || user.external_accounts.iter().flat_map(|a| &a.workspaces).any(|w| &w.bot_id == bot)
+            });
+            if let Some(previous) = &record.replaces_session_hash {
+                memo.sessions.forget(previous);
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn complete_sign_in_statement_by_statement(
+        &self,
+        record: &SignInRecord,
+    ) -> StoreResult<Result<SignInWritten, SignInRefused>> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -291,22 +336,7 @@ impl Store {
                 }
                 Err(TxError::Sql(error)) => return Err(error.into()),
                 Err(TxError::Refused(refused)) => return Ok(Err(refused)),
-                Ok(written) => {
-                    if let Some(memo) = self.memo() {
-                        // The profile, accounts and grants may have changed (a grant may even
-                        // have moved from another person's account); the browser's earlier
-                        // session has ended.
-                        let bot = &record.grant.bot_id;
-                        memo.users.forget_where(|user| {
-                            user.id == written.user_id
-                                || user.external_accounts.iter().flat_map(|a| &a.workspaces).any(|w| &w.bot_id == bot)
-                        });
-                        if let Some(previous) = &record.replaces_session_hash {
-                            memo.sessions.forget(previous);
-                        }
-                    }
-                    return Ok(Ok(written));
-                }
+                Ok(written) => return Ok(Ok(written)),
             }
         }
     }
@@ -315,8 +345,6 @@ impl Store {
         let mut conn = self.writer().await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let who = &r.identity;
-        // A write first: on SQLite this takes the write lock at once, so concurrent sign-ins
-        // queue behind each other instead of failing to upgrade a read lock.
         let existing: Option<(String, String)> = sqlx::query_as(
             "UPDATE external_accounts SET email = $1, email_verified = $2, name = $3, avatar_url = $4, updated_at = $5
              WHERE provider = 'notion' AND provider_user_id = $6
@@ -448,11 +476,16 @@ impl Store {
 
     /// Marks the session with this token hash used at `now`.
     pub async fn touch_session(&self, token_hash: &str, now: Millis) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET last_active_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(token_hash)
-            .execute(&mut *self.writer().await?)
-            .await?;
+        if let Some(writer) = &self.sign_in_writer {
+            let hash = token_hash.to_string();
+            writer.run(move |conn| sqlite_writer::touch_session(conn, &hash, now)).await?;
+        } else {
+            sqlx::query("UPDATE sessions SET last_active_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(token_hash)
+                .execute(&mut *self.writer().await?)
+                .await?;
+        }
         if let Some(memo) = self.memo() {
             memo.sessions.update(token_hash, |row| row.last_active_at = now);
         }
