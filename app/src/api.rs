@@ -26,7 +26,11 @@ pub async fn get_profile() -> Result<Option<Profile>, ServerFnError> {
         return Ok(None);
     };
     let sessions = latchkey.device_sessions(&auth.session).await.map_err(storage_error)?;
-    Ok(Some(Profile { user: auth.user, sessions, environment: latchkey.config.environment.as_str().to_string() }))
+    Ok(Some(Profile {
+        user: std::sync::Arc::unwrap_or_clone(auth.user),
+        sessions,
+        environment: latchkey.config.environment.as_str().to_string(),
+    }))
 }
 
 #[cfg(feature = "ssr")]

@@ -142,7 +142,8 @@ mod access {
     #[derive(Debug, Clone)]
     pub struct Authenticated {
         pub session: SessionRow,
-        pub user: model::User,
+        /// Shared with the store's memo: a session check copies no profile.
+        pub user: std::sync::Arc<model::User>,
     }
 
     impl Latchkey {
@@ -163,7 +164,7 @@ mod access {
                 self.store.touch_session(&hash, now).await?;
                 session.last_active_at = now;
             }
-            let Some(user) = self.store.user(&session.user_id).await? else {
+            let Some(user) = self.store.shared_user(&session.user_id).await? else {
                 return Ok(None);
             };
             Ok(Some(Authenticated { session, user }))

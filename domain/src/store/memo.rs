@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use super::{ConnectionRow, SessionRow};
 use crate::model;
@@ -116,8 +116,8 @@ pub(crate) struct Memo {
     pub settings: Table<String, Option<String>>,
     /// Sessions by token hash (only found ones: a made-up token costs a read, never memory).
     pub sessions: Table<String, SessionRow>,
-    /// Users (with their accounts and grants) by id.
-    pub users: Table<String, model::User>,
+    /// Users (with their accounts and grants) by id, shared: every session check hands one out.
+    pub users: Table<String, Arc<model::User>>,
 }
 
 impl Memo {

@@ -530,6 +530,11 @@ impl Store {
     // ----- users -------------------------------------------------------------------------
 
     pub async fn user(&self, id: &str) -> StoreResult<Option<model::User>> {
+        Ok(self.shared_user(id).await?.map(Arc::unwrap_or_clone))
+    }
+
+    /// [`Store::user`], shared rather than copied (from the memo, on SQLite).
+    pub async fn shared_user(&self, id: &str) -> StoreResult<Option<Arc<model::User>>> {
         if let Some(known) = self.memo().and_then(|m| m.users.get(id)) {
             return Ok(Some(known));
         }
@@ -557,7 +562,7 @@ impl Store {
         .bind(id)
         .fetch_all(&self.reads)
         .await?;
-        let user = user.into_model(accounts, grants);
+        let user = Arc::new(user.into_model(accounts, grants));
         if let (Some(memo), Some(ticket)) = (self.memo(), ticket) {
             memo.users.put(ticket, id.to_string(), user.clone());
         }

@@ -189,7 +189,7 @@ async fn verify_session(State(state): State<AppState>, bytes: Bytes) -> Response
         .latchkey
         .verify_session(&request.token)
         .await
-        .map(|auth| json!({"session": auth.session.to_model(), "user": auth.user})))
+        .map(|auth| json!({"session": auth.session.to_model(), "user": &*auth.user})))
 }
 
 /// The OpenAPI document, with this instance's URL as its server.
