@@ -112,12 +112,14 @@ pub async fn rate_limit_sign_in(
     }
 }
 
-/// True when a state-changing request comes from a page of ours or an allowed origin. Browsers
-/// send `Origin` on POSTs; a request without one (curl, old clients) carries no cookie risk.
-pub fn origin_allowed(headers: &HeaderMap, own_origin: &str, allowed: &[String]) -> bool {
+/// True when a state-changing request comes from an allowed origin: `allowed` is the
+/// configuration's list (which always holds Latchkey's own origin), or that list with the
+/// dashboard's additions. Browsers send `Origin` on POSTs; a request without one (curl, old
+/// clients) carries no cookie risk.
+pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         None => true,
-        Some(origin) => origin == own_origin || allowed.iter().any(|a| a == origin),
+        Some(origin) => allowed.iter().any(|a| a == origin),
     }
 }
 
@@ -127,17 +129,25 @@ mod tests {
 
     #[test]
     fn origin_check_refuses_other_sites() {
-        let allowed = vec!["https://app.example.com".to_string()];
+        // As the configuration builds it: our own origin first, then the apps'.
+        let vars = [
+            ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
+            ("LATCHKEY_ALLOWED_ORIGINS", "https://app.example.com"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
+        let config = domain::config::Config::from_vars(&vars, "127.0.0.1:3000".parse().expect("addr")).expect("config");
+        let allowed = config.allowed_origins;
         let mut headers = HeaderMap::new();
-        assert!(origin_allowed(&headers, "https://auth.example.com", &allowed));
+        assert!(origin_allowed(&headers, &allowed));
         headers.insert(header::ORIGIN, HeaderValue::from_static("https://auth.example.com"));
-        assert!(origin_allowed(&headers, "https://auth.example.com", &allowed));
+        assert!(origin_allowed(&headers, &allowed));
         headers.insert(header::ORIGIN, HeaderValue::from_static("https://app.example.com"));
-        assert!(origin_allowed(&headers, "https://auth.example.com", &allowed));
+        assert!(origin_allowed(&headers, &allowed));
         headers.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
-        assert!(!origin_allowed(&headers, "https://auth.example.com", &allowed));
+        assert!(!origin_allowed(&headers, &allowed));
         headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(!origin_allowed(&headers, "https://auth.example.com", &allowed));
+        assert!(!origin_allowed(&headers, &allowed));
     }
 
     #[test]

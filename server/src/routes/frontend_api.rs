@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use axum_extra::extract::CookieJar;
-use domain::config::origin_of;
 use domain::session::{cookie_names, removal_cookie, Authenticated};
 use domain::Latchkey;
 use serde_json::json;
@@ -55,18 +54,14 @@ fn is_form_post(headers: &HeaderMap) -> bool {
 async fn cross_site(latchkey: &Latchkey, headers: &HeaderMap) -> Option<Response> {
     // Most requests carry no Origin (same-origin GETs, servers), or our own: no need to read
     // the settings for those.
-    if !headers.contains_key(axum::http::header::ORIGIN) {
-        return None;
-    }
-    let own = origin_of(&latchkey.config.public_url);
-    if origin_allowed(headers, &own, &latchkey.config.allowed_origins) {
+    if origin_allowed(headers, &latchkey.config.allowed_origins) {
         return None;
     }
     let allowed = match latchkey.allowed_origins().await {
         Ok(allowed) => allowed,
         Err(_) => return Some(storage_down()),
     };
-    (!origin_allowed(headers, &own, &allowed)).then(|| {
+    (!origin_allowed(headers, &allowed)).then(|| {
         api_error(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
