@@ -1,6 +1,7 @@
 //! Storage: one interface, two engines (SQLite embedded, PostgreSQL for replicas), through sqlx.
 //!
-//! Every query is written in SQL both engines run, with `$n` placeholders.
+//! Every query is written in SQL both engines run, with `$n` placeholders; on SQLite the writes
+//! every sign-in makes run through `sqlite_writer.rs`, the same statements with `?n`.
 
 mod admin;
 mod memo;
@@ -60,7 +61,7 @@ pub struct Store {
     /// Reads go here: several connections (under WAL, readers never wait for the writer).
     /// On PostgreSQL, writes too.
     reads: AnyPool,
-    /// SQLite: the one connection every write goes through, kept for the store's life. Writers
+    /// SQLite: the connection the other writes go through, kept for the store's life. Writers
     /// take turns on the mutex, in order, each turn as short as its statements; otherwise
     /// each would hold a connection and poll SQLite's busy handler, which sleeps up to 100 ms
     /// a turn, and pay a pool round (acquire, release task) per statement.
@@ -98,10 +99,11 @@ impl Store {
             Engine::Sqlite if !database_url.contains('?') => format!("{database_url}?mode=rwc"),
             _ => database_url.to_string(),
         };
-        let owner = match engine {
-            Engine::Sqlite => sqlite_file(database_url).map(|file| take_ownership(&file)).transpose()?.map(Arc::new),
+        let file = match engine {
+            Engine::Sqlite => sqlite_file(database_url),
             Engine::Postgres => None,
         };
+        let owner = file.as_deref().map(take_ownership).transpose()?.map(Arc::new);
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = |connections: u32| {
             AnyPoolOptions::new()
@@ -135,8 +137,8 @@ impl Store {
         };
         store.migrate().await?;
         // After the migrations: it writes to the tables they make.
-        if let Some(file) = sqlite_file(database_url) {
-            store.sign_in_writer = Some(Arc::new(SqliteWriter::open(&file)?));
+        if let Some(file) = &file {
+            store.sign_in_writer = Some(Arc::new(SqliteWriter::open(file)?));
         }
         Ok(store)
     }

@@ -16,7 +16,7 @@ use std::sync::mpsc;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::{FlowRow, SignInRecord, SignInRefused, SignInWritten, StoreError};
+use super::{FlowRow, SignInRecord, SignInRefused, SignInWritten, StoreError, SQLITE_PRAGMAS};
 use crate::time::Millis;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -31,10 +31,7 @@ impl SqliteWriter {
     pub fn open(database: &Path) -> Result<SqliteWriter, StoreError> {
         let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("SQLite writer: {e}"));
         let mut conn = Connection::open(database).map_err(|e| unavailable(&e))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-        )
-        .map_err(|e| unavailable(&e))?;
+        conn.execute_batch(SQLITE_PRAGMAS).map_err(|e| unavailable(&e))?;
         conn.set_prepared_statement_cache_capacity(32);
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
