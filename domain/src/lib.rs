@@ -1,11 +1,12 @@
 //! Latchkey's domain: what signing in with Notion *means*, free of axum and Leptos.
 //!
-//! Without the `server` feature only [`failure`] and [`model`] are compiled: the small set of
+//! Without the `server` feature only [`calendar`], [`failure`] and [`model`] are compiled: the small set of
 //! types the browser bundle shares with the server.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "server")]
 pub mod admin;
+pub mod calendar;
 pub mod failure;
 pub mod model;
 
