@@ -58,6 +58,8 @@ pub struct Config {
     pub shared_credentials: Option<SharedCredentials>,
     /// Sign-in requests per minute per client address; 0 = no limit.
     pub rate_limit_per_minute: u32,
+    /// How long a session token (JWT) lives, in seconds (`LATCHKEY_TOKEN_LIFETIME`, 10–3600).
+    pub token_lifetime_secs: i64,
 }
 
 /// One line naming the setting and what is wrong with it.
@@ -73,6 +75,9 @@ fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
 }
 
 pub const DEFAULT_NOTION_API: &str = "https://api.notion.com";
+pub const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 60;
+/// The longest a session token may live; signing keys stay published this long after they retire.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 3600;
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -216,6 +221,19 @@ impl Config {
             None => 120,
         };
 
+        let token_lifetime_secs = match get("LATCHKEY_TOKEN_LIFETIME") {
+            None => DEFAULT_TOKEN_LIFETIME_SECS,
+            Some(text) => match text.parse::<i64>() {
+                Ok(secs) if (10..=MAX_TOKEN_LIFETIME_SECS).contains(&secs) => secs,
+                _ => {
+                    return Err(invalid(
+                        "LATCHKEY_TOKEN_LIFETIME",
+                        format!("must be a whole number of seconds from 10 to {MAX_TOKEN_LIFETIME_SECS}, not `{text}`"),
+                    ))
+                }
+            },
+        };
+
         Ok(Config {
             environment,
             site_addr,
@@ -229,6 +247,7 @@ impl Config {
             notion_api,
             shared_credentials,
             rate_limit_per_minute,
+            token_lifetime_secs,
         })
     }
 
@@ -242,6 +261,11 @@ impl Config {
     }
 
     /// `path` (starting with `/`) under the public URL, respecting a public URL with a path prefix.
+    /// The `iss` of every token Latchkey signs: the public URL without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+
     pub fn public_url_join(&self, path: &str) -> String {
         format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
     }
@@ -328,6 +352,7 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://./data/latchkey.db");
         assert_eq!(config.notion_api, NotionApi::Sandbox);
         assert_eq!(config.rate_limit_per_minute, 120);
+        assert_eq!(config.token_lifetime_secs, 60);
         assert!(!config.secure_cookies());
     }
 
@@ -383,6 +408,10 @@ mod tests {
             "LATCHKEY_ALLOWED_ORIGINS"
         );
         assert_eq!(error_variable(&[("LATCHKEY_RATE_LIMIT", "lots")]), "LATCHKEY_RATE_LIMIT");
+        for lifetime in ["9", "3601", "a minute", "-60"] {
+            assert_eq!(error_variable(&[("LATCHKEY_TOKEN_LIFETIME", lifetime)]), "LATCHKEY_TOKEN_LIFETIME");
+        }
+        assert_eq!(parse(&[("LATCHKEY_TOKEN_LIFETIME", "10")]).map(|c| c.token_lifetime_secs), Ok(10));
         assert_eq!(
             error_variable(&[("LATCHKEY_SECRET_KEY", "sk_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaa")]),
             "LATCHKEY_SECRET_KEY"

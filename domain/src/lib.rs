@@ -32,6 +32,8 @@ pub mod session;
 pub mod store;
 #[cfg(feature = "server")]
 pub mod time;
+#[cfg(feature = "server")]
+pub mod tokens;
 
 #[cfg(feature = "server")]
 pub use service::Latchkey;

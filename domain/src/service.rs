@@ -26,6 +26,8 @@ pub struct Latchkey {
     pub admin_password: Option<Secret<String>>,
     pub clock: Arc<dyn Clock>,
     pub refresh_locks: crate::admin::RefreshLocks,
+    /// The session-token signing keys this process last read (see tokens.rs).
+    pub(crate) key_ring: crate::tokens::KeyRing,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +90,7 @@ impl Latchkey {
             admin_password,
             clock: Arc::new(SystemClock),
             refresh_locks: Default::default(),
+            key_ring: Default::default(),
         };
         latchkey.ensure_development_connection().await?;
         Ok((latchkey, generated))

@@ -42,7 +42,8 @@ pub async fn headers(hsts: bool, request: Request, next: Next) -> Response {
         // The widget's module and WASM are fetched by pages on other origins (no credentials).
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
-    if !path.starts_with("/pkg/") && !path.starts_with("/widget/") {
+    // The JWKS sets its own max-age: verifiers cache it.
+    if !path.starts_with("/pkg/") && !path.starts_with("/widget/") && !path.starts_with("/.well-known/") {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response

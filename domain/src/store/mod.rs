@@ -6,6 +6,7 @@
 mod admin;
 mod memo;
 mod rows;
+mod signing_keys;
 mod sqlite_writer;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
 pub use admin::{AdminSessionRow, GrantTokensRow};
 use memo::Memo;
 pub use rows::*;
+pub use signing_keys::SigningKeyRow;
 use sqlite_writer::SqliteWriter;
 
 use crate::model;

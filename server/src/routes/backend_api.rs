@@ -30,6 +30,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/admin/sessions/verify", post(verify_session))
         .route("/v1/admin/sessions/{id}/revoke", post(revoke_session))
         .route("/v1/admin/openapi.json", get(openapi))
+        .route("/v1/admin/signing_keys/rotate", post(rotate_signing_key))
         .route_layer(axum::middleware::from_fn_with_state(state, require_secret_key))
 }
 
@@ -200,3 +201,14 @@ async fn openapi(State(state): State<AppState>) -> Response {
 }
 
 pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// `POST /v1/admin/signing_keys/rotate`: a new session-token signing key takes over in a few
+/// seconds; the old one stays in the JWKS until every token it signed has expired.
+async fn rotate_signing_key(State(state): State<AppState>) -> Response {
+    match state.latchkey.rotate_signing_key().await {
+        Ok((kid, activates_at)) => {
+            (StatusCode::CREATED, Json(json!({"kid": kid, "activates_at": activates_at}))).into_response()
+        }
+        Err(e) => api_error(StatusCode::SERVICE_UNAVAILABLE, "rotation_failed", &e.to_string()),
+    }
+}

@@ -18,7 +18,7 @@ pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
 }
 
-fn storage_down() -> Response {
+pub(super) fn storage_down() -> Response {
     api_error(
         StatusCode::SERVICE_UNAVAILABLE,
         "storage_unavailable",
@@ -30,11 +30,11 @@ fn not_signed_in() -> Response {
     api_error(StatusCode::UNAUTHORIZED, "unauthenticated", "You are not signed in.")
 }
 
-fn session_token(latchkey: &Latchkey, jar: &CookieJar) -> Option<String> {
+pub(super) fn session_token(latchkey: &Latchkey, jar: &CookieJar) -> Option<String> {
     jar.get(cookie_names(latchkey.config.secure_cookies()).session).map(|c| c.value().to_string())
 }
 
-async fn authenticated(latchkey: &Latchkey, jar: &CookieJar) -> Result<Authenticated, Response> {
+pub(super) async fn authenticated(latchkey: &Latchkey, jar: &CookieJar) -> Result<Authenticated, Response> {
     let token = session_token(latchkey, jar).ok_or_else(not_signed_in)?;
     match latchkey.authenticate(&token).await {
         Ok(Some(auth)) => Ok(auth),
@@ -51,7 +51,7 @@ fn is_form_post(headers: &HeaderMap) -> bool {
 }
 
 /// A request from a page of a site that is not allowed: refused before anything is read or done.
-async fn cross_site(latchkey: &Latchkey, headers: &HeaderMap) -> Option<Response> {
+pub(super) async fn cross_site(latchkey: &Latchkey, headers: &HeaderMap) -> Option<Response> {
     // Most requests carry no Origin (same-origin GETs, servers), or our own: no need to read
     // the settings for those.
     if origin_allowed(headers, &latchkey.config.allowed_origins) {

@@ -4,6 +4,7 @@ mod backend_api;
 mod frontend_api;
 mod oauth;
 mod sandbox;
+mod session_tokens;
 
 use std::sync::Arc;
 
@@ -50,11 +51,14 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
         .route("/v1/me", get(frontend_api::me))
         .route("/v1/sign-out", post(frontend_api::sign_out))
         .route("/v1/environment", get(frontend_api::environment))
+        .route("/v1/me/token", post(session_tokens::mint))
         .layer(security::cors(latchkey.clone()));
     let api = Router::new()
         .merge(cross_origin_api)
         .route("/v1/sessions/{id}/revoke", post(frontend_api::revoke_session))
         .route("/widget.js", get(frontend_api::widget_loader))
+        .route("/.well-known/jwks.json", get(session_tokens::jwks))
+        .route("/v1/client/handshake", get(session_tokens::handshake))
         .route("/healthz", get(frontend_api::healthz))
         .route("/readyz", get(frontend_api::readyz));
 

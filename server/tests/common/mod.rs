@@ -329,10 +329,15 @@ impl Browser {
 
     /// Follows a chain of redirects to the final page; returns every hop.
     pub async fn follow(&mut self, url: &str) -> Vec<(String, Page)> {
+        self.follow_with(url, &[]).await
+    }
+
+    /// Follows redirects sending `headers` on every hop (e.g. `accept: text/html`, as a page load).
+    pub async fn follow_with(&mut self, url: &str, headers: &[(&str, &str)]) -> Vec<(String, Page)> {
         let mut hops = Vec::new();
         let mut next = Some(url.to_string());
         while let Some(url) = next.take() {
-            let page = self.get(&url).await;
+            let page = self.request(Method::GET, &url, None, headers).await;
             next = page.location().map(|l| absolute(&url, &l));
             hops.push((url, page));
             assert!(hops.len() < 10, "redirect loop");

@@ -1,0 +1,60 @@
+//! The `signing_keys` table: the keys session tokens are signed with, shared by every replica.
+//! Not memoized: the token service keeps its own short-lived key ring (see `tokens.rs`).
+
+use super::{is_unique_violation, Store, StoreResult};
+use crate::time::Millis;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    pub alg: String,
+    /// The public key (Ed25519: the 32-byte point, base64url), as the JWKS publishes it.
+    pub public_x: String,
+    /// The PKCS#8 private key, base64url, sealed under the master key.
+    pub private_sealed: String,
+    pub created_at: Millis,
+    pub activates_at: Millis,
+}
+
+impl Store {
+    /// Every key, oldest first.
+    pub async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>> {
+        Ok(sqlx::query_as::<_, SigningKeyRow>(
+            "SELECT kid, alg, public_x, private_sealed, created_at, activates_at FROM signing_keys ORDER BY activates_at",
+        )
+        .fetch_all(&self.reads)
+        .await?)
+    }
+
+    /// Adds a key. False when another replica already took the same activation slot.
+    pub async fn insert_signing_key(&self, row: &SigningKeyRow) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, public_x, private_sealed, created_at, activates_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&row.kid)
+        .bind(&row.alg)
+        .bind(&row.public_x)
+        .bind(&row.private_sealed)
+        .bind(row.created_at)
+        .bind(row.activates_at)
+        .execute(&mut *self.writer().await?)
+        .await;
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Forgets retired keys: nothing they signed is still alive.
+    pub async fn delete_signing_keys(&self, kids: &[String]) -> StoreResult<()> {
+        for kid in kids {
+            sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+                .bind(kid)
+                .execute(&mut *self.writer().await?)
+                .await?;
+        }
+        Ok(())
+    }
+}

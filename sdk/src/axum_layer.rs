@@ -1,0 +1,270 @@
+//! axum: the `LatchkeyLayer` (reads the token, runs the handshake for pages) and the
+//! `SignedIn` extractor.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use http::request::Parts;
+use http::{HeaderValue, Method, Request, StatusCode};
+use tower::{Layer, Service};
+
+use crate::{Latchkey, Rejection, SessionClaims, HANDSHAKE_COOKIE, HANDSHAKE_PARAM, TOKEN_COOKIE};
+
+/// After a signed-in handshake, no other for this long: long enough that a token refused for a
+/// skewed clock never loops, short enough that a session ended elsewhere is seen soon.
+const QUIET_AFTER_SIGNED_IN: i64 = 30;
+/// After a signed-out answer: a person who signs in through [`Latchkey::sign_in_url`] comes
+/// back through the handshake anyway.
+const QUIET_AFTER_SIGNED_OUT: i64 = 300;
+
+/// What the layer found, in the request's extensions.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// A valid session token.
+    SignedIn(SessionClaims),
+    /// No valid token, and why.
+    SignedOut(Rejection),
+}
+
+/// The person a request comes from. As an extractor it answers 401 with the contract's JSON
+/// error when there is none; use `Option<SignedIn>` for pages that serve both.
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub SessionClaims);
+
+impl SignedIn {
+    /// The user's id (`sub`).
+    pub fn user_id(&self) -> &str {
+        &self.0.sub
+    }
+    /// The session's id (`sid`).
+    pub fn session_id(&self) -> &str {
+        &self.0.sid
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let status = match self {
+            Rejection::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        let message = match &self {
+            Rejection::Missing => "You are not signed in.".to_string(),
+            other => format!("Your session token was refused: {other}."),
+        };
+        let body = serde_json::json!({"error": {"code": self.code(), "message": message}}).to_string();
+        (status, [(CONTENT_TYPE, "application/json")], body).into_response()
+    }
+}
+
+fn auth_of(parts: &Parts) -> Auth {
+    parts.extensions.get::<Auth>().cloned().unwrap_or(Auth::SignedOut(Rejection::Missing))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
+        match auth_of(parts) {
+            Auth::SignedIn(claims) => Ok(SignedIn(claims)),
+            Auth::SignedOut(why) => Err(why),
+        }
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for SignedIn {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Infallible> {
+        Ok(match auth_of(parts) {
+            Auth::SignedIn(claims) => Some(SignedIn(claims)),
+            Auth::SignedOut(_) => None,
+        })
+    }
+}
+
+/// Verifies the session token of every request (`Authorization: Bearer` first, then the
+/// `latchkey_token` cookie) and puts an [`Auth`] in its extensions. With an app URL configured,
+/// it also runs the handshake for page navigations (GET, HTML) that have no valid token.
+#[derive(Clone)]
+pub struct LatchkeyLayer {
+    latchkey: Latchkey,
+}
+
+impl LatchkeyLayer {
+    /// A layer verifying against `latchkey`.
+    pub fn new(latchkey: Latchkey) -> Self {
+        LatchkeyLayer { latchkey }
+    }
+}
+
+impl<S> Layer<S> for LatchkeyLayer {
+    type Service = LatchkeyService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        LatchkeyService { inner, latchkey: self.latchkey.clone() }
+    }
+}
+
+/// The service [`LatchkeyLayer`] makes.
+#[derive(Clone)]
+pub struct LatchkeyService<S> {
+    inner: S,
+    latchkey: Latchkey,
+}
+
+fn cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    headers.get(AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+/// A browser loading a page (not a fetch, not an API client).
+fn is_page_navigation<B>(request: &Request<B>) -> bool {
+    request.method() == Method::GET
+        && request.headers().get(AUTHORIZATION).is_none()
+        && request.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+}
+
+impl<S, B> Service<Request<B>> for LatchkeyService<S>
+where
+    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // The clone that was made ready is the one that serves (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let latchkey = self.latchkey.clone();
+        Box::pin(async move {
+            let handshake = latchkey.inner.app_url.is_some() && is_page_navigation(&request);
+            if handshake {
+                if let Some(answer) = handshake_answer(request.uri()) {
+                    return Ok(latchkey.finish_handshake(request.uri(), &answer).await);
+                }
+            }
+            let token = bearer(request.headers()).or_else(|| cookie(request.headers(), TOKEN_COOKIE));
+            let auth = match token {
+                None => Auth::SignedOut(Rejection::Missing),
+                Some(token) => match latchkey.verify(token).await {
+                    Ok(claims) => Auth::SignedIn(claims),
+                    Err(why) => {
+                        tracing::info!(reason = %why, "latchkey: session token refused");
+                        Auth::SignedOut(why)
+                    }
+                },
+            };
+            let quiet = cookie(request.headers(), HANDSHAKE_COOKIE).is_some();
+            if handshake && !quiet && matches!(auth, Auth::SignedOut(_)) {
+                return Ok(latchkey.start_handshake(request.uri()));
+            }
+            request.extensions_mut().insert(auth);
+            inner.call(request).await
+        })
+    }
+}
+
+fn handshake_answer(uri: &http::Uri) -> Option<String> {
+    url::form_urlencoded::parse(uri.query()?.as_bytes())
+        .find(|(k, _)| k == HANDSHAKE_PARAM)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn see_other(location: &str, cookies: &[String]) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        headers.insert(LOCATION, value);
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            headers.append(SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+impl Latchkey {
+    fn app_origin(&self) -> String {
+        self.inner.app_url.as_ref().map(|u| u.origin().ascii_serialization()).unwrap_or_default()
+    }
+
+    fn cookie_attributes(&self, max_age: i64) -> String {
+        let secure = self.inner.app_url.as_ref().is_some_and(|u| u.scheme() == "https");
+        format!("; Path=/; SameSite=Lax; Max-Age={}{}", max_age.max(0), if secure { "; Secure" } else { "" })
+    }
+
+    /// The page's own address on the app (from the configured app URL, never the Host header).
+    fn page_url(&self, uri: &http::Uri, drop_answer: bool) -> String {
+        let path = uri.path();
+        let query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .filter(|(k, _)| !(drop_answer && k == HANDSHAKE_PARAM))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let mut url = format!("{}{}", self.app_origin(), path);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish());
+        }
+        url
+    }
+
+    fn start_handshake(&self, uri: &http::Uri) -> Response {
+        let back = self.page_url(uri, true);
+        // Marked before leaving: should the answer never come, the next page does not ask again.
+        let quiet = format!("{HANDSHAKE_COOKIE}=1{}", self.cookie_attributes(QUIET_AFTER_SIGNED_IN));
+        see_other(&self.handshake_url(&back), &[quiet])
+    }
+
+    async fn finish_handshake(&self, uri: &http::Uri, answer: &str) -> Response {
+        let back = self.page_url(uri, true);
+        let token = match self.verify_handshake(answer, &self.app_origin()).await {
+            Ok(Some(token)) => match self.verify(&token).await {
+                Ok(claims) => Some((token, claims)),
+                Err(why) => {
+                    tracing::warn!(reason = %why, "latchkey: the handshake's session token was refused");
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(why) => {
+                tracing::warn!(reason = %why, "latchkey: handshake answer refused");
+                None
+            }
+        };
+        let cookies = match token {
+            Some((token, claims)) => vec![
+                format!("{TOKEN_COOKIE}={token}{}", self.cookie_attributes(claims.exp - self.now())),
+                format!("{HANDSHAKE_COOKIE}=1{}", self.cookie_attributes(QUIET_AFTER_SIGNED_IN)),
+            ],
+            None => vec![
+                format!("{TOKEN_COOKIE}={}", self.cookie_attributes(0)),
+                format!("{HANDSHAKE_COOKIE}=0{}", self.cookie_attributes(QUIET_AFTER_SIGNED_OUT)),
+            ],
+        };
+        see_other(&back, &cookies)
+    }
+}
