@@ -59,9 +59,11 @@ enum State {
     Problem(String),
 }
 
-/// Mounts the widget into `host` (inside a shadow root). `base` is Latchkey's public URL.
+/// Mounts the widget into `host` (inside a shadow root). `base` is Latchkey's public URL;
+/// `on_change` hears `true`/`false` each time the widget learns whether the person is signed
+/// in (the loader keeps the app's `latchkey_token` cookie by it).
 #[wasm_bindgen]
-pub fn mount(host: web_sys::HtmlElement, base: String) -> Result<(), JsValue> {
+pub fn mount(host: web_sys::HtmlElement, base: String, on_change: js_sys::Function) -> Result<(), JsValue> {
     let init = ShadowRootInit::new(ShadowRootMode::Open);
     let shadow = match host.shadow_root() {
         Some(existing) => existing,
@@ -78,7 +80,8 @@ pub fn mount(host: web_sys::HtmlElement, base: String) -> Result<(), JsValue> {
     // The widget lives as long as the page, and so does its base URL (a `&'static str` is
     // `Copy` into every closure, where a `StoredValue<String>` would cost code and clones).
     let base: &'static str = base.leak();
-    let handle = leptos::mount::mount_to(root, move || view! { <Widget base/> });
+    let on_change: &'static js_sys::Function = Box::leak(Box::new(on_change));
+    let handle = leptos::mount::mount_to(root, move || view! { <Widget base on_change/> });
     handle.forget();
     Ok(())
 }
@@ -119,7 +122,7 @@ fn initials(user: &User) -> String {
 }
 
 #[component]
-fn Widget(base: &'static str) -> impl IntoView {
+fn Widget(base: &'static str, on_change: &'static js_sys::Function) -> impl IntoView {
     let state = RwSignal::new(State::Loading);
     let menu_open = RwSignal::new(false);
     // One task for both: (sign out, then) learn the state afresh.
@@ -131,7 +134,10 @@ fn Widget(base: &'static str) -> impl IntoView {
                     .send()
                     .await;
             }
-            state.set(load(base).await);
+            let now = load(base).await;
+            let signed_in = matches!(now, State::SignedIn(_));
+            state.set(now);
+            let _ = on_change.call1(&JsValue::NULL, &JsValue::from_bool(signed_in));
         })
     };
     refresh(false);
