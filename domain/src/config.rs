@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use url::Url;
 
 use crate::crypto::MasterKey;
+use crate::proxy::TrustedProxies;
 use crate::secret::Secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,8 @@ pub struct Config {
     pub shared_credentials: Option<SharedCredentials>,
     /// Sign-in requests per minute per client address; 0 = no limit.
     pub rate_limit_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// One line naming the setting and what is wrong with it.
@@ -216,6 +219,9 @@ impl Config {
             None => 120,
         };
 
+        let trusted_proxies = TrustedProxies::parse(get("LATCHKEY_TRUSTED_PROXIES").unwrap_or(""))
+            .map_err(|m| invalid("LATCHKEY_TRUSTED_PROXIES", m))?;
+
         Ok(Config {
             environment,
             site_addr,
@@ -229,6 +235,7 @@ impl Config {
             notion_api,
             shared_credentials,
             rate_limit_per_minute,
+            trusted_proxies,
         })
     }
 
@@ -328,6 +335,7 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://./data/latchkey.db");
         assert_eq!(config.notion_api, NotionApi::Sandbox);
         assert_eq!(config.rate_limit_per_minute, 120);
+        assert!(config.trusted_proxies.is_empty());
         assert!(!config.secure_cookies());
     }
 
@@ -383,6 +391,7 @@ mod tests {
             "LATCHKEY_ALLOWED_ORIGINS"
         );
         assert_eq!(error_variable(&[("LATCHKEY_RATE_LIMIT", "lots")]), "LATCHKEY_RATE_LIMIT");
+        assert_eq!(error_variable(&[("LATCHKEY_TRUSTED_PROXIES", "10.0.0.1, nginx")]), "LATCHKEY_TRUSTED_PROXIES");
         assert_eq!(
             error_variable(&[("LATCHKEY_SECRET_KEY", "sk_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaa")]),
             "LATCHKEY_SECRET_KEY"

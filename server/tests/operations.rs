@@ -1,0 +1,161 @@
+//! Running Latchkey the way operators do: behind a reverse proxy, under attack, from its CLI.
+//! Against the real binary.
+
+mod common;
+
+use common::{Browser, Page, Server};
+use reqwest::{Method, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const PASSWORD: &str = "the-right-password-42";
+
+/// An admin sign-in posted as a browser behind a proxy would have it forwarded: the proxy is
+/// this test (127.0.0.1), the client is `client` in `X-Forwarded-For`.
+async fn admin_sign_in_via(server: &Server, browser: &mut Browser, client: &str, password: &str) -> Page {
+    browser
+        .request(
+            Method::POST,
+            &server.url("/api/dashboard/sign-in"),
+            Some(format!("username=admin&password={password}")),
+            &[("content-type", "application/x-www-form-urlencoded"), ("x-forwarded-for", client)],
+        )
+        .await
+}
+
+fn has_admin_cookie(page: &Page) -> bool {
+    page.set_cookies().iter().any(|c| c.starts_with("latchkey_admin=") && !c.contains("Max-Age=0"))
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_lockout_and_the_rate_limit_are_per_real_client() {
+    let server = Server::start(&[
+        ("LATCHKEY_ADMIN_PASSWORD", PASSWORD),
+        ("LATCHKEY_TRUSTED_PROXIES", "127.0.0.1"),
+        ("LATCHKEY_RATE_LIMIT", "3"),
+    ])
+    .await;
+    let mut attacker = Browser::new();
+    for _ in 0..5 {
+        let page = admin_sign_in_via(&server, &mut attacker, "203.0.113.66", "wrong-password").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    }
+    let locked = admin_sign_in_via(&server, &mut attacker, "203.0.113.66", PASSWORD).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "the attacker's address is locked out");
+    // A forged entry on the left does not get the attacker out: the proxy's own entry is read.
+    let forged = admin_sign_in_via(&server, &mut attacker, "198.51.100.1, 203.0.113.66", PASSWORD).await;
+    assert_eq!(forged.status, StatusCode::TOO_MANY_REQUESTS);
+
+    let mut admin = Browser::new();
+    let page = admin_sign_in_via(&server, &mut admin, "203.0.113.10", PASSWORD).await;
+    assert!(page.status.is_success(), "the real admin, from elsewhere, is not locked out: {}", page.body);
+    assert!(has_admin_cookie(&page));
+
+    // The sign-in rate limit counts per client too.
+    let start = server.url("/v1/oauth/notion/start");
+    let mut busy = Browser::new();
+    for _ in 0..3 {
+        let page = busy.request(Method::GET, &start, None, &[("x-forwarded-for", "203.0.113.66")]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+    }
+    let limited = busy.request(Method::GET, &start, None, &[("x-forwarded-for", "203.0.113.66")]).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    let mut other = Browser::new();
+    let page = other.request(Method::GET, &start, None, &[("forwarded", "for=203.0.113.10")]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "another client is not limited");
+}
+
+#[tokio::test]
+async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
+    // No trusted proxies: the peer (127.0.0.1) is the client whatever it claims.
+    let server = Server::start(&[("LATCHKEY_ADMIN_PASSWORD", PASSWORD)]).await;
+    let mut attacker = Browser::new();
+    for n in 0..5 {
+        let page = admin_sign_in_via(&server, &mut attacker, &format!("203.0.113.{n}"), "wrong-password").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    }
+    // A fresh X-Forwarded-For does not make a fresh client.
+    let page = admin_sign_in_via(&server, &mut attacker, "203.0.113.200", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+}
+
+/// A dashboard call with the admin's cookie and the given `Origin` and `Host`.
+async fn dashboard_call(
+    server: &Server,
+    admin: &mut Browser,
+    endpoint: &str,
+    origin: &str,
+    host: Option<&str>,
+) -> Page {
+    let mut headers = vec![("content-type", "application/x-www-form-urlencoded"), ("origin", origin)];
+    if let Some(host) = host {
+        headers.push(("host", host));
+    }
+    admin.request(Method::POST, &server.url(&format!("/api/dashboard/{endpoint}")), Some(String::new()), &headers).await
+}
+
+#[tokio::test]
+async fn dashboard_changes_are_checked_against_the_public_origin_not_the_host() {
+    // Behind a TLS proxy that sends its upstream's address as Host (nginx's default).
+    let server = Server::start(&[
+        ("LATCHKEY_ADMIN_PASSWORD", PASSWORD),
+        ("LATCHKEY_ENVIRONMENT", "development"),
+        ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
+    ])
+    .await;
+    let mut admin = Browser::new();
+    let page =
+        admin.post_form(&server.url("/api/dashboard/sign-in"), &format!("username=admin&password={PASSWORD}")).await;
+    assert!(page.status.is_success(), "{}", page.body);
+
+    let ok = dashboard_call(&server, &mut admin, "reveal-secret-key", "https://auth.example.com", None).await;
+    assert_eq!(ok.status, StatusCode::OK, "a change from the public origin, whatever the Host: {}", ok.body);
+    assert!(ok.body.contains("sk_test_"));
+    let same_host = format!("http://127.0.0.1:{}", server.port);
+    let refused = dashboard_call(&server, &mut admin, "reveal-secret-key", &same_host, None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "an Origin matching only the Host is not ours");
+    assert!(!refused.body.contains("sk_test_"));
+    // DNS rebinding: a hostile name pointed at our address, Origin and Host alike.
+    for (origin, host) in [("http://evil.example", "evil.example"), ("https://auth.example.com", "evil.example")] {
+        let refused = dashboard_call(&server, &mut admin, "reveal-secret-key", origin, Some(host)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{origin} via Host {host}");
+        assert!(!refused.body.contains("sk_test_"));
+        let mut page = admin.request(Method::GET, &server.url("/dashboard"), None, &[("host", host)]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        page = admin.request(Method::GET, &server.url("/dashboard"), None, &[("host", "auth.example.com")]).await;
+        assert_eq!(page.status, StatusCode::OK, "the public host itself is served");
+    }
+}
+
+#[tokio::test]
+async fn dashboard_refusals_have_their_own_status() {
+    let server = Server::start(&[("LATCHKEY_ADMIN_PASSWORD", PASSWORD)]).await;
+    let mut stranger = Browser::new();
+    let origin = server.base.clone();
+    let page = dashboard_call(&server, &mut stranger, "reveal-secret-key", &origin, None).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "signed out: {}", page.body);
+    let page = stranger.post_form(&server.url("/api/dashboard/connections"), "").await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    let page = dashboard_call(&server, &mut stranger, "reveal-secret-key", "https://evil.example", None).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    // An over-long body, declared or streamed, is 413 before any server function runs.
+    let long = format!("username=admin&password={}", "a".repeat(100 * 1024));
+    let page = stranger.post_form(&server.url("/api/dashboard/sign-in"), &long).await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Chunked, with no length declared: raw TCP, so nothing on the way buffers it.
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.expect("connect");
+    let head = format!(
+        "POST /api/dashboard/sign-in HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        server.port
+    );
+    tcp.write_all(head.as_bytes()).await.expect("write");
+    for _ in 0..100 {
+        if tcp.write_all(format!("400\r\n{}\r\n", "a".repeat(1024)).as_bytes()).await.is_err() {
+            break; // the server may answer and close before reading it all
+        }
+    }
+    let _ = tcp.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{}", &answer[..answer.len().min(200)]);
+}
