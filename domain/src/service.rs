@@ -36,6 +36,8 @@ pub enum StartError {
     DataDir(String),
     #[error("HTTP client: {0}")]
     Http(String),
+    #[error("LATCHKEY_ADMIN_PASSWORD: {0}")]
+    AdminPassword(String),
 }
 
 /// What a start generated, to print once for the operator.
@@ -90,6 +92,7 @@ impl Latchkey {
             refresh_locks: Default::default(),
         };
         latchkey.ensure_development_connection().await?;
+        latchkey.sync_admin_password().await.map_err(|e| StartError::AdminPassword(e.message))?;
         Ok((latchkey, generated))
     }
 

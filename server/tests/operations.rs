@@ -159,3 +159,56 @@ async fn dashboard_refusals_have_their_own_status() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 413"), "{}", &answer[..answer.len().min(200)]);
 }
+
+#[tokio::test]
+async fn a_burst_of_wrong_admin_passwords_gets_at_most_five_checked_and_the_admin_still_signs_in() {
+    let server =
+        Server::start(&[("LATCHKEY_ADMIN_PASSWORD", PASSWORD), ("LATCHKEY_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let attempts = (0..40).map(|_| {
+        let server = &server;
+        async move {
+            let mut attacker = Browser::new();
+            admin_sign_in_via(server, &mut attacker, "203.0.113.66", "wrong-password").await
+        }
+    });
+    let pages = futures::future::join_all(attempts).await;
+    let checked = pages.iter().filter(|p| p.status == StatusCode::UNAUTHORIZED).count();
+    let refused = pages.iter().filter(|p| p.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(checked <= 5, "{checked} wrong passwords were checked");
+    assert_eq!(checked + refused, 40, "every other one was refused at once");
+    assert!(pages
+        .iter()
+        .filter(|p| p.status == StatusCode::TOO_MANY_REQUESTS)
+        .all(|p| p.header("retry-after").is_some()));
+    assert!(pages.iter().all(|p| !has_admin_cookie(p)));
+
+    let mut admin = Browser::new();
+    let page = admin_sign_in_via(&server, &mut admin, "203.0.113.10", PASSWORD).await;
+    assert!(page.status.is_success(), "the real admin signs in after the burst: {}", page.body);
+}
+
+#[tokio::test]
+async fn a_new_admin_password_ends_every_admin_session() {
+    let mut server = Server::start(&[("LATCHKEY_ADMIN_PASSWORD", PASSWORD)]).await;
+    let mut admin = Browser::new();
+    let page =
+        admin.post_form(&server.url("/api/dashboard/sign-in"), &format!("username=admin&password={PASSWORD}")).await;
+    assert!(has_admin_cookie(&page));
+    let connections = server.url("/api/dashboard/connections");
+    assert_eq!(admin.post_form(&connections, "").await.status, StatusCode::OK);
+
+    // The same password again: nothing changed, the session lives on.
+    server.restart().await;
+    assert_eq!(admin.post_form(&connections, "").await.status, StatusCode::OK);
+
+    server.set_env("LATCHKEY_ADMIN_PASSWORD", "a-brand-new-password-7");
+    server.restart().await;
+    assert_eq!(admin.post_form(&connections, "").await.status, StatusCode::UNAUTHORIZED, "the old session is over");
+    let old =
+        admin.post_form(&server.url("/api/dashboard/sign-in"), &format!("username=admin&password={PASSWORD}")).await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let new =
+        admin.post_form(&server.url("/api/dashboard/sign-in"), "username=admin&password=a-brand-new-password-7").await;
+    assert!(has_admin_cookie(&new));
+    assert_eq!(admin.post_form(&connections, "").await.status, StatusCode::OK);
+}
