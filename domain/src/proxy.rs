@@ -217,7 +217,8 @@ mod tests {
 
     #[test]
     fn only_our_own_host_names_are_ours() {
-        let behind_proxy = config(&[("LATCHKEY_PUBLIC_URL", "https://auth.example.com")]);
+        let behind_proxy =
+            config(&[("LATCHKEY_PUBLIC_URL", "https://auth.example.com"), ("LATCHKEY_ENVIRONMENT", "development")]);
         for host in ["auth.example.com", "AUTH.example.com:443", "127.0.0.1:3000"] {
             assert!(host_is_ours(&behind_proxy, host), "{host}");
         }

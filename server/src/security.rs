@@ -195,6 +195,7 @@ mod tests {
         let vars = [
             ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
             ("LATCHKEY_ALLOWED_ORIGINS", "https://app.example.com"),
+            ("LATCHKEY_ENVIRONMENT", "development"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .into();
