@@ -165,6 +165,13 @@ pub async fn rate_limit_sign_in(
     match state.sign_in_limiter.check(client_of(&request, peer)) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
+            // A code refused here is still live at Notion: spend it (see `spend_code`).
+            if request.uri().path() == "/v1/oauth_callback" {
+                let query = request.uri().query().unwrap_or("");
+                if let Ok(callback) = domain::flow::Callback::parse(query) {
+                    state.latchkey.spend_code(callback.code.as_deref()).await;
+                }
+            }
             let mut response = failure_page(Failure::RateLimited, None).into_response();
             if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -212,3 +212,40 @@ async fn a_new_admin_password_ends_every_admin_session() {
     assert!(has_admin_cookie(&new));
     assert_eq!(admin.post_form(&connections, "").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn every_flow_gets_a_fresh_flow_cookie() {
+    let server = Server::start(&[]).await;
+    let mut browser = Browser::new();
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
+        assert_eq!(start.status, StatusCode::SEE_OTHER);
+        nonces.push(browser.cookies.get("latchkey_flow").cloned().expect("flow cookie"));
+    }
+    assert_ne!(nonces[0], nonces[1], "a second flow of one browser does not reuse the nonce");
+}
+
+#[tokio::test]
+async fn a_code_refused_at_the_callback_is_spent_and_cannot_be_replayed_in_another_flow() {
+    let server = Server::start(&[]).await;
+    let mut victim = Browser::new();
+    let callback = common::consent_in_sandbox(&server, &mut victim, "ada", "allow").await;
+    let code = common::query_param(&callback, "code").expect("code");
+    // The victim's callback arrives in a browser that did not start the flow: refused.
+    let mut elsewhere = Browser::new();
+    let refused = elsewhere.get(&callback).await;
+    assert_eq!(refused.error_code().as_deref(), Some("state_other_browser"));
+    // The code is spent in the background; give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+
+    // The attacker starts a flow of their own and injects the victim's code into it.
+    let mut attacker = Browser::new();
+    let start = attacker.get(&server.url("/v1/oauth/notion/start")).await;
+    let state = common::query_param(&start.location().expect("authorize URL"), "state").expect("state");
+    let injected = attacker.get(&server.url(&format!("/v1/oauth_callback?code={code}&state={state}"))).await;
+    assert_ne!(injected.status, StatusCode::SEE_OTHER, "the replayed code signs no one in");
+    assert_eq!(injected.error_code().as_deref(), Some("code_rejected"), "{}", injected.body);
+    assert!(!attacker.cookies.contains_key("latchkey_session"));
+    assert_eq!(server.count("sessions").await, 0);
+}
