@@ -249,3 +249,181 @@ async fn a_code_refused_at_the_callback_is_spent_and_cannot_be_replayed_in_anoth
     assert!(!attacker.cookies.contains_key("latchkey_session"));
     assert_eq!(server.count("sessions").await, 0);
 }
+
+#[tokio::test]
+async fn five_hundred_slow_connections_do_not_stop_healthz_and_are_let_go() {
+    let server = Server::start(&[]).await;
+    let mut slow = Vec::new();
+    for _ in 0..500 {
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.expect("connect");
+        // Half a request head, and then nothing.
+        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").await.expect("write");
+        slow.push(tcp);
+    }
+    let began = std::time::Instant::now();
+    let answer = reqwest::Client::new()
+        .get(server.url("/healthz"))
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .expect("healthz answers beside them");
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(began.elapsed() < std::time::Duration::from_secs(2));
+
+    // Past the header-read deadline (10 s) the server has closed every one of them.
+    tokio::time::sleep(std::time::Duration::from_millis(11_500)).await;
+    let mut closed = 0;
+    for tcp in &mut slow {
+        let mut buffer = [0u8; 512];
+        let read = tokio::time::timeout(std::time::Duration::from_millis(200), tcp.read(&mut buffer)).await;
+        // Either an answer (408) followed by the close, or the close itself.
+        if read.is_ok() {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 500, "slow connections are not held forever");
+}
+
+/// `latchkey <args>` with the server's environment, its output captured.
+fn cli(server: &Server, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    use std::io::Write;
+    let mut command = server.command();
+    command
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("latchkey runs");
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin.unwrap_or("").as_bytes());
+    }
+    child.wait_with_output().expect("latchkey ends")
+}
+
+#[tokio::test]
+async fn check_validates_the_configuration_and_version_names_the_commit() {
+    let bin = env!("CARGO_BIN_EXE_latchkey");
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        std::process::Command::new(bin)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .env_clear()
+            .env("LATCHKEY_DATA_DIR", std::env::temp_dir().join("latchkey-check-never-written"))
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:3999")
+            .envs(env.iter().copied())
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let good = run(&[], &["check"]);
+    assert_eq!(good.status.code(), Some(0), "{}", String::from_utf8_lossy(&good.stderr));
+    assert!(String::from_utf8_lossy(&good.stdout).contains("valid"));
+    for (env, variable) in [
+        (vec![("LATCHKEY_RATE_LIMIT", "many")], "LATCHKEY_RATE_LIMIT"),
+        (vec![("LATCHKEY_ENVIRONMENT", "production")], "LATCHKEY_MASTER_KEY"),
+        (vec![("LATCHKEY_PUBLIC_URL", "https://auth.example.com")], "LATCHKEY_ENVIRONMENT"),
+        (vec![("LATCHKEY_TRUSTED_PROXIES", "nginx")], "LATCHKEY_TRUSTED_PROXIES"),
+    ] {
+        let bad = run(&env, &["check"]);
+        assert_eq!(bad.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&bad.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(&format!("latchkey: {variable}: ")), "{stderr}");
+    }
+    let version = run(&[], &["--version"]);
+    let version = String::from_utf8_lossy(&version.stdout);
+    assert!(version.starts_with("latchkey 0.") && version.contains("(commit "), "{version}");
+    let key = run(&[], &["generate-master-key"]);
+    let key = String::from_utf8_lossy(&key.stdout).trim().to_string();
+    let checked = run(&[("LATCHKEY_ENVIRONMENT", "production"), ("LATCHKEY_MASTER_KEY", &key)], &["check"]);
+    assert_eq!(checked.status.code(), Some(0), "a generated key is a valid key");
+}
+
+#[tokio::test]
+async fn backup_copies_the_database_while_the_server_runs() {
+    let server = Server::start(&[]).await;
+    let dest = server.data_dir.path().join("copy.db");
+    let dest_text = dest.display().to_string();
+    if server.is_postgres() {
+        let out = cli(&server, &["backup", &dest_text], None);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+        return;
+    }
+    let mut people = Vec::new();
+    for person in ["ada", "grace", "katherine"] {
+        let mut browser = Browser::new();
+        assert_eq!(common::sign_in(&server, &mut browser, person).await.status, StatusCode::SEE_OTHER);
+        people.push(browser);
+    }
+    // Sign-ins go on while the copy is taken.
+    let more = async {
+        for _ in 0..5 {
+            let mut browser = Browser::new();
+            assert_eq!(common::sign_in(&server, &mut browser, "ada").await.status, StatusCode::SEE_OTHER);
+        }
+    };
+    let mut command = server.command();
+    command.args(["backup", &dest_text]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let copy = tokio::task::spawn_blocking(move || command.output().expect("latchkey runs"));
+    let ((), out) = tokio::join!(more, copy);
+    let out = out.expect("joined");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let again = cli(&server, &["backup", &dest_text], None);
+    assert_eq!(again.status.code(), Some(1), "an existing file is not overwritten");
+
+    sqlx::any::install_default_drivers();
+    let copy = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("sqlite://{dest_text}?mode=ro"))
+        .await
+        .expect("the copy opens");
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL")
+        .fetch_one(&copy)
+        .await
+        .expect("count");
+    // Every session handed out before the copy began, and none that is not in the original.
+    let now = server.count("sessions WHERE revoked_at IS NULL").await;
+    assert!((3..=now).contains(&sessions), "{sessions} sessions in the copy, {now} in the original");
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&copy).await.expect("count");
+    assert_eq!(users, 3);
+    // And the server is still serving.
+    assert_eq!(Browser::new().get(&server.url("/readyz")).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn admin_set_password_replaces_the_password_and_ends_admin_sessions() {
+    let mut server = Server::start(&[]).await;
+    let generated = std::fs::read_to_string(server.data_dir.path().join("admin_password")).expect("generated");
+    let mut admin = Browser::new();
+    let page = admin
+        .post_form(&server.url("/api/dashboard/sign-in"), &format!("username=admin&password={}", generated.trim()))
+        .await;
+    assert!(has_admin_cookie(&page), "{}", page.body);
+
+    let short = cli(&server, &["admin", "set-password"], Some("too-short\n"));
+    assert_eq!(short.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12"));
+    // SQLite is one process's: the server stops for the change (on PostgreSQL it may run on).
+    if !server.is_postgres() {
+        server.stop();
+    }
+    let set = cli(&server, &["admin", "set-password"], Some("a-brand-new-password-9\n"));
+    assert_eq!(set.status.code(), Some(0), "{}", String::from_utf8_lossy(&set.stderr));
+    server.restart().await;
+
+    let connections = server.url("/api/dashboard/connections");
+    assert_eq!(admin.post_form(&connections, "").await.status, StatusCode::UNAUTHORIZED, "the old session is over");
+    let old = admin
+        .post_form(&server.url("/api/dashboard/sign-in"), &format!("username=admin&password={}", generated.trim()))
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let new =
+        admin.post_form(&server.url("/api/dashboard/sign-in"), "username=admin&password=a-brand-new-password-9").await;
+    assert!(has_admin_cookie(&new), "{}", new.body);
+
+    // With the variable set, the stored password would not last: refused.
+    server.set_env("LATCHKEY_ADMIN_PASSWORD", PASSWORD);
+    let refused = cli(&server, &["admin", "set-password"], Some("another-password-123\n"));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("LATCHKEY_ADMIN_PASSWORD"));
+}
