@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use url::Url;
 
 use crate::crypto::MasterKey;
+use crate::proxy::TrustedProxies;
 use crate::secret::Secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +61,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// How long a session token (JWT) lives, in seconds (`LATCHKEY_TOKEN_LIFETIME`, 10–3600).
     pub token_lifetime_secs: i64,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// One line naming the setting and what is wrong with it.
@@ -89,6 +92,7 @@ impl Config {
     /// Reads the configuration from `vars`; `site_addr` is the listen address Leptos resolved
     /// (`LEPTOS_SITE_ADDR` or `Leptos.toml`).
     pub fn from_vars(vars: &HashMap<String, String>, site_addr: SocketAddr) -> Result<Config, ConfigError> {
+        let vars = &with_secret_files(vars)?;
         let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
 
         let environment = match get("LATCHKEY_ENVIRONMENT") {
@@ -102,6 +106,7 @@ impl Config {
             }
         };
         let production = environment == Environment::Production;
+        let chosen_explicitly = get("LATCHKEY_ENVIRONMENT").is_some();
 
         let public_url = match get("LATCHKEY_PUBLIC_URL") {
             Some(text) => parse_public_url(text)?,
@@ -119,6 +124,24 @@ impl Config {
                     "production needs an https URL, not `{public_url}` (plain http is allowed only on a loopback host)"
                 ),
             ));
+        }
+
+        // The sandbox lets anyone sign in as anyone: fine on a laptop, not on an address others can
+        // reach. Development there must be a decision, not a default.
+        if !production && !chosen_explicitly {
+            let reachable = if !site_addr.ip().is_loopback() {
+                Some(format!("listens on {site_addr}"))
+            } else if !is_loopback_host(&public_url) {
+                Some(format!("has the public URL {public_url}"))
+            } else {
+                None
+            };
+            if let Some(reachable) = reachable {
+                return Err(invalid(
+                    "LATCHKEY_ENVIRONMENT",
+                    format!("is not set and Latchkey {reachable}, beyond loopback: set LATCHKEY_ENVIRONMENT=production, or LATCHKEY_ENVIRONMENT=development to run the development instance (its sandbox signs anyone in) there anyway"),
+                ));
+            }
         }
 
         let data_dir = PathBuf::from(get("LATCHKEY_DATA_DIR").unwrap_or("./data"));
@@ -173,6 +196,12 @@ impl Config {
         if let Some(list) = get("LATCHKEY_ALLOWED_ORIGINS") {
             for origin in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 let origin = parse_origin(origin).map_err(|m| invalid("LATCHKEY_ALLOWED_ORIGINS", m))?;
+                if production && plain_http_beyond_loopback(&origin) {
+                    return Err(invalid(
+                        "LATCHKEY_ALLOWED_ORIGINS",
+                        format!("production needs https origins, not `{origin}` (plain http only on a loopback host)"),
+                    ));
+                }
                 if !allowed_origins.contains(&origin) {
                     allowed_origins.push(origin);
                 }
@@ -207,7 +236,16 @@ impl Config {
         }
 
         let notion_api = match get("NOTION_API_BASE") {
-            Some(text) => NotionApi::At(parse_base_url(text).map_err(|m| invalid("NOTION_API_BASE", m))?),
+            Some(text) => {
+                let base = parse_base_url(text).map_err(|m| invalid("NOTION_API_BASE", m))?;
+                if production && plain_http_beyond_loopback(base.as_str()) {
+                    return Err(invalid(
+                        "NOTION_API_BASE",
+                        format!("production sends client secrets there and needs https, not `{text}` (plain http only on a loopback host)"),
+                    ));
+                }
+                NotionApi::At(base)
+            }
             None if !production && shared_credentials.is_none() => NotionApi::Sandbox,
             None => {
                 NotionApi::At(Url::parse(DEFAULT_NOTION_API).map_err(|e| invalid("NOTION_API_BASE", e.to_string()))?)
@@ -233,6 +271,8 @@ impl Config {
                 }
             },
         };
+        let trusted_proxies = TrustedProxies::parse(get("LATCHKEY_TRUSTED_PROXIES").unwrap_or(""))
+            .map_err(|m| invalid("LATCHKEY_TRUSTED_PROXIES", m))?;
 
         Ok(Config {
             environment,
@@ -248,6 +288,7 @@ impl Config {
             shared_credentials,
             rate_limit_per_minute,
             token_lifetime_secs,
+            trusted_proxies,
         })
     }
 
@@ -274,6 +315,45 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.is_production() || self.public_url.scheme() == "https"
     }
+}
+
+/// The settings that are secrets, or hold one (a database URL with its password): each may be
+/// given as `<NAME>_FILE`, the path of a file holding it (Docker and systemd credentials), so it
+/// need not sit in the environment.
+pub const SECRET_FILE_VARIABLES: [(&str, &str); 5] = [
+    ("LATCHKEY_MASTER_KEY", "LATCHKEY_MASTER_KEY_FILE"),
+    ("LATCHKEY_SECRET_KEY", "LATCHKEY_SECRET_KEY_FILE"),
+    ("LATCHKEY_ADMIN_PASSWORD", "LATCHKEY_ADMIN_PASSWORD_FILE"),
+    ("LATCHKEY_SHARED_NOTION_CLIENT_SECRET", "LATCHKEY_SHARED_NOTION_CLIENT_SECRET_FILE"),
+    ("DATABASE_URL", "DATABASE_URL_FILE"),
+];
+
+/// `vars` with every `<NAME>_FILE` read into `<NAME>` (trimmed: files end with a newline).
+fn with_secret_files(vars: &HashMap<String, String>) -> Result<HashMap<String, String>, ConfigError> {
+    let set = |name: &str| vars.get(name).is_some_and(|v| !v.trim().is_empty());
+    let mut resolved = vars.clone();
+    for (name, file_variable) in SECRET_FILE_VARIABLES {
+        if !set(file_variable) {
+            continue;
+        }
+        if set(name) {
+            return Err(invalid(file_variable, format!("and {name} are both set: give the value one way")));
+        }
+        let path = vars.get(file_variable).map(|p| p.trim()).unwrap_or_default();
+        let value =
+            std::fs::read_to_string(path).map_err(|e| invalid(file_variable, format!("cannot read `{path}`: {e}")))?;
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(invalid(file_variable, format!("`{path}` is empty")));
+        }
+        resolved.insert(name.to_string(), value.to_string());
+    }
+    Ok(resolved)
+}
+
+/// True for an `http://` URL or origin whose host is not loopback.
+fn plain_http_beyond_loopback(text: &str) -> bool {
+    Url::parse(text).is_ok_and(|url| url.scheme() == "http" && !is_loopback_host(&url))
 }
 
 fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
@@ -353,6 +433,7 @@ mod tests {
         assert_eq!(config.notion_api, NotionApi::Sandbox);
         assert_eq!(config.rate_limit_per_minute, 120);
         assert_eq!(config.token_lifetime_secs, 60);
+        assert!(config.trusted_proxies.is_empty());
         assert!(!config.secure_cookies());
     }
 
@@ -412,6 +493,7 @@ mod tests {
             assert_eq!(error_variable(&[("LATCHKEY_TOKEN_LIFETIME", lifetime)]), "LATCHKEY_TOKEN_LIFETIME");
         }
         assert_eq!(parse(&[("LATCHKEY_TOKEN_LIFETIME", "10")]).map(|c| c.token_lifetime_secs), Ok(10));
+        assert_eq!(error_variable(&[("LATCHKEY_TRUSTED_PROXIES", "10.0.0.1, nginx")]), "LATCHKEY_TRUSTED_PROXIES");
         assert_eq!(
             error_variable(&[("LATCHKEY_SECRET_KEY", "sk_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaa")]),
             "LATCHKEY_SECRET_KEY"
@@ -421,6 +503,78 @@ mod tests {
         let message = parse(&[("LATCHKEY_ENVIRONMENT", "staging")]).err().map(|e| e.to_string()).unwrap_or_default();
         assert_eq!(message.lines().count(), 1);
         assert!(message.starts_with("LATCHKEY_ENVIRONMENT: "));
+    }
+
+    #[test]
+    fn development_beyond_loopback_must_be_chosen() {
+        let public = [("LATCHKEY_PUBLIC_URL", "https://auth.example.com")];
+        assert_eq!(error_variable(&public), "LATCHKEY_ENVIRONMENT");
+        let message = parse(&public).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("LATCHKEY_ENVIRONMENT=development"), "{message}");
+        assert!(parse(&[public[0], ("LATCHKEY_ENVIRONMENT", "development")]).is_ok());
+        let anywhere = SocketAddr::from(([0, 0, 0, 0], 3000));
+        let error = Config::from_vars(&HashMap::new(), anywhere).err().map(|e| e.variable);
+        assert_eq!(error, Some("LATCHKEY_ENVIRONMENT"));
+        let explicit = [("LATCHKEY_ENVIRONMENT".to_string(), "development".to_string())].into();
+        assert!(Config::from_vars(&explicit, anywhere).is_ok());
+        // Loopback stays the default's home.
+        assert!(parse(&[("LATCHKEY_PUBLIC_URL", "http://localhost:3000")]).is_ok());
+    }
+
+    #[test]
+    fn production_refuses_plain_http_origins_and_notion_base_beyond_loopback() {
+        let production = [
+            ("LATCHKEY_ENVIRONMENT", "production"),
+            ("LATCHKEY_MASTER_KEY", KEY),
+            ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
+        ];
+        let with = |extra: (&'static str, &'static str)| {
+            let mut pairs = production.to_vec();
+            pairs.push(extra);
+            pairs
+        };
+        assert_eq!(
+            error_variable(&with(("LATCHKEY_ALLOWED_ORIGINS", "https://app.example.com, http://app.example.com"))),
+            "LATCHKEY_ALLOWED_ORIGINS"
+        );
+        assert_eq!(error_variable(&with(("NOTION_API_BASE", "http://notion.example.com"))), "NOTION_API_BASE");
+        assert!(parse(&with(("LATCHKEY_ALLOWED_ORIGINS", "http://localhost:5173"))).is_ok());
+        assert!(parse(&with(("NOTION_API_BASE", "http://127.0.0.1:9000"))).is_ok());
+        // Development may use anything.
+        assert!(parse(&[("LATCHKEY_ALLOWED_ORIGINS", "http://app.example.com")]).is_ok());
+    }
+
+    #[test]
+    fn secrets_can_come_from_files() {
+        let dir = std::env::temp_dir().join(format!("latchkey-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let key_file = dir.join("master_key");
+        std::fs::write(&key_file, format!("{KEY}\n")).expect("write");
+        let password_file = dir.join("password");
+        std::fs::write(&password_file, "  a-long-enough-password\n").expect("write");
+        let key_path = key_file.display().to_string();
+        let password_path = password_file.display().to_string();
+        let config = parse(&[
+            ("LATCHKEY_MASTER_KEY_FILE", key_path.as_str()),
+            ("LATCHKEY_ADMIN_PASSWORD_FILE", password_path.as_str()),
+        ])
+        .expect("valid");
+        assert!(config.master_key.is_some());
+        assert_eq!(config.admin_password.as_ref().map(|p| p.expose().as_str()), Some("a-long-enough-password"));
+        // Both ways at once is a mistake, and a missing file names the variable.
+        assert_eq!(
+            error_variable(&[("LATCHKEY_MASTER_KEY_FILE", key_path.as_str()), ("LATCHKEY_MASTER_KEY", KEY)]),
+            "LATCHKEY_MASTER_KEY_FILE"
+        );
+        assert_eq!(error_variable(&[("DATABASE_URL_FILE", "/nonexistent/latchkey")]), "DATABASE_URL_FILE");
+        let message = parse(&[("LATCHKEY_SECRET_KEY_FILE", "/nonexistent/sk")]).err().map(|e| e.to_string());
+        assert!(
+            message.is_some_and(|m| m.starts_with("LATCHKEY_SECRET_KEY_FILE: cannot read") && m.lines().count() == 1)
+        );
+        // The value read is checked like the variable itself.
+        std::fs::write(&key_file, "c2hvcnQ=").expect("write");
+        assert_eq!(error_variable(&[("LATCHKEY_MASTER_KEY_FILE", key_path.as_str())]), "LATCHKEY_MASTER_KEY");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

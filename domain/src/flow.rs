@@ -107,12 +107,7 @@ impl Latchkey {
     }
 
     /// Step 1: everything checked *before* the browser leaves for Notion.
-    pub async fn start_sign_in(
-        &self,
-        redirect_url: Option<&str>,
-        intent: Intent,
-        browser_nonce: Option<&str>,
-    ) -> Result<Started, Failure> {
+    pub async fn start_sign_in(&self, redirect_url: Option<&str>, intent: Intent) -> Result<Started, Failure> {
         let portal = self.portal_settings().await.map_err(|_| Failure::StorageUnavailable)?;
         let redirect_url = match redirect_url {
             Some(candidate) => {
@@ -134,10 +129,11 @@ impl Latchkey {
 
         let now = self.now();
         let state = random_token(32);
-        // One flow cookie per browser: kept if present and well-formed, so two tabs signing in
-        // at once both finish.
-        let nonce =
-            browser_nonce.filter(|n| is_token_shaped(n)).map(str::to_string).unwrap_or_else(|| random_token(32));
+        // A fresh flow cookie for every flow, never the one the browser brought: a nonce that
+        // outlived its flow (or was planted by someone else) would let a leaked callback URL of
+        // a later flow finish in that other browser. Of two tabs signing in at once, the one
+        // started last finishes; the other starts again.
+        let nonce = random_token(32);
         let flow = FlowRow {
             state_hash: token_hash(&state),
             browser_hash: token_hash(&nonce),
@@ -180,25 +176,22 @@ impl Latchkey {
 
         // Notion's error first: the person cancelled, or Notion refused.
         if let Some(error) = &callback.error {
-            info!(error = %truncate(error, 64), "Notion returned an error to the callback");
+            // Escaped: the value is the caller's, and CR/LF or terminal escapes must not forge
+            // log lines.
+            info!(error = %truncate(error, 64).escape_debug(), "Notion returned an error to the callback");
             return Err(if error == "access_denied" { Failure::Cancelled } else { Failure::NotionRejected });
         }
 
-        // Then the state: present, known, fresh, and this browser's.
-        if callback.state.is_none() {
-            return Err(Failure::StateMissing);
-        }
-        let flow = flow.ok_or(Failure::StateInvalid)?;
-        let now = self.now();
-        if now >= flow.expires_at {
-            return Err(Failure::StateExpired);
-        }
-        let Some(nonce) = browser_nonce else {
-            return Err(Failure::StateOtherBrowser);
+        // Then the state: present, known, fresh, and this browser's. A code that arrives with a
+        // state we do not accept is spent all the same (see `spend_code`).
+        let flow = match self.check_flow(callback, flow, browser_nonce) {
+            Ok(flow) => flow,
+            Err(failure) => {
+                self.spend_code(callback.code.as_deref()).await;
+                return Err(failure);
+            }
         };
-        if token_hash(nonce) != flow.browser_hash {
-            return Err(Failure::StateOtherBrowser);
-        }
+        let now = self.now();
         let code = callback.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 512).ok_or(Failure::BadRequest)?;
 
         // Then the exchange, with the connection as it is now (it may have been switched off).
@@ -258,6 +251,64 @@ impl Latchkey {
             user_id: written.user_id,
             created_user: written.created_user,
         })
+    }
+
+    fn check_flow(
+        &self,
+        callback: &Callback,
+        flow: Option<FlowRow>,
+        browser_nonce: Option<&str>,
+    ) -> Result<FlowRow, Failure> {
+        if callback.state.is_none() {
+            return Err(Failure::StateMissing);
+        }
+        let flow = flow.ok_or(Failure::StateInvalid)?;
+        if self.now() >= flow.expires_at {
+            return Err(Failure::StateExpired);
+        }
+        let Some(nonce) = browser_nonce else {
+            return Err(Failure::StateOtherBrowser);
+        };
+        if token_hash(nonce) != flow.browser_hash {
+            return Err(Failure::StateOtherBrowser);
+        }
+        Ok(flow)
+    }
+
+    /// A code that reached a callback we refused before exchanging it (over the rate limit, a
+    /// state that is not this browser's, expired…) is exchanged anyway, in the background, and
+    /// the tokens it buys are revoked at Notion. Notion has no PKCE, so a live code is a sign-in
+    /// for whoever presents it: left alone, a leaked one could be replayed in an attacker's own
+    /// flow and sign them in as the victim. Spent, it is worth nothing.
+    ///
+    /// At most a few at once, so refused callbacks cannot make us flood Notion; beyond that a
+    /// code is left to expire (Notion's live minutes).
+    pub async fn spend_code(&self, code: Option<&str>) {
+        static SPENDING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+        let Some(code) = code.filter(|c| !c.is_empty() && c.len() <= 512) else { return };
+        let Ok(permit) = SPENDING.try_acquire() else {
+            warn!("too many refused callbacks at once: a code was left unspent");
+            return;
+        };
+        let Ok(connection) = self.enabled_connection().await else { return };
+        let Ok((credentials, endpoints)) = self.credentials_for(&connection) else { return };
+        let notion = self.notion.clone();
+        let redirect_uri = self.config.redirect_uri();
+        let code = code.to_string();
+        tokio::spawn(async move {
+            let _permit = permit;
+            match notion.exchange_code(&endpoints.server, &credentials, &code, &redirect_uri).await {
+                Ok(token) => {
+                    if let Err(e) = notion.revoke(&endpoints.server, &credentials, &token.access_token).await {
+                        warn!(error = %e, "revoking the tokens of a refused callback's code failed");
+                    } else {
+                        info!("a refused callback's code was spent and its token revoked");
+                    }
+                }
+                // Already used, expired or never real: nothing left to spend.
+                Err(e) => info!(error = %e, "a refused callback's code could not be exchanged"),
+            }
+        });
     }
 
     async fn enabled_connection(&self) -> Result<ConnectionRow, Failure> {

@@ -38,6 +38,8 @@ pub enum StartError {
     DataDir(String),
     #[error("HTTP client: {0}")]
     Http(String),
+    #[error("LATCHKEY_ADMIN_PASSWORD: {0}")]
+    AdminPassword(String),
 }
 
 /// What a start generated, to print once for the operator.
@@ -93,6 +95,7 @@ impl Latchkey {
             key_ring: Default::default(),
         };
         latchkey.ensure_development_connection().await?;
+        latchkey.sync_admin_password().await.map_err(|e| StartError::AdminPassword(e.message))?;
         Ok((latchkey, generated))
     }
 

@@ -1,44 +1,55 @@
 //! `latchkey`: reads the configuration, opens storage, serves the portal, the API and (in
-//! development) the Notion sandbox.
+//! development) the Notion sandbox. Its other commands (check, backup, …) are in `cli.rs`.
 #![forbid(unsafe_code)]
 // Handlers return `Result<_, Response>` to answer early; a Response is large and that is fine.
 #![allow(clippy::result_large_err)]
 
+mod cli;
 mod html;
 mod routes;
 mod security;
+mod serve;
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use domain::config::Config;
 use domain::Latchkey;
-use leptos::config::get_configuration;
+use leptos::config::{get_configuration, LeptosOptions};
 use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = <cli::Cli as clap::Parser>::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
+    match cli.command.unwrap_or(cli::Command::Serve) {
+        cli::Command::Serve => serve_until_stopped().await,
+        command => cli::run(command).await,
+    }
+}
 
+/// The run-time Leptos settings and Latchkey's configuration, or the one line to print and the
+/// exit code (2: configuration).
+pub fn load_configuration() -> Result<(LeptosOptions, Config), String> {
     // The run-time Leptos settings come from Leptos.toml when started from the repository root,
     // and from LEPTOS_* variables (which override it) anywhere.
     let leptos_toml = std::path::Path::new("Leptos.toml").exists().then_some("Leptos.toml");
-    let leptos_options = match get_configuration(leptos_toml) {
-        Ok(conf) => conf.leptos_options,
-        Err(e) => {
-            eprintln!("latchkey: Leptos configuration: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let config = match Config::from_env(leptos_options.site_addr) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("latchkey: {e}");
+    let leptos_options = get_configuration(leptos_toml)
+        .map(|conf| conf.leptos_options)
+        .map_err(|e| format!("Leptos configuration: {e}"))?;
+    let config = Config::from_env(leptos_options.site_addr).map_err(|e| e.to_string())?;
+    Ok((leptos_options, config))
+}
+
+async fn serve_until_stopped() -> ExitCode {
+    let (leptos_options, config) = match load_configuration() {
+        Ok(loaded) => loaded,
+        Err(line) => {
+            eprintln!("latchkey: {line}");
             return ExitCode::from(2);
         }
     };
@@ -73,9 +84,7 @@ async fn main() -> ExitCode {
     );
     tokio::spawn(prune_forever(latchkey.clone()));
 
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = serve::serve(listener, app, shutdown_signal()).await;
     latchkey.store.close().await;
     match served {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,5 @@
-//! Security headers on every response, the sign-in rate limit, and the same-origin check for
-//! state-changing form posts.
+//! Security headers on every response, the client's address behind trusted proxies, the
+//! sign-in rate limit, and the same-origin check for state-changing form posts.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -8,10 +8,11 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::failure::Failure;
+use domain::proxy::{ClientIp, TrustedProxies};
 use domain::Latchkey;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -47,6 +48,67 @@ pub async fn headers(hsts: bool, request: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Works out who the client is (the peer, or what our trusted proxies say) once per request and
+/// leaves it in the request's extensions as [`ClientIp`], for the rate limit and the dashboard's
+/// lockout alike.
+pub async fn client_ip(
+    State(trusted): State<Arc<TrustedProxies>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let client = {
+        let headers = request.headers();
+        let values = |name| headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+        trusted.client(peer.ip(), &values("x-forwarded-for"), &values(header::FORWARDED.as_str()))
+    };
+    request.extensions_mut().insert(client);
+    next.run(request).await
+}
+
+/// The dashboard (its pages and server functions) answers only requests for our own host: a
+/// hostile name that resolves to our address (DNS rebinding) would otherwise carry the admin's
+/// cookie-less but same-origin requests to us, and a stray name means a misrouted request.
+pub async fn own_host_for_dashboard(State(latchkey): State<Arc<Latchkey>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !(path == "/dashboard" || path.starts_with("/dashboard/") || path.starts_with("/api/dashboard/")) {
+        return next.run(request).await;
+    }
+    let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if domain::proxy::host_is_ours(&latchkey.config, host) {
+        return next.run(request).await;
+    }
+    tracing::warn!(host = %host.escape_debug(), "dashboard request for another host refused");
+    let message = format!("The dashboard answers only at {}.", latchkey.config.public_url_join("/dashboard"));
+    (StatusCode::FORBIDDEN, message).into_response()
+}
+
+/// Leptos reads a server function's body itself, and a body over the limit came out as a 500:
+/// read it here, within the limit, so an over-long one is a 413 before any server function runs.
+pub async fn limit_server_fn_body(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let too_long = || (StatusCode::PAYLOAD_TOO_LARGE, "That request is too large.").into_response();
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > SERVER_FN_BODY_LIMIT) {
+        return too_long();
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, SERVER_FN_BODY_LIMIT).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Err(_) => too_long(),
+    }
+}
+
+/// What any dashboard form can need, with room to spare.
+pub const SERVER_FN_BODY_LIMIT: usize = 64 * 1024;
+
+/// The client of a request that went through [`client_ip`]; the peer otherwise.
+fn client_of(request: &Request, peer: SocketAddr) -> IpAddr {
+    request.extensions().get::<ClientIp>().map(|c| c.0).unwrap_or(peer.ip())
 }
 
 /// CORS for the frontend API: only the allowed origins (configured and set in the dashboard),
@@ -101,9 +163,16 @@ pub async fn rate_limit_sign_in(
     request: Request,
     next: Next,
 ) -> Response {
-    match state.sign_in_limiter.check(peer.ip()) {
+    match state.sign_in_limiter.check(client_of(&request, peer)) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
+            // A code refused here is still live at Notion: spend it (see `spend_code`).
+            if request.uri().path() == "/v1/oauth_callback" {
+                let query = request.uri().query().unwrap_or("");
+                if let Ok(callback) = domain::flow::Callback::parse(query) {
+                    state.latchkey.spend_code(callback.code.as_deref()).await;
+                }
+            }
             let mut response = failure_page(Failure::RateLimited, None).into_response();
             if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -134,6 +203,7 @@ mod tests {
         let vars = [
             ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
             ("LATCHKEY_ALLOWED_ORIGINS", "https://app.example.com"),
+            ("LATCHKEY_ENVIRONMENT", "development"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .into();

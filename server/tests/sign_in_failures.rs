@@ -276,6 +276,8 @@ async fn every_way_notion_fails_ends_on_a_clear_page_with_nothing_saved() {
         (Answer::Json(200, r#"{"access_token": "ntn_x", "bot_id": "#.into()), "notion_unavailable", 502),
         (Answer::Json(200, r#"{"access_token": "ntn_x"}"#.into()), "notion_unavailable", 502),
         (Answer::Cut, "notion_unavailable", 502),
+        // A huge answer is given up on, not buffered whole.
+        (Answer::Json(200, format!("{{\"pad\": \"{}\"}}", "x".repeat(2 * 1024 * 1024))), "notion_unavailable", 502),
         (
             Answer::Json(200, r#"{"access_token": "ntn_x", "bot_id": "b", "workspace_id": "w", "owner": {"type": "workspace", "workspace": true}}"#.into()),
             "notion_no_person",

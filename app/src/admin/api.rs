@@ -49,7 +49,7 @@ pub const USERS_PER_PAGE: i64 = 20;
 #[server(endpoint = "dashboard/status")]
 pub async fn get_status() -> Result<Status, ServerFnError> {
     let latchkey = guard::latchkey()?;
-    let signed_in = guard::admin(&latchkey, false).await.is_ok();
+    let signed_in = guard::is_admin(&latchkey).await;
     Ok(Status {
         signed_in,
         production: latchkey.config.is_production(),
@@ -270,9 +270,17 @@ mod guard {
         parts().and_then(|p| p.headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_string)).unwrap_or_default()
     }
 
+    /// Who is signing in, for the lockout: the server works it out (trusted proxies and all) and
+    /// leaves it in the request; the peer address stands in only if it did not.
     pub fn client_address() -> String {
-        parts()
-            .and_then(|p| p.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()))
+        let Some(parts) = parts() else { return "unknown".into() };
+        if let Some(client) = parts.extensions.get::<domain::proxy::ClientIp>() {
+            return client.0.to_string();
+        }
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
             .unwrap_or_else(|| "unknown".into())
     }
 
@@ -282,17 +290,32 @@ mod guard {
         jar.get(admin_cookie_name(latchkey.config.secure_cookies())).map(|c| c.value().to_string())
     }
 
-    /// Cross-site request forgery: a change must come from a page served by this very host.
-    /// (The admin cookie is also SameSite=Strict.)
+    /// Cross-site request forgery: a change must come from a page of our own origin, the one in
+    /// `LATCHKEY_PUBLIC_URL`. Not the `Host` header: a proxy may rewrite it (nginx sends its
+    /// upstream's name by default), and a rebinding attacker chooses it. (The admin cookie is also
+    /// SameSite=Strict, and the server refuses dashboard requests for another host.)
     pub fn same_origin() -> Result<(), ServerFnError> {
         let Some(parts) = parts() else { return Ok(()) };
         let Some(origin) = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
-        let host = request_host();
-        let matches = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host.as_str());
-        if matches {
+        let ours = latchkey().map(|l| domain::config::origin_of(&l.config.public_url)).unwrap_or_default();
+        if !ours.is_empty() && origin.eq_ignore_ascii_case(&ours) {
             Ok(())
         } else {
-            Err(ServerFnError::new("This change came from another site and was refused."))
+            refuse(403, "This change came from another site and was refused.")
+        }
+    }
+
+    /// A refusal with its own status (the server function default would be 500).
+    fn refuse<T>(status: u16, message: &str) -> Result<T, ServerFnError> {
+        set_status(status, None);
+        Err(ServerFnError::new(message))
+    }
+
+    /// Whether the request carries a live admin session; asking refuses nothing.
+    pub async fn is_admin(latchkey: &Latchkey) -> bool {
+        match admin_token(latchkey) {
+            Some(token) => latchkey.admin_authenticated(&token).await.unwrap_or(false),
+            None => false,
         }
     }
 
@@ -301,12 +324,15 @@ mod guard {
             same_origin()?;
         }
         let Some(token) = admin_token(latchkey) else {
-            return Err(ServerFnError::new("Sign in to the dashboard first."));
+            return refuse(401, "Sign in to the dashboard first.");
         };
         match latchkey.admin_authenticated(&token).await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(ServerFnError::new("Your dashboard session has ended: sign in again.")),
-            Err(error) => Err(shown(error)),
+            Ok(false) => refuse(401, "Your dashboard session has ended: sign in again."),
+            Err(error) => {
+                set_status(error.status, error.retry_after);
+                Err(shown(error))
+            }
         }
     }
 

@@ -1,11 +1,10 @@
 //! Dashboard sign-in: one `admin` user, an argon2id-hashed password, a lockout after repeated
 //! failures (kept in the database, so every replica counts them), and its own session cookie.
 
-use std::sync::OnceLock;
-
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use cookie::{Cookie, SameSite};
+use tokio::sync::Semaphore;
 
 use super::{AdminError, AdminResult};
 use crate::crypto::{constant_time_eq, is_token_shaped, random_id, random_token, token_hash};
@@ -27,27 +26,98 @@ pub struct AdminSession {
     pub expires_at: Millis,
 }
 
-/// The argon2id hash of the configured admin password, made once, when first needed (hashing
-/// takes tens of milliseconds; start-up should not pay for it).
-static PASSWORD_HASH: OnceLock<Option<String>> = OnceLock::new();
+/// argon2 checks of the admin password running at once. Each holds ~19 MiB for tens of
+/// milliseconds: an unbounded burst of guesses was gigabytes. Beyond this many, a sign-in is
+/// answered 429 at once, before anything is hashed or counted.
+const CONCURRENT_PASSWORD_CHECKS: usize = 3;
+static PASSWORD_CHECKS: Semaphore = Semaphore::const_new(CONCURRENT_PASSWORD_CHECKS);
+
+/// The setting that holds the argon2id hash of the admin password: where the password of
+/// record lives, so that a change (a new `LATCHKEY_ADMIN_PASSWORD`, `latchkey admin
+/// set-password`) is noticed, on every replica, and ends the admin sessions.
+const PASSWORD_HASH_SETTING: &str = "admin_password_hash";
+
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+fn hash_password(password: &str) -> Option<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).ok().map(|h| h.to_string())
+}
+
+fn password_matches(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
 
 impl Latchkey {
-    fn admin_password_hash(&self) -> Option<&'static str> {
-        PASSWORD_HASH
-            .get_or_init(|| {
-                let password = self.admin_password.as_ref()?;
-                let salt = SaltString::generate(&mut rand::rngs::OsRng);
-                Argon2::default().hash_password(password.expose().as_bytes(), &salt).ok().map(|h| h.to_string())
-            })
-            .as_deref()
+    /// At start: makes the configured password (`LATCHKEY_ADMIN_PASSWORD`, or the generated
+    /// development one while nothing is stored) the password of record. A password different
+    /// from the stored one is a change, and ends every admin session.
+    pub async fn sync_admin_password(&self) -> AdminResult<()> {
+        let stored = self.store.setting(PASSWORD_HASH_SETTING).await?;
+        let wanted = match (&self.config.admin_password, &stored) {
+            (Some(configured), _) => configured.clone(),
+            (None, Some(_)) => return Ok(()),
+            (None, None) => match &self.admin_password {
+                Some(generated) => generated.clone(),
+                None => return Ok(()),
+            },
+        };
+        if let Some(hash) = stored {
+            let password = wanted.expose().clone();
+            if tokio::task::spawn_blocking(move || password_matches(&password, &hash)).await.unwrap_or(false) {
+                return Ok(());
+            }
+        }
+        self.set_admin_password(wanted.expose()).await
+    }
+
+    /// Sets a new admin password and ends every admin session.
+    pub async fn set_admin_password(&self, password: &str) -> AdminResult<()> {
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(AdminError::invalid("password", "must be at least 12 characters"));
+        }
+        let password = password.to_string();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| AdminError::new(500, "hash_failed", "The password could not be hashed."))?;
+        let now = self.now();
+        self.store.set_setting(PASSWORD_HASH_SETTING, &hash, now).await?;
+        let ended = self.store.revoke_all_admin_sessions(now).await?;
+        tracing::info!(ended, "admin password changed; admin sessions ended");
+        Ok(())
     }
 
     /// Checks the admin's credentials and starts an admin session. `client` is the address the
     /// attempt came from.
+    ///
+    /// The attempt is counted before the password is checked, and the count read after: of a
+    /// burst from one address, only those whose own row is among the first few go on to the
+    /// check, however many run at once (a check-then-count let every one of them through).
     pub async fn admin_sign_in(&self, username: &str, password: &str, client: &str) -> AdminResult<AdminSession> {
+        let Ok(_permit) = PASSWORD_CHECKS.try_acquire() else {
+            let mut error =
+                AdminError::new(429, "busy", "Too many sign-ins are being checked right now. Try again in a moment.");
+            error.retry_after = Some(1);
+            return Err(error);
+        };
+        let Some(hash) = self.store.setting(PASSWORD_HASH_SETTING).await? else {
+            return Err(AdminError::new(
+                403,
+                "admin_disabled",
+                "No admin password is set: start Latchkey with LATCHKEY_ADMIN_PASSWORD.",
+            ));
+        };
         let now = self.now();
+        let attempt_id = random_id("fail");
+        self.store.record_admin_failure(&attempt_id, client, now).await?;
         let (mine, all, oldest) = self.store.admin_failures_since(client, now - LOCKOUT_WINDOW).await?;
-        if mine >= MAX_FAILURES_PER_CLIENT || all >= MAX_FAILURES_OVERALL {
+        if mine > MAX_FAILURES_PER_CLIENT || all > MAX_FAILURES_OVERALL {
+            // Not a guess that was checked: it neither counts nor extends the lock.
+            self.store.delete_admin_failure(&attempt_id).await?;
             let retry = oldest.map(|t| (t + LOCKOUT_WINDOW - now) / 1000).unwrap_or(LOCKOUT_WINDOW / 1000).max(1);
             let minutes = (retry + 59) / 60;
             let mut error = AdminError::new(
@@ -58,26 +128,12 @@ impl Latchkey {
             error.retry_after = Some(retry);
             return Err(error);
         }
-        let Some(hash) = self.admin_password_hash() else {
-            return Err(AdminError::new(
-                403,
-                "admin_disabled",
-                "No admin password is set: start Latchkey with LATCHKEY_ADMIN_PASSWORD.",
-            ));
-        };
         let attempt = password.to_string();
-        let hash = hash.to_string();
         // argon2 is deliberately slow: keep it off the async workers.
-        let password_ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| Argon2::default().verify_password(attempt.as_bytes(), &parsed).is_ok())
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false);
+        let password_ok = tokio::task::spawn_blocking(move || password_matches(&attempt, &hash)).await.unwrap_or(false);
         let username_ok = constant_time_eq(username.as_bytes(), ADMIN_USERNAME.as_bytes());
         if !(password_ok && username_ok) {
-            self.store.record_admin_failure(&random_id("fail"), client, now).await?;
+            // The attempt's row stays: it is the failure.
             tracing::warn!(client, "failed admin sign-in");
             return Err(AdminError::new(401, "invalid_credentials", "That user name and password do not match."));
         }

@@ -8,7 +8,7 @@ mod keys;
 mod users;
 
 pub use auth::{admin_cookie, admin_cookie_name};
-pub use auth::{AdminSession, ADMIN_USERNAME};
+pub use auth::{AdminSession, ADMIN_USERNAME, MIN_PASSWORD_CHARS};
 pub use connections::{ConnectionInput, ConnectionPatch};
 pub use keys::{publishable_key, PortalSettings};
 pub use users::{NotionTokenEntry, RefreshLocks};

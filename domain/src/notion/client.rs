@@ -142,7 +142,7 @@ impl NotionClient {
             .await
             .map_err(transport_error)?;
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(transport_error)?;
+        let bytes = read_bounded(response).await?;
         if status == 200 {
             return serde_json::from_slice(&bytes).map_err(|e| NotionError::Malformed(e.to_string()));
         }
@@ -175,9 +175,28 @@ impl NotionClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let bytes = response.bytes().await.map_err(transport_error)?;
+        let bytes = read_bounded(response).await?;
         interpret_token_answer(status, retry_after, &bytes)
     }
+}
+
+/// The largest answer read from Notion; its token answers are a few kilobytes.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// Reads an answer's body chunk by chunk, giving up past [`MAX_ANSWER_BYTES`]: a huge (or
+/// endless) answer is a failure, never buffered whole.
+async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, NotionError> {
+    if response.content_length().is_some_and(|n| n > MAX_ANSWER_BYTES as u64) {
+        return Err(NotionError::Malformed("the answer is larger than 1 MiB".into()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(NotionError::Malformed("the answer is larger than 1 MiB".into()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Turns a token endpoint's status and body into a token or a precise error.

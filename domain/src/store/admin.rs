@@ -125,6 +125,24 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets one recorded attempt (one refused before its password was checked).
+    pub async fn delete_admin_failure(&self, id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM admin_sign_in_failures WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends every live admin session (the password changed). Returns how many.
+    pub async fn revoke_all_admin_sessions(&self, now: Millis) -> StoreResult<u64> {
+        let done = sqlx::query("UPDATE admin_sessions SET revoked_at = $1 WHERE revoked_at IS NULL")
+            .bind(now)
+            .execute(&mut *self.writer().await?)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Failed admin sign-ins since `since`: from `client`, and from everyone; and the oldest
     /// of the client's (when its lock lifts).
     pub async fn admin_failures_since(&self, client: &str, since: Millis) -> StoreResult<(i64, i64, Option<Millis>)> {

@@ -640,3 +640,26 @@ impl From<sqlx::Error> for TxError {
         TxError::Sql(error)
     }
 }
+
+/// A consistent copy of the SQLite database at `database_url` into `destination`, taken while
+/// the server may be running: `VACUUM INTO` reads one snapshot (WAL: it waits for no writer and
+/// blocks none) and writes a compact, self-contained database file. Does not take the process
+/// lock: copying is a reader's job. `Err` is a sentence for the operator.
+pub fn backup_sqlite(database_url: &str, destination: &Path) -> Result<(), String> {
+    let Some(source) = sqlite_file(database_url) else {
+        return Err("DATABASE_URL does not name a SQLite file".into());
+    };
+    if !source.exists() {
+        return Err(format!("there is no database at {}", source.display()));
+    }
+    if destination.exists() {
+        return Err(format!("{} exists already; choose a new file", destination.display()));
+    }
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = rusqlite::Connection::open_with_flags(&source, flags)
+        .map_err(|e| format!("cannot open {}: {e}", source.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?;
+    let target = destination.to_str().ok_or("the backup path must be valid UTF-8")?;
+    conn.execute("VACUUM INTO ?1", [target]).map_err(|e| format!("copying into {target} failed: {e}"))?;
+    Ok(())
+}

@@ -74,10 +74,13 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
         move || app::shell(options.clone())
     })
     .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-    .layer(DefaultBodyLimit::max(64 * 1024))
+    .layer(DefaultBodyLimit::max(security::SERVER_FN_BODY_LIMIT))
+    .layer(axum::middleware::from_fn(security::limit_server_fn_body))
+    .layer(axum::middleware::from_fn_with_state(latchkey.clone(), security::own_host_for_dashboard))
     // gzip or brotli for whoever accepts it: pages, JSON, and the WASM bundles (tower-http
     // skips already-compressed types and tiny bodies).
     .layer(tower_http::compression::CompressionLayer::new())
     .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
+    .layer(axum::middleware::from_fn_with_state(Arc::new(latchkey.config.trusted_proxies.clone()), security::client_ip))
     .with_state(state)
 }

@@ -34,8 +34,7 @@ pub async fn start(
     let Some(intent) = Intent::parse(intent.as_deref()) else {
         return failure_page(Failure::BadRequest, None);
     };
-    let nonce = jar.get(cookie_names(secure).flow).map(|c| c.value().to_string());
-    match latchkey.start_sign_in(redirect_url.as_deref(), intent, nonce.as_deref()).await {
+    match latchkey.start_sign_in(redirect_url.as_deref(), intent).await {
         Ok(started) => {
             let jar = jar.add(flow_cookie(started.browser_nonce.expose(), secure));
             (jar, Redirect::to(started.authorize_url.as_str())).into_response()

@@ -116,6 +116,12 @@ impl Server {
         }
     }
 
+    /// Sets (or replaces) a variable for the next start.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_string(), value.to_string()));
+    }
+
     pub async fn restart(&mut self) {
         self.stop();
         self.spawn().await;
