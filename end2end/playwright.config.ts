@@ -26,6 +26,10 @@ const port = 3100;
 /** A third-party app on another origin that embeds the widget, and one that is not allowed. */
 export const hostPort = 3101;
 export const strangerPort = 3102;
+/** hello-app (examples/hello-app): a server-rendered app on its own origin, using the Rust SDK. */
+export const helloAppPort = 3103;
+/** The development instance's backend key, which hello-app uses. */
+export const secretKey = "sk_test_e2e_0123456789abcdefghijklmn";
 /** pk_test_ + base64("127.0.0.1:3100$"): the publishable key of the instance under test. */
 /** The production instance of the admin-journey test, and the Notion stand-in it talks to. */
 export const prodPort = 3200;
@@ -36,6 +40,7 @@ const masterKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 export const publishableKey = "pk_test_MTI3LjAuMC4xOjMxMDAk";
 const baseURL = `http://127.0.0.1:${port}`;
 const bin = process.env.LATCHKEY_BIN || "./target/debug/latchkey";
+const helloApp = process.env.HELLO_APP_BIN || "./target/debug/hello-app";
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 // The server gets a fresh, empty data dir: the one scripts/e2e.sh made (and removes), or else a
 // new temporary one that the shell removes when Playwright stops the server.
@@ -79,8 +84,11 @@ const config: PlaywrightTestConfig = {
         LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
         RUST_LOG: process.env.RUST_LOG ?? "warn",
         // The widget tests' host app (another origin) is allowed; the other host is not.
-        LATCHKEY_ALLOWED_ORIGINS: `http://127.0.0.1:${hostPort}`,
+        LATCHKEY_ALLOWED_ORIGINS: `http://127.0.0.1:${hostPort},http://127.0.0.1:${helloAppPort}`,
         LATCHKEY_ADMIN_PASSWORD: adminPassword,
+        LATCHKEY_SECRET_KEY: secretKey,
+        // Short-lived tokens, so the tests see renewals and a sign-out reach the apps quickly.
+        LATCHKEY_TOKEN_LIFETIME: "10",
       },
       url: `${baseURL}/readyz`,
       reuseExistingServer: false,
@@ -117,6 +125,21 @@ const config: PlaywrightTestConfig = {
       url: `http://127.0.0.1:${notionPort}/v1/oauth/authorize`,
       reuseExistingServer: false,
       timeout: 10_000,
+      stdout: "ignore" as const,
+      stderr: "pipe" as const,
+    },
+    {
+      command: shellQuote(helloApp),
+      cwd: root,
+      env: {
+        LATCHKEY_URL: baseURL,
+        APP_URL: `http://127.0.0.1:${helloAppPort}`,
+        LATCHKEY_SECRET_KEY: secretKey,
+        RUST_LOG: "warn",
+      },
+      url: `http://127.0.0.1:${helloAppPort}/`,
+      reuseExistingServer: false,
+      timeout: 30_000,
       stdout: "ignore" as const,
       stderr: "pipe" as const,
     },

@@ -92,7 +92,8 @@ pub struct Sandbox {
 
 #[derive(Default)]
 struct Tokens {
-    active_access: std::collections::HashSet<String>,
+    /// Active access tokens and the bot user each one is (what `/v1/users/me` answers).
+    active_access: HashMap<String, Value>,
     refresh: HashMap<String, (Consent, String)>,
 }
 
@@ -199,7 +200,7 @@ impl Sandbox {
         if tokens.refresh.len() >= MAX_SANDBOX_GRANTS {
             *tokens = Tokens::default();
         }
-        tokens.active_access.insert(access.clone());
+        tokens.active_access.insert(access.clone(), bot_user(&body));
         tokens.refresh.insert(refresh, (consent.clone(), access));
         body
     }
@@ -235,12 +236,26 @@ impl Sandbox {
         };
         let mut tokens = self.tokens();
         match action {
-            TokenAction::Introspect => (200, json!({"active": tokens.active_access.contains(&token)})),
+            TokenAction::Introspect => (200, json!({"active": tokens.active_access.contains_key(&token)})),
             TokenAction::Revoke => {
                 tokens.active_access.remove(&token);
                 tokens.refresh.retain(|refresh, (_, access)| *refresh != token && *access != token);
                 (200, json!({}))
             }
+        }
+    }
+
+    /// `GET /v1/users/me` with `Authorization: Bearer <access token>`: the integration's bot
+    /// user in that workspace, with the person who granted it, as Notion answers. Notion insists
+    /// on a `Notion-Version` header here.
+    pub fn users_me(&self, authorization: Option<&str>, notion_version: Option<&str>) -> (u16, Value) {
+        if notion_version.is_none_or(|v| v.trim().is_empty()) {
+            return error(400, "missing_version", "Notion-Version header failed validation.");
+        }
+        let token = authorization.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).unwrap_or_default();
+        match self.tokens().active_access.get(token) {
+            Some(user) => (200, user.clone()),
+            None => error(401, "unauthorized", "API token is invalid."),
         }
     }
 
@@ -281,6 +296,19 @@ fn stable_uuid(seed: &str) -> String {
     format!("{}-{}-4{}-8{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }
 
+/// The bot user a token answer stands for, in Notion's `/v1/users/me` shape.
+fn bot_user(token: &Value) -> Value {
+    json!({
+        "object": "user",
+        "id": token["bot_id"],
+        "name": "Latchkey sandbox integration",
+        "avatar_url": null,
+        "type": "bot",
+        "bot": {"owner": token["owner"], "workspace_name": token["workspace_name"]},
+        "request_id": stable_uuid(&random_token(16)),
+    })
+}
+
 fn token_body(consent: &Consent) -> Value {
     let person_key = consent.email.trim().to_lowercase();
     let person_key = if person_key.is_empty() { consent.name.trim().to_lowercase() } else { person_key };
@@ -314,6 +342,20 @@ fn token_body(consent: &Consent) -> Value {
 mod tests {
     use super::*;
     use crate::notion::TokenResponse;
+
+    #[test]
+    fn users_me_answers_the_bot_of_an_active_token_and_wants_a_version() {
+        let sandbox = sandbox();
+        let body = sandbox.issue_tokens(&ada(Quirk::None));
+        let bearer = format!("Bearer {}", body["access_token"].as_str().expect("token"));
+        let (status, me) = sandbox.users_me(Some(&bearer), Some("2022-06-28"));
+        assert_eq!(status, 200);
+        assert_eq!((me["type"].as_str(), &me["id"]), (Some("bot"), &body["bot_id"]));
+        assert_eq!(me["bot"]["owner"]["user"]["person"]["email"], "ada@example.com");
+        assert_eq!(me["bot"]["workspace_name"], body["workspace_name"]);
+        assert_eq!(sandbox.users_me(Some(&bearer), None).0, 400, "Notion-Version is required");
+        assert_eq!(sandbox.users_me(Some("Bearer ntn_unknown"), Some("2022-06-28")).0, 401);
+    }
 
     const REDIRECT: &str = "http://127.0.0.1:3000/v1/oauth_callback";
 

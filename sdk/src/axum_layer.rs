@@ -15,9 +15,10 @@ use tower::{Layer, Service};
 
 use crate::{Latchkey, Rejection, SessionClaims, HANDSHAKE_COOKIE, HANDSHAKE_PARAM, TOKEN_COOKIE};
 
-/// After a signed-in handshake, no other for this long: long enough that a token refused for a
-/// skewed clock never loops, short enough that a session ended elsewhere is seen soon.
-const QUIET_AFTER_SIGNED_IN: i64 = 30;
+/// After a signed-in handshake, no other for this long: a token refused (a clock far off) then
+/// costs one round every 10 s, never a loop; and no shorter-lived token (10 s at least) is
+/// left without renewal.
+const QUIET_AFTER_SIGNED_IN: i64 = 10;
 /// After a signed-out answer: a person who signs in through [`Latchkey::sign_in_url`] comes
 /// back through the handshake anyway.
 const QUIET_AFTER_SIGNED_OUT: i64 = 300;

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sandbox/notion/v1/oauth/token", post(token))
         .route("/sandbox/notion/v1/oauth/introspect", post(|s, h, b| token_admin(TokenAction::Introspect, s, h, b)))
         .route("/sandbox/notion/v1/oauth/revoke", post(|s, h, b| token_admin(TokenAction::Revoke, s, h, b)))
+        .route("/sandbox/notion/v1/users/me", get(users_me))
 }
 
 /// The authorize request's parameters, as Notion receives them.
@@ -282,5 +283,15 @@ async fn token_admin(action: TokenAction, State(state): State<AppState>, headers
     };
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let (status, json) = sandbox.token_admin(action, authorization, &body);
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), Json(json)).into_response()
+}
+
+/// `GET /sandbox/notion/v1/users/me`: who a user's token is, so apps can try a Notion call.
+async fn users_me(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Ok(sandbox) = sandbox_of(&state) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let header = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+    let (status, json) = sandbox.users_me(header(AUTHORIZATION.as_str()), header("notion-version"));
     (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), Json(json)).into_response()
 }
