@@ -68,9 +68,11 @@ pub async fn client_ip(
     next.run(request).await
 }
 
-/// The dashboard (its pages and server functions) answers only requests for our own host: a
-/// hostile name that resolves to our address (DNS rebinding) would otherwise carry the admin's
-/// cookie-less but same-origin requests to us, and a stray name means a misrouted request.
+/// The dashboard (its pages and server functions) answers only requests for our own host. A
+/// hostile name made to resolve to our address (DNS rebinding) gives the attacker's page a
+/// "same-origin" path to an instance it could not otherwise reach (one on a private network,
+/// or a laptop): its requests then carry its own name as `Host` and `Origin`, and are refused
+/// here. Any other stray name is a misrouted request.
 pub async fn own_host_for_dashboard(State(latchkey): State<Arc<Latchkey>>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if !(path == "/dashboard" || path.starts_with("/dashboard/") || path.starts_with("/api/dashboard/")) {

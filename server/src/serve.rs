@@ -18,7 +18,8 @@ use tower::ServiceExt;
 use tracing::{debug, warn};
 
 /// A client has this long to send a request's head (its first line and headers), counted from
-/// when the server starts waiting for it: slow-loris connections are closed after it.
+/// when the server starts waiting for it: slow-loris connections are closed after it, and so
+/// is a keep-alive connection idle this long between requests (hyper waits for the next head).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection is closed (between requests) after this long, however busy: idle keep-alive
 /// connections cannot pile up.

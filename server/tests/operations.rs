@@ -270,8 +270,17 @@ async fn five_hundred_slow_connections_do_not_stop_healthz_and_are_let_go() {
     assert_eq!(answer.status(), StatusCode::OK);
     assert!(began.elapsed() < std::time::Duration::from_secs(2));
 
+    // A keep-alive connection that finished its request and then sits idle.
+    let mut idle = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.expect("write");
+    let mut buffer = [0u8; 4096];
+    let n = idle.read(&mut buffer).await.expect("answer");
+    assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+
     // Past the header-read deadline (10 s) the server has closed every one of them.
     tokio::time::sleep(std::time::Duration::from_millis(11_500)).await;
+    let closed_idle = tokio::time::timeout(std::time::Duration::from_millis(200), idle.read(&mut buffer)).await;
+    assert!(matches!(closed_idle, Ok(Ok(0)) | Ok(Err(_))), "an idle keep-alive connection is closed too");
     let mut closed = 0;
     for tcp in &mut slow {
         let mut buffer = [0u8; 512];
@@ -426,4 +435,61 @@ async fn admin_set_password_replaces_the_password_and_ends_admin_sessions() {
     let refused = cli(&server, &["admin", "set-password"], Some("another-password-123\n"));
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("LATCHKEY_ADMIN_PASSWORD"));
+}
+
+#[tokio::test]
+async fn a_code_refused_by_the_rate_limit_is_spent_too() {
+    let server = Server::start(&[("LATCHKEY_TRUSTED_PROXIES", "127.0.0.1"), ("LATCHKEY_RATE_LIMIT", "3")]).await;
+    let mut victim = Browser::new();
+    let start = victim
+        .request(Method::GET, &server.url("/v1/oauth/notion/start"), None, &[("x-forwarded-for", "203.0.113.5")])
+        .await;
+    let authorize = start.location().expect("authorize URL");
+    victim.get(&authorize).await;
+    let decided = victim
+        .post_form(&server.url("/sandbox/notion/v1/oauth/authorize"), &common::consent_form(&authorize, "ada", "allow"))
+        .await;
+    let callback = decided.location().expect("callback URL");
+    let code = common::query_param(&callback, "code").expect("code");
+    // The victim's address uses up its limit; its callback is refused.
+    for _ in 0..3 {
+        victim
+            .request(Method::GET, &server.url("/v1/oauth/notion/start"), None, &[("x-forwarded-for", "203.0.113.5")])
+            .await;
+    }
+    let limited = victim.request(Method::GET, &callback, None, &[("x-forwarded-for", "203.0.113.5")]).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+
+    // From elsewhere, in a flow of the attacker's own, the code is worth nothing now.
+    let mut attacker = Browser::new();
+    let start = attacker
+        .request(Method::GET, &server.url("/v1/oauth/notion/start"), None, &[("x-forwarded-for", "198.51.100.9")])
+        .await;
+    let state = common::query_param(&start.location().expect("authorize URL"), "state").expect("state");
+    let injected = attacker
+        .request(
+            Method::GET,
+            &server.url(&format!("/v1/oauth_callback?code={code}&state={state}")),
+            None,
+            &[("x-forwarded-for", "198.51.100.9")],
+        )
+        .await;
+    assert_eq!(injected.error_code().as_deref(), Some("code_rejected"), "{}", injected.body);
+    assert_eq!(server.count("sessions").await, 0);
+}
+
+#[tokio::test]
+async fn control_characters_from_the_callback_never_reach_the_log_raw() {
+    let server = Server::start(&[("RUST_LOG", "info")]).await;
+    let mut browser = Browser::new();
+    let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
+    let state = common::query_param(&start.location().expect("authorize"), "state").expect("state");
+    let forged = "server_error%0D%0A2026-01-01T00:00:00Z%20INFO%20admin%20signed%20in%1B%5B2J";
+    let page = browser.get(&server.url(&format!("/v1/oauth_callback?error={forged}&state={state}"))).await;
+    assert_eq!(page.error_code().as_deref(), Some("notion_rejected"));
+    let log = server.log();
+    assert!(log.contains("server_error"), "the error is logged: {log}");
+    assert!(!log.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")), "no forged line: {log}");
+    assert!(!log.contains("\u{1b}[2J"), "no terminal escape from the caller");
 }
