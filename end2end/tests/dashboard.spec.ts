@@ -123,3 +123,37 @@ test("production: custom credentials, copy the Authorization URL, Add connection
   await expect(page.locator("h1.name")).toHaveText("Production Pat");
   await expect(page.locator("p.email")).toHaveText("pat@example.com");
 });
+
+/** Signs a new person up through the sandbox with HTTP alone (no page), as the person typed in. */
+async function signUpPerson(playwright: typeof import("@playwright/test"), n: number) {
+  const request = await playwright.request.newContext({ maxRedirects: 0 });
+  const start = await request.get(`${dev}/v1/oauth/notion/start?intent=sign_up`);
+  const authorize = new URL(start.headers()["location"]);
+  const form: Record<string, string> = {
+    person: "custom", custom_name: `Pager Person ${n}`, custom_email: `pager${n}@example.com`,
+    workspace: "0", quirk: "none", decision: "allow",
+  };
+  for (const name of ["client_id", "redirect_uri", "response_type", "owner", "state"]) {
+    form[name] = authorize.searchParams.get(name) ?? "";
+  }
+  const decided = await request.post(`${dev}/sandbox/notion/v1/oauth/authorize`, { form });
+  const landed = await request.get(decided.headers()["location"]);
+  expect(landed.status()).toBe(303);
+  await request.dispose();
+}
+
+test("the Users page pages through more than 20 users", async ({ page, playwright }) => {
+  test.setTimeout(60_000);
+  for (let n = 1; n <= 21; n++) await signUpPerson(playwright, n);
+  await signInAsAdmin(page, dev);
+  await page.getByRole("link", { name: "Users" }).click();
+  const next = page.getByRole("button", { name: "Next", exact: true });
+  const previous = page.getByRole("button", { name: "Previous", exact: true });
+  await expect(next).toBeEnabled();
+  await expect(previous).toBeDisabled();
+  const firstPage = await page.locator("tbody tr").allTextContents();
+  expect(firstPage.length).toBe(20);
+  await next.click();
+  await expect(previous).toBeEnabled();
+  await expect.poll(async () => (await page.locator("tbody tr").allTextContents()).join("|")).not.toBe(firstPage.join("|"));
+});

@@ -416,6 +416,12 @@ fn PortalView(info: PortalInfo) -> impl IntoView {
     }
 }
 
+/// True on the last page of `total` users. (A comparison written inside `view!` attributes
+/// reads as the tag's end: that once put this source text on the Next button.)
+fn on_last_page(page: i64, total: i64) -> bool {
+    page >= (total - 1).max(0) / USERS_PER_PAGE
+}
+
 #[component]
 fn Users() -> impl IntoView {
     let query = RwSignal::new(String::new());
@@ -439,7 +445,7 @@ fn Users() -> impl IntoView {
                             <div class="pager">
                                 <button type="button" class="button" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p -= 1)>"Previous"</button>
                                 <span class="muted">{format!("{total} users")}</span>
-                                <button type="button" class="button" disabled=move || page.get() >= (total - 1).max(0) / USERS_PER_PAGE on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+                                <button type="button" class="button" disabled=move || on_last_page(page.get(), total) on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
                             </div>
                         }.into_any()
                     }
