@@ -84,7 +84,7 @@ const config: PlaywrightTestConfig = {
         LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
         RUST_LOG: process.env.RUST_LOG ?? "warn",
         // The widget tests' host app (another origin) is allowed; the other host is not.
-        LATCHKEY_ALLOWED_ORIGINS: `http://127.0.0.1:${hostPort},http://127.0.0.1:${helloAppPort}`,
+        LATCHKEY_ALLOWED_ORIGINS: `http://127.0.0.1:${hostPort},http://app.localhost:${helloAppPort}`,
         LATCHKEY_ADMIN_PASSWORD: adminPassword,
         LATCHKEY_SECRET_KEY: secretKey,
         // Short-lived tokens, so the tests see renewals and a sign-out reach the apps quickly.
@@ -133,7 +133,10 @@ const config: PlaywrightTestConfig = {
       cwd: root,
       env: {
         LATCHKEY_URL: baseURL,
-        APP_URL: `http://127.0.0.1:${helloAppPort}`,
+        // Another host than Latchkey's (Chromium resolves *.localhost to loopback): its cookies
+        // are its own, as on app.example.com beside auth.example.com.
+        APP_URL: `http://app.localhost:${helloAppPort}`,
+        APP_ADDR: `127.0.0.1:${helloAppPort}`,
         LATCHKEY_SECRET_KEY: secretKey,
         RUST_LOG: "warn",
       },

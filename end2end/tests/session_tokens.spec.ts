@@ -8,7 +8,7 @@ import { hostPort, helloAppPort } from "../playwright.config";
 
 const latchkey = "http://127.0.0.1:3100";
 const host = `http://127.0.0.1:${hostPort}`;
-const helloApp = `http://127.0.0.1:${helloAppPort}`;
+const helloApp = `http://app.localhost:${helloAppPort}`;
 const jwks = createRemoteJWKSet(new URL(`${latchkey}/.well-known/jwks.json`));
 
 async function pickAndAllow(page: Page, person: string) {
@@ -73,6 +73,10 @@ test("a server-rendered app on another origin knows the person with JavaScript o
   // Its server called Notion (the sandbox) with Ada's token from the backend API.
   await expect(page.locator("#notion")).toContainText("Notion says your workspace is");
   expect(page.url()).not.toContain("__latchkey_handshake");
+  // The token lives on the app's host only; Latchkey's session cookie never reaches it.
+  const appCookies = (await context.cookies(helloApp)).map((c) => c.name);
+  expect(appCookies).toContain("latchkey_token");
+  expect(appCookies).not.toContain("latchkey_session");
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/\/sign-in/);
