@@ -29,8 +29,8 @@ lint: ## formatting and clippy, warnings as errors
 fmt: ## format the code
 	cargo fmt --all
 
-release: ## production build: target/release/latchkey and target/site
-	PATH="$(CURDIR)/tools/node_modules/.bin:$$PATH" cargo leptos build --release
+release: ## production build: target/release/latchkey, self-contained (pages, CSS, WASM, widget inside)
+	./scripts/build-release.sh
 
 bench: ## release build, then load tests on loopback (vs a baseline server) into BENCHMARKS.md
 	LATCHKEY_BENCH_VIA="make bench" ./scripts/bench.sh

@@ -7,7 +7,6 @@ cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
 
 "$ROOT/scripts/setup.sh"
-cargo leptos build --release
-"$ROOT/scripts/build-widget.sh"
+"$ROOT/scripts/build-release.sh"
 echo "==> Latchkey: open http://127.0.0.1:3000/sign-in (Ctrl-C stops it)"
 exec ./target/release/latchkey

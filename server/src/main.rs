@@ -4,6 +4,7 @@
 // Handlers return `Result<_, Response>` to answer early; a Response is large and that is fine.
 #![allow(clippy::result_large_err)]
 
+mod assets;
 mod cli;
 mod html;
 mod routes;

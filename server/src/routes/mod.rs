@@ -73,7 +73,7 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
         let options = leptos_options.clone();
         move || app::shell(options.clone())
     })
-    .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+    .fallback(site_files())
     .layer(DefaultBodyLimit::max(security::SERVER_FN_BODY_LIMIT))
     .layer(axum::middleware::from_fn(security::limit_server_fn_body))
     .layer(axum::middleware::from_fn_with_state(latchkey.clone(), security::own_host_for_dashboard))
@@ -83,4 +83,30 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
     .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
     .layer(axum::middleware::from_fn_with_state(Arc::new(latchkey.config.trusted_proxies.clone()), security::client_ip))
     .with_state(state)
+}
+
+/// Files of the site bundle: from inside the binary (see assets.rs), or from `LEPTOS_SITE_ROOT`
+/// when the operator set it; anything else is Leptos' not-found page.
+fn site_files() -> impl Fn(
+    axum::http::Uri,
+    axum::extract::State<AppState>,
+    axum::extract::Request,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = axum::response::Response> + Send>>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    let from_disk = leptos_axum::file_and_error_handler::<AppState, _>(app::shell);
+    let site_root_set = std::env::var_os("LEPTOS_SITE_ROOT").is_some();
+    move |uri, state, request| {
+        let from_disk = from_disk.clone();
+        Box::pin(async move {
+            if !site_root_set {
+                if let Some(response) = crate::assets::embedded(&request) {
+                    return response;
+                }
+            }
+            from_disk(uri, state, request).await
+        })
+    }
 }
