@@ -153,6 +153,10 @@ fn find_nginx() -> Option<PathBuf> {
 /// Latchkey behind nginx, or `None` (the test is skipped) where nginx is not installed. Under
 /// `CI=true` a missing nginx fails the test instead: CI must run it.
 async fn latchkey_behind_nginx(test: &str) -> Option<(Server, Nginx)> {
+    latchkey_behind_nginx_with(test, &[]).await
+}
+
+async fn latchkey_behind_nginx_with(test: &str, more_env: &[(&str, &str)]) -> Option<(Server, Nginx)> {
     let Some(nginx) = find_nginx() else {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{test}: nginx is not installed, and CI=true needs this test to run: `apt-get install nginx` (scripts/setup.sh --test does)");
@@ -167,13 +171,14 @@ async fn latchkey_behind_nginx(test: &str) -> Option<(Server, Nginx)> {
     };
     let port = common::free_port();
     let public_url = format!("https://localhost:{port}");
-    let server = Server::start(&[
+    let mut env = vec![
         ("LATCHKEY_ENVIRONMENT", "development"),
-        ("LATCHKEY_PUBLIC_URL", &public_url),
+        ("LATCHKEY_PUBLIC_URL", public_url.as_str()),
         ("LATCHKEY_TRUSTED_PROXIES", "127.0.0.1"),
         ("LATCHKEY_ADMIN_PASSWORD", PASSWORD),
-    ])
-    .await;
+    ];
+    env.extend_from_slice(more_env);
+    let server = Server::start(&env).await;
     let nginx = Nginx::start(&nginx, port, server.port).await;
     Some((server, nginx))
 }
@@ -317,4 +322,23 @@ async fn dashboard_changes_through_nginx_are_checked_against_the_public_origin()
             assert!(!refused.body.contains("sk_test_"));
         }
     }
+}
+
+#[tokio::test]
+async fn through_nginx_the_sign_in_rate_limit_is_per_real_client() {
+    let test = "through_nginx_the_sign_in_rate_limit_is_per_real_client";
+    let Some((_server, nginx)) = latchkey_behind_nginx_with(test, &[("LATCHKEY_RATE_LIMIT", "3")]).await else {
+        return;
+    };
+    let start = format!("{}/v1/oauth/notion/start", nginx.public_url());
+    // Two real clients, as in the lockout test: nginx appends each one's own address.
+    let mut busy = from([127, 0, 0, 2]);
+    for _ in 0..3 {
+        assert_eq!(busy.get(&start).await.status, StatusCode::SEE_OTHER);
+    }
+    assert_eq!(busy.get(&start).await.status, StatusCode::TOO_MANY_REQUESTS, "the busy client is limited");
+    let forged = busy.request(Method::GET, &start, None, &[("x-forwarded-for", "203.0.113.10")]).await;
+    assert_eq!(forged.status, StatusCode::TOO_MANY_REQUESTS, "a forged X-Forwarded-For is not a fresh client");
+    let mut other = from([127, 0, 0, 3]);
+    assert_eq!(other.get(&start).await.status, StatusCode::SEE_OTHER, "another client is not limited");
 }
