@@ -58,5 +58,5 @@ if [ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ] || [ ! -x "$ROOT/tools/node
 fi
 
 if [ "${1:-}" = "--test" ]; then
-  apt_install chromium
+  apt_install chromium nginx openssl   # nginx: the TLS reverse-proxy test (server/tests/behind_nginx.rs)
 fi

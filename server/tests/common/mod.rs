@@ -270,6 +270,21 @@ impl Browser {
         Browser { client, cookies: HashMap::new(), user_agent: user_agent.to_string() }
     }
 
+    /// A browser that accepts any TLS certificate (a test's self-signed one, at a proxy),
+    /// reaches `localhost` at 127.0.0.1 and connects from `local_address`: any loopback address
+    /// (`127.0.0.2`, …) makes it another client as far as the proxy can tell.
+    pub fn accepting_any_certificate(local_address: std::net::IpAddr) -> Browser {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .danger_accept_invalid_certs(true)
+            .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .local_address(local_address)
+            .build()
+            .expect("client");
+        Browser { client, ..Browser::new() }
+    }
+
     pub async fn get(&mut self, url: &str) -> Page {
         self.request(Method::GET, url, None, &[]).await
     }
