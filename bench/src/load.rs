@@ -331,16 +331,29 @@ pub async fn hammer_get(
     headers: Vec<(HeaderName, String)>,
     expected: u16,
 ) -> LoadResult {
+    hammer(spec, addr, Method::GET, path, headers, expected).await
+}
+
+/// `method path` (no body) with these headers, answered `expected`, as fast as it goes.
+pub async fn hammer(
+    spec: &LoadSpec,
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: Vec<(HeaderName, String)>,
+    expected: u16,
+) -> LoadResult {
     let path: Arc<str> = Arc::from(path);
     let headers = Arc::new(headers);
     run(spec, addr, move |mut client: Client| {
         let path = path.clone();
         let headers = headers.clone();
+        let method = method.clone();
         async move {
-            let outcome = match client.get(&path, &headers).await {
+            let outcome = match client.send(method.clone(), &path, &headers, None).await {
                 Ok(answer) if answer.status == expected => Ok(()),
-                Ok(answer) => Err(format!("GET {path} answered {} (expected {expected})", answer.status)),
-                Err(e) => Err(format!("GET {path}: {e}")),
+                Ok(answer) => Err(format!("{method} {path} answered {} (expected {expected})", answer.status)),
+                Err(e) => Err(format!("{method} {path}: {e}")),
             };
             (client, outcome)
         }

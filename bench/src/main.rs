@@ -8,7 +8,7 @@
 //!                [--max-sign-ins N] [--starts N] [--rounds N]
 //! latchkey-bench baseline-server 127.0.0.1:PORT
 //! latchkey-bench load 127.0.0.1:PORT (sign-ins | sign-ins-many | /path)
-//!                [--cookie NAME=VALUE] [--connections N] [--seconds N]
+//!                [--method GET|POST] [--cookie NAME=VALUE] [--connections N] [--seconds N]
 //! ```
 //!
 //! `load` puts one load on a server already running (for profiling it, e.g. under `perf record`)
@@ -23,6 +23,7 @@ mod machine;
 mod procs;
 mod report;
 mod signin;
+mod tokens;
 mod weight;
 
 use std::net::SocketAddr;
@@ -32,7 +33,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hyper::header::{HeaderName, COOKIE};
+use hyper::header::{HeaderName, AUTHORIZATION, COOKIE};
+use hyper::Method;
 
 use crate::load::{Client, LoadResult, LoadSpec};
 use crate::procs::{free_addr, LatchkeySetup, Served};
@@ -62,7 +64,7 @@ pub struct Options {
 const USAGE: &str = "usage: latchkey-bench [run] [--root DIR] [--latchkey BINARY] [--site-root DIR] [--out FILE] [--seconds N] [--warmup N] \
 [--connections N] [--sign-in-concurrency N] [--max-sign-ins N] [--starts N] [--rounds N]
        latchkey-bench baseline-server 127.0.0.1:PORT
-       latchkey-bench load 127.0.0.1:PORT (sign-ins | sign-ins-many | /path) [--cookie NAME=VALUE] [--connections N] [--seconds N]
+       latchkey-bench load 127.0.0.1:PORT (sign-ins | sign-ins-many | /path) [--method GET|POST] [--cookie NAME=VALUE] [--connections N] [--seconds N]
 LATCHKEY_BENCH_POSTGRES=postgres://… adds the sign-ins on PostgreSQL.";
 
 impl Options {
@@ -189,12 +191,24 @@ pub struct Results {
     pub idle_rss: Option<u64>,
     pub loaded_rss: Option<u64>,
     pub me: Compared,
+    /// `POST /v1/me/token` beside the baseline.
+    pub mint: Compared,
+    /// What needs a minted token; `Err` when none could be minted or verified.
+    pub tokens: Result<TokenFigures, String>,
     pub portal: Compared,
     pub sign_ins: Compared,
     /// `None`: `LATCHKEY_BENCH_POSTGRES` unset.
     pub sign_ins_postgres: Option<Result<Compared, String>>,
     pub pages: Vec<weight::PageWeight>,
     pub widget: weight::PageWeight,
+}
+
+/// The SDK's figures, on a token the running Latchkey minted.
+pub struct TokenFigures {
+    pub verify_cached: tokens::VerifyTime,
+    pub verify: tokens::VerifyTime,
+    /// The route behind `LatchkeyLayer` (measured) beside the same route without it (baseline).
+    pub layer: Compared,
 }
 
 fn step(text: &str) {
@@ -263,7 +277,22 @@ async fn run(options: &Options) -> Result<(), String> {
     let session_cookie = vec![(COOKIE, format!("{}={session}", signin::SESSION_COOKIE))];
 
     step(&format!("session check: GET /v1/me vs baseline, {}", fixed_spec.describe()));
-    let me = compare_get(options, &fixed_spec, baseline.addr, latchkey.addr, "/v1/me", session_cookie).await;
+    let me = compare_get(options, &fixed_spec, baseline.addr, latchkey.addr, "/v1/me", session_cookie.clone()).await;
+    step(&format!("session tokens: POST {} vs baseline, {}", tokens::MINT_PATH, fixed_spec.describe()));
+    let mint = compare_request(
+        options,
+        &fixed_spec,
+        baseline.addr,
+        latchkey.addr,
+        Method::POST,
+        tokens::MINT_PATH,
+        session_cookie.clone(),
+    )
+    .await;
+    let tokens = token_figures(options, &fixed_spec, &mut client, latchkey.addr, &session_cookie).await;
+    if let Err(e) = &tokens {
+        eprintln!("latchkey-bench: the SDK figures were not measured: {e}");
+    }
     step(&format!("portal page: GET /sign-in vs baseline, {}", fixed_spec.describe()));
     let portal = compare_get(options, &fixed_spec, baseline.addr, latchkey.addr, "/sign-in", vec![]).await;
 
@@ -305,6 +334,8 @@ async fn run(options: &Options) -> Result<(), String> {
         idle_rss,
         loaded_rss,
         me,
+        mint,
+        tokens,
         portal,
         sign_ins,
         sign_ins_postgres,
@@ -328,17 +359,72 @@ async fn compare_get(
     path: &str,
     headers: Vec<(HeaderName, String)>,
 ) -> Compared {
+    compare_request(options, spec, baseline, latchkey, Method::GET, path, headers).await
+}
+
+/// `method path` on Latchkey (200 expected) beside `GET /` on the baseline, in alternating rounds.
+async fn compare_request(
+    options: &Options,
+    spec: &LoadSpec,
+    baseline: SocketAddr,
+    latchkey: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: Vec<(HeaderName, String)>,
+) -> Compared {
     let (baseline, measured) = load::alternate(
         spec,
         options.rounds,
         |round| async move { load::hammer_get(&round, baseline, "/", vec![], 200).await },
         |round| {
             let headers = headers.clone();
-            async move { load::hammer_get(&round, latchkey, path, headers, 200).await }
+            let method = method.clone();
+            async move { load::hammer(&round, latchkey, method, path, headers, 200).await }
         },
     )
     .await;
     Compared { baseline, measured, steps: None }
+}
+
+/// One token minted with the session cookie; the SDK's verifier with its JWKS fetched; the
+/// verification times; then the route behind `LatchkeyLayer` beside the same route without it,
+/// both with that token as `Authorization: Bearer`, in alternating rounds.
+async fn token_figures(
+    options: &Options,
+    spec: &LoadSpec,
+    client: &mut Client,
+    latchkey: SocketAddr,
+    session_cookie: &[(HeaderName, String)],
+) -> Result<TokenFigures, String> {
+    let token = tokens::mint(client, session_cookie).await?;
+    let verifier = tokens::verifier(latchkey).await?;
+    step(&format!(
+        "SDK: verify_cached of one minted token, warm JWKS, {} calls",
+        load::group(tokens::VERIFY_CALLS.into())
+    ));
+    let verify_cached = tokens::time_verify_cached(&verifier, &token).await?;
+    step(&format!("SDK: verify(…).await of the same token, {} calls", load::group(tokens::VERIFY_CALLS.into())));
+    let verify = tokens::time_verify(&verifier, &token).await?;
+
+    let routes = tokens::SdkRoutes::serve(verifier).await?;
+    step(&format!("SDK: GET / behind LatchkeyLayer vs the same route without it, {}", spec.describe()));
+    let bearer = vec![(AUTHORIZATION, format!("Bearer {token}"))];
+    let (plain, layered) = (routes.plain, routes.layered);
+    let (baseline, measured) = load::alternate(
+        spec,
+        options.rounds,
+        |round| {
+            let bearer = bearer.clone();
+            async move { load::hammer_get(&round, plain, "/", bearer, 200).await }
+        },
+        |round| {
+            let bearer = bearer.clone();
+            async move { load::hammer_get(&round, layered, "/", bearer, 200).await }
+        },
+    )
+    .await;
+    drop(routes);
+    Ok(TokenFigures { verify_cached, verify, layer: Compared { baseline, measured, steps: None } })
 }
 
 /// Sign-ins on Latchkey beside `GET /` on the baseline at the same concurrency, in alternating
@@ -453,10 +539,11 @@ fn psql(server_url: &str, sql: &str) -> Result<(), String> {
 
 /// `latchkey-bench load ADDR (sign-ins | /path) …`: one load on a running server, for profiling.
 fn one_load(args: &[String]) -> ExitCode {
-    let parsed = (|| -> Result<(std::net::SocketAddr, String, Option<String>, LoadSpec), String> {
+    let parsed = (|| -> Result<(std::net::SocketAddr, String, Method, Option<String>, LoadSpec), String> {
         let addr = args.first().ok_or(USAGE)?.parse().map_err(|e| format!("address: {e}\n{USAGE}"))?;
         let what = args.get(1).ok_or(USAGE)?.clone();
         let mut cookie = None;
+        let mut method = Method::GET;
         let mut spec = LoadSpec {
             connections: 64,
             warmup: Duration::from_secs(1),
@@ -469,14 +556,18 @@ fn one_load(args: &[String]) -> ExitCode {
             let number = || value.parse::<u64>().map_err(|_| format!("{flag}: not a number: {value}"));
             match flag.as_str() {
                 "--cookie" => cookie = Some(value.clone()),
+                "--method" => {
+                    method = Method::from_bytes(value.to_ascii_uppercase().as_bytes())
+                        .map_err(|_| format!("--method: not a method: {value}"))?
+                }
                 "--connections" => spec.connections = number()?.clamp(1, 1024) as usize,
                 "--seconds" => spec.duration = Duration::from_secs(number()?.clamp(1, 600)),
                 other => return Err(format!("unknown argument {other}\n{USAGE}")),
             }
         }
-        Ok((addr, what, cookie, spec))
+        Ok((addr, what, method, cookie, spec))
     })();
-    let (addr, what, cookie, spec) = match parsed {
+    let (addr, what, method, cookie, spec) = match parsed {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("{message}");
@@ -494,7 +585,7 @@ fn one_load(args: &[String]) -> ExitCode {
             (sign_in_load(&spec, addr, people, times.clone()).await, times.means_ms())
         } else {
             let headers = cookie.map(|c| vec![(COOKIE, c)]).unwrap_or_default();
-            (load::hammer_get(&spec, addr, &what, headers, 200).await, None)
+            (load::hammer(&spec, addr, method, &what, headers, 200).await, None)
         }
     });
     println!(

@@ -151,6 +151,9 @@ impl LatchkeySetup {
             .env("LEPTOS_SITE_ADDR", self.addr.to_string())
             .env("LATCHKEY_DATA_DIR", &self.data_dir)
             .env("LATCHKEY_RATE_LIMIT", "0")
+            // The longest a session token may live: the one minted for the SDK figures must stay
+            // valid for as long as they are measured.
+            .env("LATCHKEY_TOKEN_LIFETIME", "3600")
             .env("RUST_LOG", "warn");
         if let Some(url) = &self.database_url {
             command.env("DATABASE_URL", url);

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::load::{group, LoadResult};
+use crate::tokens::VerifyTime;
 use crate::weight::{Outcome, PageWeight};
 use crate::{Compared, Options, Results};
 
@@ -19,6 +20,10 @@ Not analysed yet.
 
 /// Targets.
 const SESSION_CHECK_MIN_RATIO: f64 = 0.5;
+const MINT_MIN_RATIO: f64 = 0.3;
+/// Below this, µs per token.
+const VERIFY_MAX_US: f64 = 50.0;
+const LAYER_MIN_RATIO: f64 = 0.8;
 const SIGN_INS_MIN_PER_SECOND: f64 = 2000.0;
 const SIGN_IN_PAGE_MAX_GZ: usize = 100_000;
 const WIDGET_MAX_GZ: usize = 60_000;
@@ -55,6 +60,26 @@ fn ms(value: f64) -> String {
     } else {
         format!("{value:.1} ms")
     }
+}
+
+fn us(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:.1} µs")
+    } else {
+        "–".into()
+    }
+}
+
+fn verify_cell(time: &VerifyTime) -> String {
+    let (fastest, slowest) = time.batch_range_us;
+    format!(
+        "{} per token (mean of {}; batches of {}: {}–{})",
+        us(time.mean_us()),
+        group(time.calls.into()),
+        group((time.calls / crate::tokens::VERIFY_BATCHES).into()),
+        us(fastest),
+        us(slowest)
+    )
 }
 
 fn latency(result: &LoadResult) -> String {
@@ -161,6 +186,74 @@ fn rows(results: &Results) -> Vec<Row> {
             target: "0".into(),
             met: met(false),
         });
+    }
+
+    let mint = &results.mint;
+    let mint_ok = mint.ratio() >= MINT_MIN_RATIO && mint.measured.errors == 0 && mint.measured.ok > 0;
+    speed_rows(
+        &mut rows,
+        "Session token `POST /v1/me/token`",
+        mint,
+        Some((format!("ratio ≥ {MINT_MIN_RATIO}"), mint_ok)),
+    );
+    if mint.measured.errors > 0 {
+        rows.push(Row {
+            figure: "Session token `POST /v1/me/token`: errors".into(),
+            measured: errors_note(&mint.measured),
+            baseline: group(mint.baseline.errors),
+            ratio: "–".into(),
+            target: "0".into(),
+            met: met(false),
+        });
+    }
+    match &results.tokens {
+        Err(e) => rows.push(Row {
+            figure: "SDK: token verification, `LatchkeyLayer`".into(),
+            measured: format!("not measured: {}", e.replace('|', "/")),
+            baseline: "–".into(),
+            ratio: "–".into(),
+            target: format!("< {VERIFY_MAX_US} µs; ratio ≥ {LAYER_MIN_RATIO}"),
+            met: met(false),
+        }),
+        Ok(tokens) => {
+            rows.push(Row {
+                figure: "SDK `verify_cached`: one token (signature + claims, warm JWKS)".into(),
+                measured: verify_cell(&tokens.verify_cached),
+                baseline: "–".into(),
+                ratio: "–".into(),
+                target: format!("< {VERIFY_MAX_US} µs"),
+                met: met(tokens.verify_cached.mean_us() < VERIFY_MAX_US),
+            });
+            rows.push(Row {
+                figure: "SDK `verify(…).await`: one token (warm JWKS)".into(),
+                measured: verify_cell(&tokens.verify),
+                baseline: "–".into(),
+                ratio: "–".into(),
+                target: "report".into(),
+                met: "–".into(),
+            });
+            let layer = &tokens.layer;
+            let layer_ok = layer.ratio() >= LAYER_MIN_RATIO
+                && layer.measured.errors == 0
+                && layer.baseline.errors == 0
+                && layer.measured.ok > 0;
+            speed_rows(
+                &mut rows,
+                "SDK: axum `GET /` behind `LatchkeyLayer`, Bearer token (baseline: the same route without it)",
+                layer,
+                Some((format!("ratio ≥ {LAYER_MIN_RATIO}"), layer_ok)),
+            );
+            if layer.measured.errors > 0 || layer.baseline.errors > 0 {
+                rows.push(Row {
+                    figure: "SDK: `LatchkeyLayer` route: errors".into(),
+                    measured: errors_note(&layer.measured),
+                    baseline: errors_note(&layer.baseline),
+                    ratio: "–".into(),
+                    target: "0".into(),
+                    met: met(false),
+                });
+            }
+        }
     }
 
     let sign_ins = &results.sign_ins;
@@ -453,7 +546,8 @@ pub fn render(results: &Results, options: &Options, previous: &str) -> String {
         out,
         "- `latchkey` is the release binary named above, started from the repository root (so it reads \
          `Leptos.toml`) with only `LEPTOS_SITE_ADDR=127.0.0.1:<free port>`, \
-         `LATCHKEY_DATA_DIR=<temporary directory>`, `LATCHKEY_RATE_LIMIT=0`, `RUST_LOG=warn` (and `DATABASE_URL` \
+         `LATCHKEY_DATA_DIR=<temporary directory>`, `LATCHKEY_RATE_LIMIT=0`, `LATCHKEY_TOKEN_LIFETIME=3600` (so the \
+         token the SDK figures use stays valid while they are measured), `RUST_LOG=warn` (and `DATABASE_URL` \
          for PostgreSQL, `LEPTOS_SITE_ROOT` for the bundle named above): a development instance with the Notion sandbox, SQLite in the data directory.\n\
          - The load generator (`bench/src/load.rs`) runs one tokio task per connection, each on its own HTTP/1.1 \
          keep-alive connection (hyper's client), sending the next request when the last answer is read whole. \
@@ -463,6 +557,19 @@ pub fn render(results: &Results, options: &Options, previous: &str) -> String {
          percentiles from all rounds' sorted latencies.\n\
          - **Session check**: one sign-in through the sandbox, then `GET /v1/me` with its `latchkey_session` \
          cookie (200 expected).\n\
+         - **Session token**: `POST /v1/me/token` (no body, no `Origin`) with the same session cookie: each \
+         answer (200 expected) is a freshly signed EdDSA JWT; beside the baseline's `GET /`.\n\
+         - **SDK verification**: one token minted as above, then `latchkey-sdk` (`bench` depends on `sdk/` by \
+         path, built in release) with `Latchkey::builder(\"http://127.0.0.1:<port>\").build()` and \
+         `prefetch_keys()` (the JWKS fetched once); after 1,000 untimed calls, 20,000 timed calls of \
+         `verify_cached(&token)` (header, key lookup, Ed25519 signature, issuer and times) on one thread, in 10 \
+         batches of 2,000: the mean, and the fastest and slowest batch's mean; every answer must be the claims. \
+         `verify(&token).await` the same way (its keys cached, it never waits).\n\
+         - **SDK layer**: two axum routers served by `latchkey-bench` itself on loopback (its multi-thread tokio \
+         runtime, shared with the load generator): `GET /` → `hello`, and the same route behind \
+         `LatchkeyLayer::new(<that verifier>)`, its handler taking `SignedIn` (a refused token would answer 401, \
+         an error). Both loaded alike, with the minted token as `Authorization: Bearer`, in alternating rounds: \
+         here the \"baseline\" column is the route without the layer, not the baseline server.\n\
          - **Sign-ins**: each operation is a fresh browser: `GET /v1/oauth/notion/start` (303 + `latchkey_flow`), \
          `POST /sandbox/notion/v1/oauth/authorize` with the authorize URL's `client_id`, `redirect_uri`, \
          `response_type`, `owner`, `state` and `person=ada`, `workspace=0`, `quirk=none`, `decision=allow` \
@@ -476,7 +583,7 @@ pub fn render(results: &Results, options: &Options, previous: &str) -> String {
          quoted same-origin `.js`/`.wasm`/`.css` paths inside the scripts loaded, and the bundle's `.wasm` when \
          the hydration script builds its path. A route answering 404 is \"not built yet\".\n\
          - **Memory**: `VmHWM` from `/proc/<pid>/status`: the peak resident set since the process started, once 1 s \
-         after start-up, once after the session-check, portal and sign-in loads (same process).\n\
+         after start-up, once after the session-check, session-token, portal and sign-in loads (same process).\n\
          - **Start-up**: from spawning the process to the first 200 of `GET /readyz` (polled every millisecond), \
          on a database an earlier start created and migrated; the baseline: spawn to the first 200 of `GET /`.\n"
     );

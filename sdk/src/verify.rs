@@ -111,6 +111,9 @@ pub enum BuildError {
 
 type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
+/// At most this many verified tokens are remembered (a few megabytes).
+const REMEMBERED_TOKENS: usize = 10_000;
+
 fn system_seconds() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
@@ -195,6 +198,7 @@ impl Builder {
                 http,
                 keys: RwLock::new(Arc::new(keys)),
                 fixed_keys: fixed,
+                verified: Default::default(),
                 last_fetch: tokio::sync::Mutex::new(None),
                 clock: self.clock,
             }),
@@ -236,6 +240,8 @@ pub(crate) struct Inner {
     jwks_url: String,
     keys: RwLock<Arc<HashMap<String, DecodingKey>>>,
     fixed_keys: bool,
+    /// Tokens already verified, until they expire (see `verify`).
+    verified: std::sync::Mutex<HashMap<String, SessionClaims>>,
     /// Held while fetching, so concurrent requests with a new `kid` fetch once.
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
     clock: Clock,
@@ -289,13 +295,39 @@ impl Latchkey {
     }
 
     /// Verifies a session token: signature, issuer, times, authorized party.
+    ///
+    /// A token verified once is remembered (the whole token, so no other can match it) until
+    /// it expires: a browser sends the same token on every request of its minute, and only
+    /// its times need checking again.
     pub async fn verify(&self, token: &str) -> Result<SessionClaims, Rejection> {
+        if let Some(claims) = self.remembered(token) {
+            self.check_times(claims.nbf, claims.exp)?;
+            return Ok(claims);
+        }
         let header = read_header(token)?;
         if header.typ.as_deref() != Some("JWT") {
             return Err(Rejection::WrongType);
         }
         let key = self.key(&header.kid).await?;
-        self.check_session(token, &key)
+        let claims = self.check_session(token, &key)?;
+        self.remember(token, &claims);
+        Ok(claims)
+    }
+
+    fn remembered(&self, token: &str) -> Option<SessionClaims> {
+        self.inner.verified.lock().ok()?.get(token).cloned()
+    }
+
+    fn remember(&self, token: &str, claims: &SessionClaims) {
+        let Ok(mut verified) = self.inner.verified.lock() else { return };
+        if verified.len() >= REMEMBERED_TOKENS {
+            let now = self.now();
+            verified.retain(|_, c| c.exp + self.inner.leeway >= now);
+            if verified.len() >= REMEMBERED_TOKENS {
+                verified.clear();
+            }
+        }
+        verified.insert(token.to_string(), claims.clone());
     }
 
     /// Like [`Latchkey::verify`] with the keys already cached, without waiting for a fetch:

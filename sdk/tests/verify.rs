@@ -218,3 +218,21 @@ async fn unreachable_keys_are_a_typed_refusal() {
     let token = sign(&k, "JWT", &with(claims(), "iss", json!("http://127.0.0.1:9")));
     assert!(matches!(v.verify(&token).await, Err(Rejection::KeysUnavailable(_))));
 }
+
+#[tokio::test]
+async fn a_remembered_token_still_expires_and_a_forged_twin_is_not_remembered() {
+    let k = key("k1", 1);
+    let now = Arc::new(std::sync::atomic::AtomicI64::new(NOW));
+    let clock = now.clone();
+    let set = serde_json::from_value(jwks(&[&k])).expect("jwks");
+    let v = Latchkey::builder(ISSUER).jwks(set).clock(move || clock.load(Ordering::SeqCst)).build().expect("verifier");
+    let token = sign(&k, "JWT", &claims());
+    assert!(v.verify(&token).await.is_ok());
+    assert!(v.verify(&token).await.is_ok(), "remembered");
+    // Same signature, another body: not the remembered token.
+    let parts: Vec<&str> = token.split('.').collect();
+    let body = URL_SAFE_NO_PAD.encode(with(claims(), "sub", json!("user_admin")).to_string());
+    assert_eq!(v.verify(&format!("{}.{body}.{}", parts[0], parts[2])).await, Err(Rejection::BadSignature));
+    now.store(NOW + 66, Ordering::SeqCst);
+    assert_eq!(v.verify(&token).await, Err(Rejection::Expired), "remembered tokens expire too");
+}

@@ -70,6 +70,19 @@ pub(super) async fn cross_site(latchkey: &Latchkey, headers: &HeaderMap) -> Opti
     })
 }
 
+/// A browser request from an allowed origin with a live session, or the answer refusing it
+/// (403 for another site, 401 signed out, 503 storage down).
+pub(super) async fn signed_in(
+    latchkey: &Latchkey,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+) -> Result<Authenticated, Response> {
+    if let Some(refused) = cross_site(latchkey, headers).await {
+        return Err(refused);
+    }
+    authenticated(latchkey, jar).await
+}
+
 #[derive(serde::Serialize)]
 struct Me<'a> {
     user: &'a domain::model::User,
@@ -116,12 +129,9 @@ pub async fn revoke_session(
     jar: CookieJar,
 ) -> Response {
     let latchkey = &state.latchkey;
-    if let Some(refused) = cross_site(latchkey, &headers).await {
-        return refused;
-    }
-    let auth = match authenticated(latchkey, &jar).await {
+    let auth = match signed_in(latchkey, &headers, &jar).await {
         Ok(auth) => auth,
-        Err(response) => return response,
+        Err(refused) => return refused,
     };
     match latchkey.revoke_own_session(&auth.user.id, &id).await {
         Ok(true) if is_form_post(&headers) => Redirect::to("/user").into_response(),

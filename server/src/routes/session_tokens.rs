@@ -15,7 +15,7 @@ use domain::tokens::{TokenError, HANDSHAKE_PARAM};
 use serde_json::json;
 use tracing::error;
 
-use super::frontend_api::{api_error, authenticated, cross_site, session_token, storage_down};
+use super::frontend_api::{api_error, session_token, signed_in, storage_down};
 use super::AppState;
 use crate::html::failure_page;
 
@@ -42,12 +42,9 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
 /// origin or an allowed one (CORS with credentials); `azp` is the asking origin.
 pub async fn mint(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar) -> Response {
     let latchkey = &state.latchkey;
-    if let Some(refused) = cross_site(latchkey, &headers).await {
-        return refused;
-    }
-    let auth = match authenticated(latchkey, &jar).await {
+    let auth = match signed_in(latchkey, &headers, &jar).await {
         Ok(auth) => auth,
-        Err(response) => return response,
+        Err(refused) => return refused,
     };
     let azp = headers.get(ORIGIN).and_then(|v| v.to_str().ok());
     match latchkey.mint_session_token(&auth, azp).await {
