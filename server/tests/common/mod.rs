@@ -68,6 +68,7 @@ impl Server {
         self.child = Some(self.command().spawn().expect("latchkey starts"));
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
+        let mut attempts = 0;
         loop {
             if let Ok(response) = client.get(format!("{}/readyz", self.base)).send().await {
                 if response.status() == StatusCode::OK {
@@ -75,7 +76,15 @@ impl Server {
                 }
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("latchkey exited during start: {status}");
+                // Another test took the free port between our look and the server's bind: move.
+                if self.log().contains("cannot listen") && attempts < 3 {
+                    attempts += 1;
+                    self.port = free_port();
+                    self.base = format!("http://127.0.0.1:{}", self.port);
+                    self.child = Some(self.command().spawn().expect("latchkey starts"));
+                    continue;
+                }
+                panic!("latchkey exited during start: {status}\n{}", self.log());
             }
             assert!(Instant::now() < deadline, "latchkey did not become ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
