@@ -115,9 +115,10 @@ pub(crate) struct Memo {
     /// Settings by key; `None` remembers an unset one.
     pub settings: Table<String, Option<String>>,
     /// Sessions by token hash (only found ones: a made-up token costs a read, never memory).
-    pub sessions: Table<String, SessionRow>,
-    /// Users (with their accounts and grants) by id, shared: every session check hands one out.
-    pub users: Table<String, Arc<model::User>>,
+    pub sessions: Table<String, Option<SessionRow>>,
+    /// Users (with their accounts and grants) by id, shared: every session check hands one
+    /// out. Only found ones.
+    pub users: Table<String, Option<Arc<model::User>>>,
 }
 
 impl Memo {

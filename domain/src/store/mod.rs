@@ -1,30 +1,41 @@
-//! Storage: one interface, two engines (SQLite embedded, PostgreSQL for replicas), through sqlx.
+//! Storage: one interface, two engines (SQLite embedded, PostgreSQL for replicas).
 //!
-//! Every query is written in SQL both engines run, with `$n` placeholders; on SQLite the writes
-//! every sign-in makes run through `sqlite_writer.rs`, the same statements with `?n`.
+//! Every statement is written once, in SQL both engines run, with `$n` placeholders. Reads go
+//! through sqlx's pool on both engines; writes through `engine.rs`, which on SQLite runs each
+//! write whole on the one writer thread. One file per table (or group of tables written
+//! together), each keeping the memo's invalidation beside its writes.
 
-mod admin;
+#[macro_use]
+mod engine;
+mod admin_sessions;
+mod connections;
+mod flows;
+mod grants;
 mod memo;
 mod rows;
+mod sessions;
+mod settings;
+mod sign_in;
 mod signing_keys;
-mod sqlite_writer;
+mod users;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 
-pub use admin::{AdminSessionRow, GrantTokensRow};
-use memo::Memo;
+pub use admin_sessions::AdminSessionRow;
+use engine::{Db, FromCells, PostgresTx, SqliteTx, SqliteWriter, Statement};
+pub use grants::GrantTokensRow;
+use memo::{Memo, Table};
 pub use rows::*;
+pub use sign_in::{SignInRefused, SignInWritten};
 pub use signing_keys::SigningKeyRow;
-use sqlite_writer::SqliteWriter;
 
-use crate::model;
 use crate::time::Millis;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +44,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("database error: {0}")]
     Database(String),
+    /// A unique key is taken (a concurrent write got there first).
+    #[error("already exists: {0}")]
+    Conflict(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -41,13 +55,10 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
                 StoreError::Unavailable(error.to_string())
             }
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.to_string()),
             other => StoreError::Database(other.to_string()),
         }
     }
-}
-
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -60,36 +71,16 @@ pub enum Engine {
 
 #[derive(Clone)]
 pub struct Store {
-    /// Reads go here: several connections (under WAL, readers never wait for the writer).
-    /// On PostgreSQL, writes too.
+    /// Reads go here: several connections (under WAL, SQLite's readers never wait for the
+    /// writer). On PostgreSQL, writes too.
     reads: AnyPool,
-    /// SQLite: the connection the other writes go through, kept for the store's life. Writers
-    /// take turns on the mutex, in order, each turn as short as its statements; otherwise
-    /// each would hold a connection and poll SQLite's busy handler, which sleeps up to 100 ms
-    /// a turn, and pay a pool round (acquire, release task) per statement.
-    writer: Option<Arc<tokio::sync::Mutex<AnyConnection>>>,
-    /// SQLite: the thread that runs the writes every sign-in makes, each whole (see
-    /// sqlite_writer.rs).
-    sign_in_writer: Option<Arc<SqliteWriter>>,
+    /// SQLite: the one writer (see engine.rs). Every write goes through it, in turn.
+    sqlite_writer: Option<Arc<SqliteWriter>>,
     engine: Engine,
-    /// SQLite only: the rows every request reads, kept exact by the writes below (see memo.rs).
+    /// SQLite only: the rows every request reads, kept exact by the writes (see memo.rs).
     memo: Option<Arc<Memo>>,
     /// SQLite only: held while the store lives, so no second process opens the same file.
     _owner: Option<Arc<std::fs::File>>,
-}
-
-/// What a completed sign-in wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignInWritten {
-    pub user_id: String,
-    pub session_id: String,
-    /// The person had no account: this sign-in was a sign-up.
-    pub created_user: bool,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum SignInRefused {
-    SignUpsClosed,
 }
 
 impl Store {
@@ -101,11 +92,6 @@ impl Store {
             Engine::Sqlite if !database_url.contains('?') => format!("{database_url}?mode=rwc"),
             _ => database_url.to_string(),
         };
-        let file = match engine {
-            Engine::Sqlite => sqlite_file(database_url),
-            Engine::Postgres => None,
-        };
-        let owner = file.as_deref().map(take_ownership).transpose()?.map(Arc::new);
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = |connections: u32| {
             AnyPoolOptions::new()
@@ -124,34 +110,40 @@ impl Store {
                 })
                 .connect_with(options.clone())
         };
-        let mut store = match engine {
+        match engine {
             Engine::Sqlite => {
-                // The writer first: it creates the file and switches it to WAL.
-                let mut writer = options.connect().await?;
-                writer.execute(SQLITE_PRAGMAS).await?;
-                let reads = pool(4).await?;
-                let writer = Some(Arc::new(tokio::sync::Mutex::new(writer)));
-                Store { reads, writer, sign_in_writer: None, engine, memo: Some(Arc::new(Memo::new())), _owner: owner }
+                let file = sqlite_file(database_url).ok_or_else(|| {
+                    StoreError::Unavailable(
+                        "DATABASE_URL must name a SQLite file (sqlite://path/to/latchkey.db)".into(),
+                    )
+                })?;
+                let owner = Arc::new(take_ownership(&file)?);
+                // A first connection creates the file, switches it to WAL and migrates it; then
+                // the writer thread takes over every write.
+                let mut first = options.connect().await?;
+                first.execute(SQLITE_PRAGMAS).await?;
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&mut first)
+                    .await
+                    .map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
+                sqlx::Connection::close(first).await?;
+                Ok(Store {
+                    reads: pool(4).await?,
+                    sqlite_writer: Some(Arc::new(SqliteWriter::open(&file)?)),
+                    engine,
+                    memo: Some(Arc::new(Memo::new())),
+                    _owner: Some(owner),
+                })
             }
             Engine::Postgres => {
-                Store { reads: pool(16).await?, writer: None, sign_in_writer: None, engine, memo: None, _owner: None }
+                let reads = pool(16).await?;
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&reads)
+                    .await
+                    .map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
+                Ok(Store { reads, sqlite_writer: None, engine, memo: None, _owner: None })
             }
-        };
-        store.migrate().await?;
-        // After the migrations: it writes to the tables they make.
-        if let Some(file) = &file {
-            store.sign_in_writer = Some(Arc::new(SqliteWriter::open(file)?));
         }
-        Ok(store)
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        let mut conn = self.writer().await?;
-        let result = match self.engine {
-            Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&mut *conn).await,
-            Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&mut *conn).await,
-        };
-        result.map_err(|e| StoreError::Database(format!("migration failed: {e}")))
     }
 
     pub fn engine(&self) -> Engine {
@@ -168,32 +160,20 @@ impl Store {
         self.reads.close().await;
     }
 
-    /// A connection to write with: SQLite's one writer, in turn; on PostgreSQL any of the pool.
-    async fn writer(&self) -> Result<WriteConnection<'_>, sqlx::Error> {
-        Ok(match &self.writer {
-            Some(one) => WriteConnection::Owned(one.lock().await),
-            None => WriteConnection::Pooled(self.reads.acquire().await?),
-        })
+    /// Runs one write statement (outside any transaction); how many rows it changed.
+    async fn execute(&self, statement: Statement) -> StoreResult<u64> {
+        match &self.sqlite_writer {
+            Some(writer) => writer.run(move |conn| engine::ready(SqliteTx(conn).execute(statement))).await,
+            None => PostgresTx(&mut *self.reads.acquire().await?).execute(statement).await,
+        }
     }
 
-    // ----- connections -------------------------------------------------------------------
-
-    pub async fn connection_by_provider(&self, provider: &str) -> StoreResult<Option<ConnectionRow>> {
-        if let Some(known) = self.memo().and_then(|m| m.connections.get(provider)) {
-            return Ok(known);
+    /// Runs one write statement that returns at most a row (`… RETURNING`).
+    async fn execute_returning<T: FromCells + Send + 'static>(&self, statement: Statement) -> StoreResult<Option<T>> {
+        match &self.sqlite_writer {
+            Some(writer) => writer.run(move |conn| engine::ready(SqliteTx(conn).optional(statement))).await,
+            None => PostgresTx(&mut *self.reads.acquire().await?).optional(statement).await,
         }
-        let ticket = self.memo().map(|m| m.connections.ticket());
-        let row = sqlx::query_as::<_, ConnectionRow>(
-            "SELECT id, provider, enabled, use_custom_credentials, client_id, client_secret_sealed, created_at, updated_at
-             FROM connections WHERE provider = $1",
-        )
-        .bind(provider)
-        .fetch_optional(&self.reads)
-        .await?;
-        if let (Some(memo), Some(ticket)) = (self.memo(), ticket) {
-            memo.connections.put(ticket, provider.to_string(), row.clone());
-        }
-        Ok(row)
     }
 
     /// The memo, on SQLite (see memo.rs).
@@ -201,376 +181,41 @@ impl Store {
         self.memo.as_deref()
     }
 
-    /// After any write to `connections`.
-    fn connections_changed(&self) {
-        if let Some(memo) = self.memo() {
-            memo.connections.clear();
+    /// Reads through the memo: the remembered answer, else `load`'s, which is remembered unless
+    /// a write changed the table meanwhile. A `None` is remembered only with `remember_none`
+    /// (a made-up session token should cost a read, never memory).
+    async fn read_through<V: Clone>(
+        &self,
+        table: impl Fn(&Memo) -> &Table<String, Option<V>>,
+        key: &str,
+        remember_none: bool,
+        load: impl Future<Output = StoreResult<Option<V>>>,
+    ) -> StoreResult<Option<V>> {
+        let Some(memo) = self.memo() else {
+            return load.await;
+        };
+        if let Some(known) = table(memo).get(key) {
+            return Ok(known);
         }
-    }
-
-    pub async fn connection_count(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM connections").fetch_one(&self.reads).await?)
-    }
-
-    pub async fn insert_connection(&self, row: &ConnectionRow) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO connections (id, provider, enabled, use_custom_credentials, client_id, client_secret_sealed, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&row.id)
-        .bind(&row.provider)
-        .bind(row.enabled)
-        .bind(row.use_custom_credentials)
-        .bind(&row.client_id)
-        .bind(&row.client_secret_sealed)
-        .bind(row.created_at)
-        .bind(row.updated_at)
-        .execute(&mut *self.writer().await?)
-        .await?;
-        self.connections_changed();
-        Ok(())
-    }
-
-    pub async fn set_connection_enabled(&self, id: &str, enabled: bool, now: Millis) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE connections SET enabled = $1, updated_at = $2 WHERE id = $3")
-            .bind(i64::from(enabled))
-            .bind(now)
-            .bind(id)
-            .execute(&mut *self.writer().await?)
-            .await?;
-        self.connections_changed();
-        Ok(done.rows_affected() == 1)
-    }
-
-    // ----- sign-ins in progress ----------------------------------------------------------
-
-    pub async fn insert_flow(&self, flow: &FlowRow) -> StoreResult<()> {
-        if let Some(writer) = &self.sign_in_writer {
-            let flow = flow.clone();
-            return writer.run(move |conn| sqlite_writer::insert_flow(conn, &flow)).await;
+        let ticket = table(memo).ticket();
+        let found = load.await?;
+        if found.is_some() || remember_none {
+            table(memo).put(ticket, key.to_string(), found.clone());
         }
-        sqlx::query(
-            "INSERT INTO sign_in_flows (state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&flow.state_hash)
-        .bind(&flow.browser_hash)
-        .bind(&flow.connection_id)
-        .bind(&flow.intent)
-        .bind(&flow.redirect_url)
-        .bind(flow.created_at)
-        .bind(flow.expires_at)
-        .execute(&mut *self.writer().await?)
-        .await?;
-        Ok(())
-    }
-
-    /// Removes and returns the flow with this state hash: a state can be taken once only.
-    pub async fn take_flow(&self, state_hash: &str) -> StoreResult<Option<FlowRow>> {
-        if let Some(writer) = &self.sign_in_writer {
-            let state_hash = state_hash.to_string();
-            return writer.run(move |conn| sqlite_writer::take_flow(conn, &state_hash)).await;
-        }
-        Ok(sqlx::query_as::<_, FlowRow>(
-            "DELETE FROM sign_in_flows WHERE state_hash = $1
-             RETURNING state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at",
-        )
-        .bind(state_hash)
-        .fetch_optional(&mut *self.writer().await?)
-        .await?)
+        Ok(found)
     }
 
     /// Deletes sign-ins never finished and sessions long dead. Returns how many rows went.
     pub async fn prune_expired(&self, now: Millis) -> StoreResult<u64> {
-        let flows = sqlx::query("DELETE FROM sign_in_flows WHERE expires_at < $1")
-            .bind(now)
-            .execute(&mut *self.writer().await?)
-            .await?;
+        let flows = self.execute(sql!("DELETE FROM sign_in_flows WHERE expires_at < $1", now)).await?;
         // Keep ended sessions a day so a profile can still say "signed out"; then forget them.
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
-            .bind(now - crate::time::DAY)
-            .execute(&mut *self.writer().await?)
+        let sessions = self
+            .execute(sql!("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1", now - crate::time::DAY))
             .await?;
         if let Some(memo) = self.memo() {
             memo.sessions.clear();
         }
-        Ok(flows.rows_affected() + sessions.rows_affected())
-    }
-
-    // ----- completing a sign-in ----------------------------------------------------------
-
-    /// Finds or creates the user, their Notion account and workspace grant, and starts the
-    /// session, all in one transaction: a failure leaves nothing behind, and concurrent first
-    /// sign-ins of one person make one user.
-    pub async fn complete_sign_in(&self, record: &SignInRecord) -> StoreResult<Result<SignInWritten, SignInRefused>> {
-        let outcome = match &self.sign_in_writer {
-            Some(writer) => {
-                let record = record.clone();
-                writer.run(move |conn| sqlite_writer::complete_sign_in(conn, &record)).await?
-            }
-            None => self.complete_sign_in_statement_by_statement(record).await?,
-        };
-        if let (Ok(written), Some(memo)) = (&outcome, self.memo()) {
-            // The profile, accounts and grants may have changed (a grant may even have moved
-            // from another person's account); the browser's earlier session has ended.
-            let bot = &record.grant.bot_id;
-            memo.users.forget_where(|user| {
-                user.id == written.user_id
-                    || user.external_accounts.iter().flat_map(|a| &a.workspaces).any(|w| &w.bot_id == bot)
-            });
-            if let Some(previous) = &record.replaces_session_hash {
-                memo.sessions.forget(previous);
-            }
-        }
-        Ok(outcome)
-    }
-
-    async fn complete_sign_in_statement_by_statement(
-        &self,
-        record: &SignInRecord,
-    ) -> StoreResult<Result<SignInWritten, SignInRefused>> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_complete_sign_in(record).await {
-                Err(TxError::Sql(error)) if attempt < 4 && is_unique_violation(&error) => {
-                    // Another sign-in of the same person created the account between our
-                    // look-up and our insert (PostgreSQL); the next attempt finds it.
-                    continue;
-                }
-                Err(TxError::Sql(error)) => return Err(error.into()),
-                Err(TxError::Refused(refused)) => return Ok(Err(refused)),
-                Ok(written) => return Ok(Ok(written)),
-            }
-        }
-    }
-
-    async fn try_complete_sign_in(&self, r: &SignInRecord) -> Result<SignInWritten, TxError> {
-        let mut conn = self.writer().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let who = &r.identity;
-        let existing: Option<(String, String)> = sqlx::query_as(
-            "UPDATE external_accounts SET email = $1, email_verified = $2, name = $3, avatar_url = $4, updated_at = $5
-             WHERE provider = 'notion' AND provider_user_id = $6
-             RETURNING user_id, id",
-        )
-        .bind(&who.email)
-        .bind(i64::from(who.email_verified))
-        .bind(&who.name)
-        .bind(&who.avatar_url)
-        .bind(r.now)
-        .bind(&who.notion_user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-
-        let (user_id, account_id, created_user) = match existing {
-            Some((user_id, account_id)) => {
-                sqlx::query("UPDATE users SET email = $1, name = $2, image_url = $3, updated_at = $4, last_sign_in_at = $4 WHERE id = $5")
-                    .bind(&who.email)
-                    .bind(&who.name)
-                    .bind(&who.avatar_url)
-                    .bind(r.now)
-                    .bind(&user_id)
-                    .execute(&mut *tx)
-                    .await?;
-                (user_id, account_id, false)
-            }
-            None => {
-                if !r.allow_sign_up {
-                    return Err(TxError::Refused(SignInRefused::SignUpsClosed));
-                }
-                sqlx::query(
-                    "INSERT INTO users (id, email, name, image_url, created_at, updated_at, last_sign_in_at)
-                     VALUES ($1, $2, $3, $4, $5, $5, $5)",
-                )
-                .bind(&r.new_user_id)
-                .bind(&who.email)
-                .bind(&who.name)
-                .bind(&who.avatar_url)
-                .bind(r.now)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO external_accounts (id, user_id, provider, provider_user_id, email, email_verified, name, avatar_url, created_at, updated_at)
-                     VALUES ($1, $2, 'notion', $3, $4, $5, $6, $7, $8, $8)",
-                )
-                .bind(&r.new_account_id)
-                .bind(&r.new_user_id)
-                .bind(&who.notion_user_id)
-                .bind(&who.email)
-                .bind(i64::from(who.email_verified))
-                .bind(&who.name)
-                .bind(&who.avatar_url)
-                .bind(r.now)
-                .execute(&mut *tx)
-                .await?;
-                (r.new_user_id.clone(), r.new_account_id.clone(), true)
-            }
-        };
-
-        // Notion may hand out a fresh token pair at every authorization: replace both at once.
-        let g = &r.grant;
-        sqlx::query(
-            "INSERT INTO workspace_grants (bot_id, external_account_id, connection_id, workspace_id, workspace_name, workspace_icon,
-                                           access_token_sealed, refresh_token_sealed, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-             ON CONFLICT (bot_id) DO UPDATE SET
-                 external_account_id = excluded.external_account_id, connection_id = excluded.connection_id,
-                 workspace_id = excluded.workspace_id, workspace_name = excluded.workspace_name,
-                 workspace_icon = excluded.workspace_icon, access_token_sealed = excluded.access_token_sealed,
-                 refresh_token_sealed = excluded.refresh_token_sealed, updated_at = excluded.updated_at",
-        )
-        .bind(&g.bot_id)
-        .bind(&account_id)
-        .bind(&g.connection_id)
-        .bind(&g.workspace_id)
-        .bind(&g.workspace_name)
-        .bind(&g.workspace_icon)
-        .bind(&g.access_token_sealed)
-        .bind(&g.refresh_token_sealed)
-        .bind(r.now)
-        .execute(&mut *tx)
-        .await?;
-
-        let s = &r.session;
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, token_hash, user_agent, created_at, last_active_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $5, $6)",
-        )
-        .bind(&s.id)
-        .bind(&user_id)
-        .bind(&s.token_hash)
-        .bind(&s.user_agent)
-        .bind(r.now)
-        .bind(s.expires_at)
-        .execute(&mut *tx)
-        .await?;
-
-        if let Some(previous) = &r.replaces_session_hash {
-            // The browser's earlier session ends with this sign-in (no two live sessions per device).
-            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-                .bind(r.now)
-                .bind(previous)
-                .execute(&mut *tx)
-                .await?;
-        }
-
-        tx.commit().await?;
-        Ok(SignInWritten { user_id, session_id: s.id.clone(), created_user })
-    }
-
-    // ----- sessions ----------------------------------------------------------------------
-
-    pub async fn session_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
-        if let Some(known) = self.memo().and_then(|m| m.sessions.get(token_hash)) {
-            return Ok(Some(known));
-        }
-        let ticket = self.memo().map(|m| m.sessions.ticket());
-        let row = sqlx::query_as::<_, SessionRow>(
-            "SELECT id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at FROM sessions WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.reads)
-        .await?;
-        if let (Some(memo), Some(ticket), Some(row)) = (self.memo(), ticket, &row) {
-            memo.sessions.put(ticket, token_hash.to_string(), row.clone());
-        }
-        Ok(row)
-    }
-
-    /// Marks the session with this token hash used at `now`.
-    pub async fn touch_session(&self, token_hash: &str, now: Millis) -> StoreResult<()> {
-        if let Some(writer) = &self.sign_in_writer {
-            let hash = token_hash.to_string();
-            writer.run(move |conn| sqlite_writer::touch_session(conn, &hash, now)).await?;
-        } else {
-            sqlx::query("UPDATE sessions SET last_active_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-                .bind(now)
-                .bind(token_hash)
-                .execute(&mut *self.writer().await?)
-                .await?;
-        }
-        if let Some(memo) = self.memo() {
-            memo.sessions.update(token_hash, |row| row.last_active_at = now);
-        }
-        Ok(())
-    }
-
-    /// Ends a session; with `user_id`, only if it is that user's. True when one was ended.
-    pub async fn revoke_session(&self, id: &str, user_id: Option<&str>, now: Millis) -> StoreResult<bool> {
-        let done = match user_id {
-            Some(user_id) => {
-                sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(id)
-                    .bind(user_id)
-                    .execute(&mut *self.writer().await?)
-                    .await?
-            }
-            None => {
-                sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *self.writer().await?)
-                    .await?
-            }
-        };
-        if let Some(memo) = self.memo() {
-            memo.sessions.forget_where(|row| row.id == id);
-        }
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub async fn sessions_of_user(&self, user_id: &str) -> StoreResult<Vec<SessionRow>> {
-        Ok(sqlx::query_as::<_, SessionRow>(
-            "SELECT id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at
-             FROM sessions WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC",
-        )
-        .bind(user_id)
-        .fetch_all(&self.reads)
-        .await?)
-    }
-
-    // ----- users -------------------------------------------------------------------------
-
-    pub async fn user(&self, id: &str) -> StoreResult<Option<model::User>> {
-        Ok(self.shared_user(id).await?.map(Arc::unwrap_or_clone))
-    }
-
-    /// [`Store::user`], shared rather than copied (from the memo, on SQLite).
-    pub async fn shared_user(&self, id: &str) -> StoreResult<Option<Arc<model::User>>> {
-        if let Some(known) = self.memo().and_then(|m| m.users.get(id)) {
-            return Ok(Some(known));
-        }
-        let ticket = self.memo().map(|m| m.users.ticket());
-        let Some(user) = sqlx::query_as::<_, UserRow>(
-            "SELECT id, email, name, image_url, created_at, last_sign_in_at FROM users WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.reads)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let accounts = sqlx::query_as::<_, AccountRow>(
-            "SELECT id, provider, provider_user_id, email, name, avatar_url FROM external_accounts WHERE user_id = $1 ORDER BY created_at",
-        )
-        .bind(id)
-        .fetch_all(&self.reads)
-        .await?;
-        let grants = sqlx::query_as::<_, GrantSummaryRow>(
-            "SELECT g.external_account_id, g.workspace_id, g.workspace_name, g.workspace_icon, g.bot_id
-             FROM workspace_grants g JOIN external_accounts a ON a.id = g.external_account_id
-             WHERE a.user_id = $1 ORDER BY g.created_at",
-        )
-        .bind(id)
-        .fetch_all(&self.reads)
-        .await?;
-        let user = Arc::new(user.into_model(accounts, grants));
-        if let (Some(memo), Some(ticket)) = (self.memo(), ticket) {
-            memo.users.put(ticket, id.to_string(), user.clone());
-        }
-        Ok(Some(user))
+        Ok(flows + sessions)
     }
 }
 
@@ -604,42 +249,6 @@ fn take_ownership(database: &Path) -> StoreResult<std::fs::File> {
 /// the cascades; the busy timeout covers checkpoints.
 const SQLITE_PRAGMAS: &str =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
-
-/// See [`Store::writer`].
-enum WriteConnection<'a> {
-    Owned(tokio::sync::MutexGuard<'a, AnyConnection>),
-    Pooled(PoolConnection<Any>),
-}
-
-impl std::ops::Deref for WriteConnection<'_> {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        match self {
-            WriteConnection::Owned(guard) => guard,
-            WriteConnection::Pooled(conn) => conn,
-        }
-    }
-}
-
-impl std::ops::DerefMut for WriteConnection<'_> {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        match self {
-            WriteConnection::Owned(guard) => guard,
-            WriteConnection::Pooled(conn) => conn,
-        }
-    }
-}
-
-enum TxError {
-    Sql(sqlx::Error),
-    Refused(SignInRefused),
-}
-
-impl From<sqlx::Error> for TxError {
-    fn from(error: sqlx::Error) -> Self {
-        TxError::Sql(error)
-    }
-}
 
 /// A consistent copy of the SQLite database at `database_url` into `destination`, taken while
 /// the server may be running: `VACUUM INTO` reads one snapshot (WAL: it waits for no writer and

@@ -42,7 +42,7 @@ impl ConnectionRow {
     }
 }
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowRow {
     pub state_hash: String,
     pub browser_hash: String,

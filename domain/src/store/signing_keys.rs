@@ -1,7 +1,7 @@
 //! The `signing_keys` table: the keys session tokens are signed with, shared by every replica.
 //! Not memoized: the token service keeps its own short-lived key ring (see `tokens.rs`).
 
-use super::{is_unique_violation, Store, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::time::Millis;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -28,32 +28,29 @@ impl Store {
 
     /// Adds a key. False when another replica already took the same activation slot.
     pub async fn insert_signing_key(&self, row: &SigningKeyRow) -> StoreResult<bool> {
-        let inserted = sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, public_x, private_sealed, created_at, activates_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&row.kid)
-        .bind(&row.alg)
-        .bind(&row.public_x)
-        .bind(&row.private_sealed)
-        .bind(row.created_at)
-        .bind(row.activates_at)
-        .execute(&mut *self.writer().await?)
-        .await;
+        let inserted = self
+            .execute(sql!(
+                "INSERT INTO signing_keys (kid, alg, public_x, private_sealed, created_at, activates_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &row.kid,
+                &row.alg,
+                &row.public_x,
+                &row.private_sealed,
+                row.created_at,
+                row.activates_at,
+            ))
+            .await;
         match inserted {
             Ok(_) => Ok(true),
-            Err(e) if is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e.into()),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
     /// Forgets retired keys: nothing they signed is still alive.
     pub async fn delete_signing_keys(&self, kids: &[String]) -> StoreResult<()> {
         for kid in kids {
-            sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
-                .bind(kid)
-                .execute(&mut *self.writer().await?)
-                .await?;
+            self.execute(sql!("DELETE FROM signing_keys WHERE kid = $1", kid)).await?;
         }
         Ok(())
     }

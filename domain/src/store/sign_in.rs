@@ -1,0 +1,162 @@
+//! Completing a sign-in: the user, their Notion account and workspace grant, and the session,
+//! written in one transaction.
+
+use super::engine::Db;
+use super::{SignInRecord, Store, StoreError, StoreResult};
+
+/// What a completed sign-in wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInWritten {
+    pub user_id: String,
+    pub session_id: String,
+    /// The person had no account: this sign-in was a sign-up.
+    pub created_user: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignInRefused {
+    SignUpsClosed,
+}
+
+impl Store {
+    /// Finds or creates the user, their Notion account and workspace grant, and starts the
+    /// session, all in one transaction: a failure leaves nothing behind, and concurrent first
+    /// sign-ins of one person make one user.
+    pub async fn complete_sign_in(&self, record: &SignInRecord) -> StoreResult<Result<SignInWritten, SignInRefused>> {
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            let record = record.clone();
+            match transaction!(self, |tx| write_sign_in(tx, &record)) {
+                // PostgreSQL: another sign-in of the same person created the account between
+                // our look-up and our insert; the next attempt finds it. (SQLite's writes take
+                // turns, so it never sees this.)
+                Err(StoreError::Conflict(_)) if attempt < 4 => continue,
+                other => break other?,
+            }
+        };
+        if let (Ok(written), Some(memo)) = (&outcome, self.memo()) {
+            // The profile, accounts and grants may have changed (a grant may even have moved
+            // from another person's account); the browser's earlier session has ended.
+            let bot = &record.grant.bot_id;
+            memo.users.forget_where(|user| {
+                user.as_ref().is_some_and(|user| {
+                    user.id == written.user_id
+                        || user.external_accounts.iter().flat_map(|a| &a.workspaces).any(|w| &w.bot_id == bot)
+                })
+            });
+            if let Some(previous) = &record.replaces_session_hash {
+                memo.sessions.forget(previous);
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result<SignInWritten, SignInRefused>> {
+    let who = &r.identity;
+    let existing: Option<(String, String)> = tx
+        .optional(sql!(
+            "UPDATE external_accounts SET email = $1, email_verified = $2, name = $3, avatar_url = $4, updated_at = $5
+             WHERE provider = 'notion' AND provider_user_id = $6
+             RETURNING user_id, id",
+            &who.email,
+            who.email_verified,
+            &who.name,
+            &who.avatar_url,
+            r.now,
+            &who.notion_user_id,
+        ))
+        .await?;
+
+    let (user_id, account_id, created_user) = match existing {
+        Some((user_id, account_id)) => {
+            tx.execute(sql!(
+                "UPDATE users SET email = $1, name = $2, image_url = $3, updated_at = $4, last_sign_in_at = $4 WHERE id = $5",
+                &who.email,
+                &who.name,
+                &who.avatar_url,
+                r.now,
+                &user_id,
+            ))
+            .await?;
+            (user_id, account_id, false)
+        }
+        None => {
+            if !r.allow_sign_up {
+                return Ok(Err(SignInRefused::SignUpsClosed));
+            }
+            tx.execute(sql!(
+                "INSERT INTO users (id, email, name, image_url, created_at, updated_at, last_sign_in_at)
+                 VALUES ($1, $2, $3, $4, $5, $5, $5)",
+                &r.new_user_id,
+                &who.email,
+                &who.name,
+                &who.avatar_url,
+                r.now,
+            ))
+            .await?;
+            tx.execute(sql!(
+                "INSERT INTO external_accounts (id, user_id, provider, provider_user_id, email, email_verified, name, avatar_url, created_at, updated_at)
+                 VALUES ($1, $2, 'notion', $3, $4, $5, $6, $7, $8, $8)",
+                &r.new_account_id,
+                &r.new_user_id,
+                &who.notion_user_id,
+                &who.email,
+                who.email_verified,
+                &who.name,
+                &who.avatar_url,
+                r.now,
+            ))
+            .await?;
+            (r.new_user_id.clone(), r.new_account_id.clone(), true)
+        }
+    };
+
+    // Notion may hand out a fresh token pair at every authorization: replace both at once.
+    let g = &r.grant;
+    tx.execute(sql!(
+        "INSERT INTO workspace_grants (bot_id, external_account_id, connection_id, workspace_id, workspace_name, workspace_icon,
+                                       access_token_sealed, refresh_token_sealed, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+         ON CONFLICT (bot_id) DO UPDATE SET
+             external_account_id = excluded.external_account_id, connection_id = excluded.connection_id,
+             workspace_id = excluded.workspace_id, workspace_name = excluded.workspace_name,
+             workspace_icon = excluded.workspace_icon, access_token_sealed = excluded.access_token_sealed,
+             refresh_token_sealed = excluded.refresh_token_sealed, updated_at = excluded.updated_at",
+        &g.bot_id,
+        &account_id,
+        &g.connection_id,
+        &g.workspace_id,
+        &g.workspace_name,
+        &g.workspace_icon,
+        &g.access_token_sealed,
+        &g.refresh_token_sealed,
+        r.now,
+    ))
+    .await?;
+
+    let s = &r.session;
+    tx.execute(sql!(
+        "INSERT INTO sessions (id, user_id, token_hash, user_agent, created_at, last_active_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $5, $6)",
+        &s.id,
+        &user_id,
+        &s.token_hash,
+        &s.user_agent,
+        r.now,
+        s.expires_at,
+    ))
+    .await?;
+
+    if let Some(previous) = &r.replaces_session_hash {
+        // The browser's earlier session ends with this sign-in (no two live sessions per device).
+        tx.execute(sql!(
+            "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+            r.now,
+            previous,
+        ))
+        .await?;
+    }
+    Ok(Ok(SignInWritten { user_id, session_id: s.id.clone(), created_user }))
+}
