@@ -52,8 +52,9 @@ fi
 # Node packages (wasm-opt from binaryen; esbuild for the widget's glue; Playwright for the
 # end-to-end tests) live in tools/.
 if [ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ] || [ ! -x "$ROOT/tools/node_modules/.bin/esbuild" ] \
-  || [ ! -d "$ROOT/tools/node_modules/@playwright/test" ] || [ ! -d "$ROOT/tools/node_modules/jose" ]; then
-  step "npm install (binaryen $BINARYEN_VERSION, esbuild, @playwright/test, jose)"
+  || [ ! -d "$ROOT/tools/node_modules/@playwright/test" ] || [ ! -d "$ROOT/tools/node_modules/jose" ] \
+  || [ ! -d "$ROOT/tools/node_modules/standardwebhooks" ]; then
+  step "npm install (binaryen $BINARYEN_VERSION, esbuild, @playwright/test, jose, standardwebhooks)"
   (cd "$ROOT/tools" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
 fi
 

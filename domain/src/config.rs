@@ -63,6 +63,9 @@ pub struct Config {
     pub token_lifetime_secs: i64,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client.
     pub trusted_proxies: TrustedProxies,
+    /// Hosts a production instance may send webhooks to although they are private, loopback or
+    /// plain http (`LATCHKEY_WEBHOOK_ALLOWED_HOSTS`, lower-case names).
+    pub webhook_allowed_hosts: Vec<String>,
 }
 
 /// One line naming the setting and what is wrong with it.
@@ -273,6 +276,12 @@ impl Config {
         };
         let trusted_proxies = TrustedProxies::parse(get("LATCHKEY_TRUSTED_PROXIES").unwrap_or(""))
             .map_err(|m| invalid("LATCHKEY_TRUSTED_PROXIES", m))?;
+        let webhook_allowed_hosts = get("LATCHKEY_WEBHOOK_ALLOWED_HOSTS")
+            .unwrap_or("")
+            .split(',')
+            .map(|host| host.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|host| !host.is_empty())
+            .collect();
 
         Ok(Config {
             environment,
@@ -289,6 +298,7 @@ impl Config {
             rate_limit_per_minute,
             token_lifetime_secs,
             trusted_proxies,
+            webhook_allowed_hosts,
         })
     }
 

@@ -36,6 +36,8 @@ pub mod store;
 pub mod time;
 #[cfg(feature = "server")]
 pub mod tokens;
+#[cfg(feature = "server")]
+pub mod webhooks;
 
 #[cfg(feature = "server")]
 pub use service::Latchkey;

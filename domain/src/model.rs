@@ -61,3 +61,84 @@ pub struct Connection {
     pub created_at: i64,
     pub updated_at: i64,
 }
+
+/// The events webhooks deliver (CONTRACT.md, "Webhooks").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WebhookEvent {
+    #[serde(rename = "user.created")]
+    UserCreated,
+    #[serde(rename = "user.updated")]
+    UserUpdated,
+    #[serde(rename = "user.deleted")]
+    UserDeleted,
+    #[serde(rename = "session.created")]
+    SessionCreated,
+    /// The person signed out (or ended one of their sessions themselves).
+    #[serde(rename = "session.ended")]
+    SessionEnded,
+    /// The admin or the backend API ended it.
+    #[serde(rename = "session.revoked")]
+    SessionRevoked,
+    #[serde(rename = "notion_token.refreshed")]
+    NotionTokenRefreshed,
+}
+
+impl WebhookEvent {
+    pub const ALL: [WebhookEvent; 7] = [
+        WebhookEvent::UserCreated,
+        WebhookEvent::UserUpdated,
+        WebhookEvent::UserDeleted,
+        WebhookEvent::SessionCreated,
+        WebhookEvent::SessionEnded,
+        WebhookEvent::SessionRevoked,
+        WebhookEvent::NotionTokenRefreshed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::UserCreated => "user.created",
+            WebhookEvent::UserUpdated => "user.updated",
+            WebhookEvent::UserDeleted => "user.deleted",
+            WebhookEvent::SessionCreated => "session.created",
+            WebhookEvent::SessionEnded => "session.ended",
+            WebhookEvent::SessionRevoked => "session.revoked",
+            WebhookEvent::NotionTokenRefreshed => "notion_token.refreshed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<WebhookEvent> {
+        WebhookEvent::ALL.into_iter().find(|event| event.as_str() == name)
+    }
+}
+
+/// A webhook endpoint as the backend API and the dashboard show it. The signing secret
+/// appears only when it was just made (created or rotated) or asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: String,
+    pub object: String,
+    pub url: String,
+    pub events: Vec<WebhookEvent>,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// One event's delivery to one endpoint, with how its attempts went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

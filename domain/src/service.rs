@@ -28,6 +28,8 @@ pub struct Latchkey {
     pub refresh_locks: crate::admin::RefreshLocks,
     /// The session-token signing keys this process last read (see tokens.rs).
     pub(crate) key_ring: crate::tokens::KeyRing,
+    /// The client webhook deliveries go through (see webhooks.rs).
+    pub(crate) webhook_http: reqwest::Client,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +74,7 @@ impl Latchkey {
         let store = Store::open(&config.database_url).await?;
         let sealer = Sealer::new(&master_key);
         let notion = NotionClient::new().map_err(|e| StartError::Http(e.to_string()))?;
+        let webhook_http = crate::webhooks::http_client(&config).map_err(|e| StartError::Http(e.to_string()))?;
         let sandbox = (config.notion_api == NotionApi::Sandbox).then(|| {
             Sandbox::new(
                 Secret::new(URL_SAFE_NO_PAD.encode(master_key.derive("sandbox/client-secret"))),
@@ -93,6 +96,7 @@ impl Latchkey {
             clock: Arc::new(SystemClock),
             refresh_locks: Default::default(),
             key_ring: Default::default(),
+            webhook_http,
         };
         latchkey.ensure_development_connection().await?;
         latchkey.sync_admin_password().await.map_err(|e| StartError::AdminPassword(e.message))?;

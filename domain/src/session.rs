@@ -134,7 +134,7 @@ mod tests {
 
 mod access {
     use crate::crypto::{is_token_shaped, token_hash};
-    use crate::model::{self, DeviceSession};
+    use crate::model::{self, DeviceSession, WebhookEvent};
     use crate::store::{SessionRow, StoreError};
     use crate::Latchkey;
 
@@ -173,14 +173,14 @@ mod access {
         /// Ends the session a token belongs to. Quietly does nothing for an unknown token.
         pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
             if let Some(session) = self.store.session_by_token_hash(&token_hash(token)).await? {
-                self.store.revoke_session(&session.id, None, self.now()).await?;
+                self.store.revoke_session(&session.id, None, WebhookEvent::SessionEnded, self.now()).await?;
             }
             Ok(())
         }
 
         /// Ends one of `user_id`'s sessions. False when it is not theirs or already ended.
         pub async fn revoke_own_session(&self, user_id: &str, session_id: &str) -> Result<bool, StoreError> {
-            self.store.revoke_session(session_id, Some(user_id), self.now()).await
+            self.store.revoke_session(session_id, Some(user_id), WebhookEvent::SessionEnded, self.now()).await
         }
 
         /// The user's live sessions, this one marked.

@@ -84,8 +84,12 @@ async fn serve_until_stopped() -> ExitCode {
         latchkey.config.public_url_join("/sign-in")
     );
     tokio::spawn(prune_forever(latchkey.clone()));
+    // Sends the webhook outbox; a slow or dead endpoint delays only its own deliveries.
+    let webhooks = tokio::spawn(domain::webhooks::run_worker(latchkey.clone()));
 
     let served = serve::serve(listener, app, shutdown_signal()).await;
+    // Deliveries under way are abandoned; their leases run out and they are sent again.
+    webhooks.abort();
     latchkey.store.close().await;
     match served {
         Ok(()) => ExitCode::SUCCESS,

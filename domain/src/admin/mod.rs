@@ -6,12 +6,14 @@ mod auth;
 mod connections;
 mod keys;
 mod users;
+mod webhooks;
 
 pub use auth::{admin_cookie, admin_cookie_name};
 pub use auth::{AdminSession, ADMIN_USERNAME, MIN_PASSWORD_CHARS};
 pub use connections::{ConnectionInput, ConnectionPatch};
 pub use keys::{publishable_key, PortalSettings};
 pub use users::{NotionTokenEntry, RefreshLocks};
+pub use webhooks::{WebhookInput, WebhookPatch};
 
 use crate::store::StoreError;
 

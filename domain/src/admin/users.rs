@@ -57,7 +57,7 @@ impl Latchkey {
     /// (best effort: Notion being down does not keep a user the admin wants gone).
     pub async fn delete_user(&self, id: &str) -> AdminResult<()> {
         let grants = self.store.grant_tokens_of_user(id).await?;
-        if !self.store.delete_user(id).await? {
+        if !self.store.delete_user(id, self.now()).await? {
             return Err(AdminError::not_found("user"));
         }
         for grant in grants {
@@ -94,7 +94,7 @@ impl Latchkey {
 
     pub async fn revoke_session(&self, id: &str) -> AdminResult<Session> {
         let row = self.store.session(id).await?.ok_or_else(|| AdminError::not_found("session"))?;
-        self.store.revoke_session(id, None, self.now()).await?;
+        self.store.revoke_session(id, None, crate::model::WebhookEvent::SessionRevoked, self.now()).await?;
         Ok(row.to_model())
     }
 

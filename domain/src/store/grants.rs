@@ -1,7 +1,10 @@
 //! The `workspace_grants` table's Notion tokens (sealed), for apps that call Notion on a
 //! user's behalf. Grants are written by the sign-in (sign_in.rs); their tokens rotate here.
 
+use super::engine::Db;
+use super::webhooks::record_event;
 use super::{Store, StoreResult};
+use crate::model::WebhookEvent;
 use crate::time::Millis;
 
 /// One Notion grant with its sealed tokens.
@@ -38,7 +41,8 @@ impl Store {
     }
 
     /// Replaces a grant's token pair, only if its refresh token is still `expected_refresh`
-    /// (another replica may have rotated it first). True when this write won.
+    /// (another replica may have rotated it first). True when this write won; then
+    /// `notion_token.refreshed` tells the app (never the tokens themselves).
     pub async fn rotate_grant_tokens(
         &self,
         bot_id: &str,
@@ -47,17 +51,35 @@ impl Store {
         refresh_sealed: Option<&str>,
         now: Millis,
     ) -> StoreResult<bool> {
-        let changed = self
-            .execute(sql!(
-                "UPDATE workspace_grants SET access_token_sealed = $1, refresh_token_sealed = $2, updated_at = $3
-                 WHERE bot_id = $4 AND refresh_token_sealed = $5",
-                access_sealed,
-                refresh_sealed,
-                now,
-                bot_id,
-                expected_refresh,
-            ))
-            .await?;
-        Ok(changed == 1)
+        let (bot_id, expected_refresh) = (bot_id.to_string(), expected_refresh.to_string());
+        let (access_sealed, refresh_sealed) = (access_sealed.to_string(), refresh_sealed.map(str::to_string));
+        transaction!(self, |tx| async move {
+            let changed = tx
+                .execute(sql!(
+                    "UPDATE workspace_grants SET access_token_sealed = $1, refresh_token_sealed = $2, updated_at = $3
+                     WHERE bot_id = $4 AND refresh_token_sealed = $5",
+                    &access_sealed,
+                    &refresh_sealed,
+                    now,
+                    &bot_id,
+                    &expected_refresh,
+                ))
+                .await?;
+            if changed != 1 {
+                return Ok(false);
+            }
+            let owner: Option<(String, String)> = tx
+                .optional(sql!(
+                    "SELECT a.user_id, g.workspace_id FROM workspace_grants g JOIN external_accounts a ON a.id = g.external_account_id
+                     WHERE g.bot_id = $1",
+                    &bot_id,
+                ))
+                .await?;
+            if let Some((user_id, workspace_id)) = owner {
+                let data = serde_json::json!({"user_id": user_id, "bot_id": bot_id, "workspace_id": workspace_id});
+                record_event(tx, WebhookEvent::NotionTokenRefreshed, &data, now).await?;
+            }
+            Ok(true)
+        })
     }
 }

@@ -18,6 +18,7 @@ mod settings;
 mod sign_in;
 mod signing_keys;
 mod users;
+mod webhooks;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,7 @@ use memo::{Memo, Table};
 pub use rows::*;
 pub use sign_in::{SignInRefused, SignInWritten};
 pub use signing_keys::SigningKeyRow;
+pub use webhooks::{events_column, AttemptOutcome, ClaimedDelivery, DeliveryRow, WebhookEndpointRow};
 
 use crate::time::Millis;
 
@@ -127,13 +129,15 @@ impl Store {
                     .await
                     .map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
                 sqlx::Connection::close(first).await?;
-                Ok(Store {
+                let store = Store {
                     reads: pool(4).await?,
                     sqlite_writer: Some(Arc::new(SqliteWriter::open(&file)?)),
                     engine,
                     memo: Some(Arc::new(Memo::new())),
                     _owner: Some(owner),
-                })
+                };
+                store.release_webhook_leases().await?;
+                Ok(store)
             }
             Engine::Postgres => {
                 let reads = pool(16).await?;
@@ -215,7 +219,9 @@ impl Store {
         if let Some(memo) = self.memo() {
             memo.sessions.clear();
         }
-        Ok(flows + sessions)
+        // Events stay a month (the dashboard shows their deliveries), unless still pending.
+        let events = self.prune_webhook_events(now - 30 * crate::time::DAY).await?;
+        Ok(flows + sessions + events)
     }
 }
 

@@ -160,3 +160,65 @@ impl UserRow {
         }
     }
 }
+
+// Decoders for rows read back inside a write (see engine.rs); the columns in the order the
+// statements that read them name them.
+
+use super::engine::{Cells, FromCells};
+use super::StoreResult;
+
+/// `id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at`
+impl FromCells for SessionRow {
+    fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
+        Ok(SessionRow {
+            id: row.some_text(0)?,
+            user_id: row.some_text(1)?,
+            user_agent: row.text(2)?,
+            created_at: row.some_int(3)?,
+            last_active_at: row.some_int(4)?,
+            expires_at: row.some_int(5)?,
+            revoked_at: row.int(6)?,
+        })
+    }
+}
+
+/// `id, email, name, image_url, created_at, last_sign_in_at`
+impl FromCells for UserRow {
+    fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
+        Ok(UserRow {
+            id: row.some_text(0)?,
+            email: row.text(1)?,
+            name: row.text(2)?,
+            image_url: row.text(3)?,
+            created_at: row.some_int(4)?,
+            last_sign_in_at: row.int(5)?,
+        })
+    }
+}
+
+/// `id, provider, provider_user_id, email, name, avatar_url`
+impl FromCells for AccountRow {
+    fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
+        Ok(AccountRow {
+            id: row.some_text(0)?,
+            provider: row.some_text(1)?,
+            provider_user_id: row.some_text(2)?,
+            email: row.text(3)?,
+            name: row.text(4)?,
+            avatar_url: row.text(5)?,
+        })
+    }
+}
+
+/// `external_account_id, workspace_id, workspace_name, workspace_icon, bot_id`
+impl FromCells for GrantSummaryRow {
+    fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
+        Ok(GrantSummaryRow {
+            external_account_id: row.some_text(0)?,
+            workspace_id: row.some_text(1)?,
+            workspace_name: row.text(2)?,
+            workspace_icon: row.text(3)?,
+            bot_id: row.some_text(4)?,
+        })
+    }
+}

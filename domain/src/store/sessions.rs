@@ -1,6 +1,9 @@
 //! The `sessions` table: users' sessions, memoized by token hash on SQLite.
 
+use super::engine::Db;
+use super::webhooks::record_event;
 use super::{SessionRow, Store, StoreResult};
+use crate::model::WebhookEvent;
 use crate::time::Millis;
 
 const COLUMNS: &str = "id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at";
@@ -42,19 +45,34 @@ impl Store {
     }
 
     /// Ends a session; with `user_id`, only if it is that user's. True when one was ended.
-    pub async fn revoke_session(&self, id: &str, user_id: Option<&str>, now: Millis) -> StoreResult<bool> {
-        let changed = self
-            .execute(sql!(
-                "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND ($3 IS NULL OR user_id = $3) AND revoked_at IS NULL",
-                now,
-                id,
-                user_id,
-            ))
-            .await?;
+    /// `how` is the event it makes: `SessionEnded` (the person) or `SessionRevoked` (the admin).
+    pub async fn revoke_session(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        how: WebhookEvent,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let (session_id, user_id) = (id.to_string(), user_id.map(str::to_string));
+        let ended = transaction!(self, |tx| async move {
+            let ended: Option<SessionRow> = tx
+                .optional(sql!(
+                    "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND ($3 IS NULL OR user_id = $3) AND revoked_at IS NULL
+                     RETURNING id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at",
+                    now,
+                    &session_id,
+                    &user_id,
+                ))
+                .await?;
+            if let Some(session) = &ended {
+                record_event(tx, how, &session.to_model(), now).await?;
+            }
+            Ok(ended.is_some())
+        })?;
         if let Some(memo) = self.memo() {
             memo.sessions.forget_where(|row| row.as_ref().is_some_and(|row| row.id == id));
         }
-        Ok(changed == 1)
+        Ok(ended)
     }
 
     /// A user's live sessions, newest first.

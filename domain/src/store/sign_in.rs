@@ -2,7 +2,10 @@
 //! written in one transaction.
 
 use super::engine::Db;
-use super::{SignInRecord, Store, StoreError, StoreResult};
+use super::users::user_in;
+use super::webhooks::record_event;
+use super::{SessionRow, SignInRecord, Store, StoreError, StoreResult};
+use crate::model::{ExternalAccount, User, WebhookEvent, Workspace};
 
 /// What a completed sign-in wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,18 +72,26 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
         ))
         .await?;
 
-    let (user_id, account_id, created_user) = match existing {
+    let existing_is_none = existing.is_none();
+    let (user_id, account_id, user_changed) = match existing {
         Some((user_id, account_id)) => {
-            tx.execute(sql!(
-                "UPDATE users SET email = $1, name = $2, image_url = $3, updated_at = $4, last_sign_in_at = $4 WHERE id = $5",
-                &who.email,
-                &who.name,
-                &who.avatar_url,
-                r.now,
-                &user_id,
-            ))
-            .await?;
-            (user_id, account_id, false)
+            // Notion's profile may have changed since the last sign-in: only then is the user
+            // updated (and the app told).
+            let profile_changed = tx
+                .execute(sql!(
+                    "UPDATE users SET email = $1, name = $2, image_url = $3, updated_at = $4
+                     WHERE id = $5 AND (COALESCE(email, '') <> COALESCE($1, '') OR COALESCE(name, '') <> COALESCE($2, '')
+                                        OR COALESCE(image_url, '') <> COALESCE($3, ''))",
+                    &who.email,
+                    &who.name,
+                    &who.avatar_url,
+                    r.now,
+                    &user_id,
+                ))
+                .await?
+                == 1;
+            tx.execute(sql!("UPDATE users SET last_sign_in_at = $1 WHERE id = $2", r.now, &user_id)).await?;
+            (user_id, account_id, profile_changed)
         }
         None => {
             if !r.allow_sign_up {
@@ -112,6 +123,7 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
             (r.new_user_id.clone(), r.new_account_id.clone(), true)
         }
     };
+    let created_user = existing_is_none;
 
     // Notion may hand out a fresh token pair at every authorization: replace both at once.
     let g = &r.grant;
@@ -149,14 +161,65 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
     ))
     .await?;
 
+    // What the app hears of, in this same transaction.
+    if created_user {
+        record_event(tx, WebhookEvent::UserCreated, &new_user(r), r.now).await?;
+    } else if user_changed {
+        if let Some(user) = user_in(tx, &user_id).await? {
+            record_event(tx, WebhookEvent::UserUpdated, &user, r.now).await?;
+        }
+    }
+    let session = SessionRow {
+        id: s.id.clone(),
+        user_id: user_id.clone(),
+        user_agent: s.user_agent.clone(),
+        created_at: r.now,
+        last_active_at: r.now,
+        expires_at: s.expires_at,
+        revoked_at: None,
+    };
+    record_event(tx, WebhookEvent::SessionCreated, &session.to_model(), r.now).await?;
+
     if let Some(previous) = &r.replaces_session_hash {
         // The browser's earlier session ends with this sign-in (no two live sessions per device).
-        tx.execute(sql!(
-            "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
-            r.now,
-            previous,
-        ))
-        .await?;
+        let ended: Option<SessionRow> = tx
+            .optional(sql!(
+                "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL
+                 RETURNING id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at",
+                r.now,
+                previous,
+            ))
+            .await?;
+        if let Some(ended) = ended {
+            record_event(tx, WebhookEvent::SessionEnded, &ended.to_model(), r.now).await?;
+        }
     }
     Ok(Ok(SignInWritten { user_id, session_id: s.id.clone(), created_user }))
+}
+
+/// The user a first sign-in creates, as `user.created` reports it: what was just written.
+fn new_user(r: &SignInRecord) -> User {
+    let who = &r.identity;
+    let g = &r.grant;
+    User {
+        id: r.new_user_id.clone(),
+        email: who.email.clone(),
+        name: who.name.clone(),
+        image_url: who.avatar_url.clone(),
+        created_at: r.now,
+        last_sign_in_at: Some(r.now),
+        external_accounts: vec![ExternalAccount {
+            provider: "notion".into(),
+            provider_user_id: who.notion_user_id.clone(),
+            email: who.email.clone(),
+            name: who.name.clone(),
+            avatar_url: who.avatar_url.clone(),
+            workspaces: vec![Workspace {
+                workspace_id: g.workspace_id.clone(),
+                workspace_name: g.workspace_name.clone(),
+                workspace_icon: g.workspace_icon.clone(),
+                bot_id: g.bot_id.clone(),
+            }],
+        }],
+    }
 }

@@ -3,9 +3,29 @@
 
 use std::sync::Arc;
 
+use super::engine::Db;
 use super::rows::{AccountRow, GrantSummaryRow, UserRow};
+use super::webhooks::record_event;
 use super::{Store, StoreResult};
-use crate::model;
+use crate::model::{self, WebhookEvent};
+use crate::time::Millis;
+
+const USER: &str = "SELECT id, email, name, image_url, created_at, last_sign_in_at FROM users WHERE id = $1";
+const ACCOUNTS: &str = "SELECT id, provider, provider_user_id, email, name, avatar_url FROM external_accounts
+                        WHERE user_id = $1 ORDER BY created_at, id";
+const GRANTS: &str = "SELECT g.external_account_id, g.workspace_id, g.workspace_name, g.workspace_icon, g.bot_id
+                      FROM workspace_grants g JOIN external_accounts a ON a.id = g.external_account_id
+                      WHERE a.user_id = $1 ORDER BY g.created_at, g.bot_id";
+
+/// The user as a write sees it, inside its transaction (the same statements as the reads).
+pub(crate) async fn user_in(tx: &mut impl Db, id: &str) -> StoreResult<Option<model::User>> {
+    let Some(user) = tx.optional::<UserRow>(sql!(USER, id)).await? else {
+        return Ok(None);
+    };
+    let accounts = tx.all::<AccountRow>(sql!(ACCOUNTS, id)).await?;
+    let grants = tx.all::<GrantSummaryRow>(sql!(GRANTS, id)).await?;
+    Ok(Some(user.into_model(accounts, grants)))
+}
 
 impl Store {
     pub async fn user(&self, id: &str) -> StoreResult<Option<model::User>> {
@@ -18,29 +38,11 @@ impl Store {
     }
 
     async fn load_user(&self, id: &str) -> StoreResult<Option<Arc<model::User>>> {
-        let Some(user) = sqlx::query_as::<_, UserRow>(
-            "SELECT id, email, name, image_url, created_at, last_sign_in_at FROM users WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.reads)
-        .await?
-        else {
+        let Some(user) = sqlx::query_as::<_, UserRow>(USER).bind(id).fetch_optional(&self.reads).await? else {
             return Ok(None);
         };
-        let accounts = sqlx::query_as::<_, AccountRow>(
-            "SELECT id, provider, provider_user_id, email, name, avatar_url FROM external_accounts WHERE user_id = $1 ORDER BY created_at",
-        )
-        .bind(id)
-        .fetch_all(&self.reads)
-        .await?;
-        let grants = sqlx::query_as::<_, GrantSummaryRow>(
-            "SELECT g.external_account_id, g.workspace_id, g.workspace_name, g.workspace_icon, g.bot_id
-             FROM workspace_grants g JOIN external_accounts a ON a.id = g.external_account_id
-             WHERE a.user_id = $1 ORDER BY g.created_at",
-        )
-        .bind(id)
-        .fetch_all(&self.reads)
-        .await?;
+        let accounts = sqlx::query_as::<_, AccountRow>(ACCOUNTS).bind(id).fetch_all(&self.reads).await?;
+        let grants = sqlx::query_as::<_, GrantSummaryRow>(GRANTS).bind(id).fetch_all(&self.reads).await?;
         Ok(Some(Arc::new(user.into_model(accounts, grants))))
     }
 
@@ -72,10 +74,19 @@ impl Store {
     }
 
     /// Deletes a user; their accounts, grants and sessions go with them (foreign keys cascade).
-    pub async fn delete_user(&self, id: &str) -> StoreResult<bool> {
-        let changed = self.execute(sql!("DELETE FROM users WHERE id = $1", id)).await?;
+    /// `user.deleted` carries the user as they were.
+    pub async fn delete_user(&self, id: &str, now: Millis) -> StoreResult<bool> {
+        let user_id = id.to_string();
+        let deleted = transaction!(self, |tx| async move {
+            let Some(user) = user_in(tx, &user_id).await? else {
+                return Ok(false);
+            };
+            tx.execute(sql!("DELETE FROM users WHERE id = $1", &user_id)).await?;
+            record_event(tx, WebhookEvent::UserDeleted, &user, now).await?;
+            Ok(true)
+        })?;
         self.user_deleted(id);
-        Ok(changed == 1)
+        Ok(deleted)
     }
 
     fn user_deleted(&self, id: &str) {

@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use domain::admin::{AdminError, ConnectionInput, ConnectionPatch};
+use domain::admin::{AdminError, ConnectionInput, ConnectionPatch, WebhookInput, WebhookPatch};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
@@ -31,6 +31,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/admin/sessions/{id}/revoke", post(revoke_session))
         .route("/v1/admin/openapi.json", get(openapi))
         .route("/v1/admin/signing_keys/rotate", post(rotate_signing_key))
+        .route("/v1/admin/webhooks", get(list_webhooks).post(create_webhook))
+        .route("/v1/admin/webhooks/{id}", get(get_webhook).patch(update_webhook).delete(delete_webhook))
+        .route("/v1/admin/webhooks/{id}/secret", get(reveal_webhook_secret))
+        .route("/v1/admin/webhooks/{id}/rotate_secret", post(rotate_webhook_secret))
+        .route("/v1/admin/webhooks/{id}/deliveries", get(webhook_deliveries))
+        .route("/v1/admin/webhooks/{id}/deliveries/{delivery_id}/retry", post(retry_webhook_delivery))
         .route_layer(axum::middleware::from_fn_with_state(state, require_secret_key))
 }
 
@@ -211,4 +217,71 @@ async fn rotate_signing_key(State(state): State<AppState>) -> Response {
         }
         Err(e) => api_error(StatusCode::SERVICE_UNAVAILABLE, "rotation_failed", &e.to_string()),
     }
+}
+
+async fn list_webhooks(State(state): State<AppState>) -> Response {
+    match state.latchkey.list_webhooks().await {
+        Ok(webhooks) => {
+            let total = webhooks.len() as i64;
+            list(webhooks, total)
+        }
+        Err(error) => admin_error(error),
+    }
+}
+
+/// `POST /v1/admin/webhooks`: 201 with the endpoint's signing secret.
+async fn create_webhook(State(state): State<AppState>, bytes: Bytes) -> Response {
+    let input: WebhookInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    match state.latchkey.create_webhook(input).await {
+        Ok(webhook) => (StatusCode::CREATED, Json(webhook)).into_response(),
+        Err(error) => admin_error(error),
+    }
+}
+
+async fn get_webhook(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    ok(state.latchkey.get_webhook(&id).await)
+}
+
+async fn update_webhook(State(state): State<AppState>, Path(id): Path<String>, bytes: Bytes) -> Response {
+    match body::<WebhookPatch>(&bytes) {
+        Ok(patch) => ok(state.latchkey.update_webhook(&id, patch).await),
+        Err(response) => response,
+    }
+}
+
+async fn delete_webhook(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    ok(state.latchkey.delete_webhook(&id).await.map(|()| json!({"id": id, "object": "webhook", "deleted": true})))
+}
+
+async fn reveal_webhook_secret(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    ok(state.latchkey.reveal_webhook_secret(&id).await)
+}
+
+async fn rotate_webhook_secret(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    ok(state.latchkey.rotate_webhook_secret(&id).await)
+}
+
+async fn webhook_deliveries(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let (limit, offset) = match (number(&params, "limit", 50), number(&params, "offset", 0)) {
+        (Ok(limit), Ok(offset)) => (limit, offset),
+        (Err(response), _) | (_, Err(response)) => return response,
+    };
+    match state.latchkey.webhook_deliveries(&id, limit, offset).await {
+        Ok((deliveries, total)) => list(deliveries, total),
+        Err(error) => admin_error(error),
+    }
+}
+
+async fn retry_webhook_delivery(
+    State(state): State<AppState>,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Response {
+    ok(state.latchkey.retry_webhook_delivery(&id, &delivery_id).await)
 }
