@@ -1,9 +1,11 @@
 //! The baseline: the least an axum server can do (`GET /` → `hello`), on the same multi-thread
-//! tokio runtime Latchkey uses, in its own process, so both compete for the cores alike.
+//! tokio runtime Latchkey uses, in its own process, so both compete for the cores alike. It is
+//! also the webhook endpoint of the webhook figure (`POST /webhooks` → 204).
 
 use std::process::ExitCode;
 
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
 use axum::Router;
 
 pub fn serve(addr: Option<&String>) -> ExitCode {
@@ -20,7 +22,9 @@ pub fn serve(addr: Option<&String>) -> ExitCode {
     };
     let served: std::io::Result<()> = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr.as_str()).await?;
-        let app = Router::new().route("/", get(|| async { "hello" }));
+        let app = Router::new()
+            .route("/", get(|| async { "hello" }))
+            .route("/webhooks", post(|| async { StatusCode::NO_CONTENT }));
         axum::serve(listener, app).await
     });
     match served {

@@ -25,6 +25,7 @@ mod report;
 mod signin;
 mod tokens;
 mod weight;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -197,6 +198,8 @@ pub struct Results {
     pub tokens: Result<TokenFigures, String>,
     pub portal: Compared,
     pub sign_ins: Compared,
+    /// Subscribed (measured) vs no endpoint (baseline), on the same server.
+    pub sign_ins_webhook: Result<Compared, String>,
     /// `None`: `LATCHKEY_BENCH_POSTGRES` unset.
     pub sign_ins_postgres: Option<Result<Compared, String>>,
     pub pages: Vec<weight::PageWeight>,
@@ -307,6 +310,12 @@ async fn run(options: &Options) -> Result<(), String> {
 
     step(&format!("sign-ins on SQLite vs baseline, {}", sign_in_spec.describe()));
     let sign_ins = compare_sign_ins(options, &sign_in_spec, baseline.addr, latchkey.addr).await;
+    step(&format!("sign-ins on SQLite, one webhook endpoint subscribed vs none, {}", sign_in_spec.describe()));
+    let sign_ins_webhook =
+        webhooks::sign_ins_with_and_without(&sign_in_spec, options.rounds, latchkey.addr, baseline.addr).await;
+    if let Err(e) = &sign_ins_webhook {
+        eprintln!("latchkey-bench: the webhook figure was not measured: {e}");
+    }
     let loaded_rss = latchkey.peak_rss();
     latchkey.stop().await;
 
@@ -338,6 +347,7 @@ async fn run(options: &Options) -> Result<(), String> {
         tokens,
         portal,
         sign_ins,
+        sign_ins_webhook,
         sign_ins_postgres,
         pages,
         widget,
@@ -453,7 +463,7 @@ async fn compare_sign_ins(options: &Options, spec: &LoadSpec, baseline: SocketAd
 
 /// The sign-in load. `people`: 0 for the sample person `ada` every time, else that many people
 /// of our own in turn. Each request's time goes into `times`.
-async fn sign_in_load(spec: &LoadSpec, addr: SocketAddr, people: u64, times: Arc<StepTimes>) -> LoadResult {
+pub(crate) async fn sign_in_load(spec: &LoadSpec, addr: SocketAddr, people: u64, times: Arc<StepTimes>) -> LoadResult {
     let turn = Arc::new(AtomicU64::new(0));
     load::run(spec, addr, move |mut client: Client| {
         let times = times.clone();

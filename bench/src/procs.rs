@@ -151,6 +151,8 @@ impl LatchkeySetup {
             .env("LEPTOS_SITE_ADDR", self.addr.to_string())
             .env("LATCHKEY_DATA_DIR", &self.data_dir)
             .env("LATCHKEY_RATE_LIMIT", "0")
+            // The backend API, for registering the webhook endpoint of the webhook figure.
+            .env("LATCHKEY_SECRET_KEY", crate::webhooks::SECRET_KEY)
             // The longest a session token may live: the one minted for the SDK figures must stay
             // valid for as long as they are measured.
             .env("LATCHKEY_TOKEN_LIFETIME", "3600")

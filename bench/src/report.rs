@@ -25,6 +25,7 @@ const MINT_MIN_RATIO: f64 = 0.3;
 const VERIFY_MAX_US: f64 = 50.0;
 const LAYER_MIN_RATIO: f64 = 0.8;
 const SIGN_INS_MIN_PER_SECOND: f64 = 2000.0;
+const WEBHOOK_MIN_RATIO: f64 = 0.9;
 const SIGN_IN_PAGE_MAX_GZ: usize = 100_000;
 const WIDGET_MAX_GZ: usize = 60_000;
 const IDLE_RSS_MAX: u64 = 25 * 1_000_000;
@@ -284,6 +285,25 @@ fn rows(results: &Results) -> Vec<Row> {
         target: "0".into(),
         met: met(sign_ins.measured.errors == 0 && sign_ins.measured.ok > 0),
     });
+    match &results.sign_ins_webhook {
+        Ok(webhook) => rows.push(Row {
+            figure: "Sign-ins, SQLite: one webhook endpoint subscribed (baseline: none, same server, alternating rounds)"
+                .into(),
+            measured: rps(&webhook.measured),
+            baseline: rps(&webhook.baseline),
+            ratio: ratio(webhook.ratio()),
+            target: format!("ratio ≥ {WEBHOOK_MIN_RATIO}"),
+            met: met(webhook.ratio() >= WEBHOOK_MIN_RATIO && webhook.measured.errors == 0),
+        }),
+        Err(e) => rows.push(Row {
+            figure: "Sign-ins, SQLite: one webhook endpoint subscribed".into(),
+            measured: format!("failed: {}", e.replace('|', "/")),
+            baseline: "–".into(),
+            ratio: "–".into(),
+            target: format!("ratio ≥ {WEBHOOK_MIN_RATIO}"),
+            met: met(false),
+        }),
+    }
     match &results.sign_ins_postgres {
         None => rows.push(Row {
             figure: "Sign-ins, PostgreSQL".into(),
@@ -577,6 +597,11 @@ pub fn render(results: &Results, options: &Options, previous: &str) -> String {
          `latchkey_session`). Anything else is an error. The same sample person each time: a returning user \
          (the user row is updated, a session inserted). On PostgreSQL, a fresh database `bench_<random>` on the \
          server `LATCHKEY_BENCH_POSTGRES` names, dropped afterwards.\n\
+         - **Webhook figure**: the same sign-ins on the same SQLite server with one endpoint registered for every \
+         event type (the baseline server's `POST /webhooks`, answering 204), switched on for one round and off \
+         for the next through the backend API: here the \"baseline\" column is the rounds with no endpoint. Each \
+         sign-in writes `session.created` to the outbox while the endpoint is on; the worker delivers it, signed, \
+         during those rounds.\n\
          - **Portal page**: `GET /sign-in` without cookies, rendered on the server each time.\n\
          - **Page weight**: the page (same-origin redirects followed; `/user` and `/dashboard` with the session \
          cookie), every same-origin `<link rel=stylesheet|modulepreload|preload href>` and `<script src>`, \
