@@ -87,6 +87,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/dashboard/users") view=|| view! { <Dashboard section=Section::Users/> } ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard/users/:id") view=|| view! { <Dashboard section=Section::User/> } ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard/api-keys") view=|| view! { <Dashboard section=Section::Keys/> } ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard/webhooks") view=|| view! { <Dashboard section=Section::Webhooks/> } ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard/webhooks/:id") view=|| view! { <Dashboard section=Section::Webhook/> } ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

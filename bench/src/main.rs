@@ -24,8 +24,8 @@ mod procs;
 mod report;
 mod signin;
 mod tokens;
-mod weight;
 mod webhooks;
+mod weight;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -287,8 +287,9 @@ fn rows(results: &Results) -> Vec<Row> {
     });
     match &results.sign_ins_webhook {
         Ok(webhook) => rows.push(Row {
-            figure: "Sign-ins, SQLite: one webhook endpoint subscribed (baseline: none, same server, alternating rounds)"
-                .into(),
+            figure:
+                "Sign-ins, SQLite: one webhook endpoint subscribed (baseline: none, same server, alternating rounds)"
+                    .into(),
             measured: rps(&webhook.measured),
             baseline: rps(&webhook.baseline),
             ratio: ratio(webhook.ratio()),

@@ -1,6 +1,6 @@
 //! The dashboard's server functions. Rules live in `domain::admin`; these check the caller.
 
-use domain::model::{Connection, Session, User};
+use domain::model::{Connection, Session, User, Webhook, WebhookDelivery};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +44,16 @@ pub struct Keys {
     pub secret_key_pinned: bool,
 }
 
+/// A webhook endpoint's page: the endpoint and its latest deliveries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDetail {
+    pub webhook: Webhook,
+    pub deliveries: Vec<WebhookDelivery>,
+    pub total: i64,
+}
+
 pub const USERS_PER_PAGE: i64 = 20;
+pub const DELIVERIES_SHOWN: i64 = 50;
 
 #[server(endpoint = "dashboard/status")]
 pub async fn get_status() -> Result<Status, ServerFnError> {
@@ -240,6 +249,69 @@ pub async fn reveal_secret_key() -> Result<String, ServerFnError> {
 pub async fn rotate_secret_key() -> Result<String, ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
     latchkey.rotate_secret_key().await.map(|k| k.expose().clone()).map_err(guard::shown)
+}
+
+/// Event types travel as one comma-separated field (the form's checkboxes, joined).
+#[cfg(feature = "ssr")]
+fn event_list(events: &str) -> Vec<String> {
+    events.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_string).collect()
+}
+
+#[server(endpoint = "dashboard/webhooks")]
+pub async fn get_webhooks() -> Result<Vec<Webhook>, ServerFnError> {
+    let latchkey = guard::admin_latchkey(false).await?;
+    latchkey.list_webhooks().await.map_err(guard::shown)
+}
+
+/// Registers an endpoint; the answer carries its signing secret, shown once here.
+#[server(endpoint = "dashboard/add-webhook")]
+pub async fn add_webhook(url: String, events: String) -> Result<Webhook, ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    let input = domain::admin::WebhookInput { url, events: Some(event_list(&events)), enabled: Some(true) };
+    latchkey.create_webhook(input).await.map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/webhook")]
+pub async fn get_webhook_detail(id: String) -> Result<WebhookDetail, ServerFnError> {
+    let latchkey = guard::admin_latchkey(false).await?;
+    let webhook = latchkey.get_webhook(&id).await.map_err(guard::shown)?;
+    let (deliveries, total) = latchkey.webhook_deliveries(&id, DELIVERIES_SHOWN, 0).await.map_err(guard::shown)?;
+    Ok(WebhookDetail { webhook, deliveries, total })
+}
+
+#[server(endpoint = "dashboard/save-webhook")]
+pub async fn save_webhook(id: String, url: String, events: String, enabled: bool) -> Result<Webhook, ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    let patch =
+        domain::admin::WebhookPatch { url: Some(url), events: Some(event_list(&events)), enabled: Some(enabled) };
+    latchkey.update_webhook(&id, patch).await.map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/delete-webhook")]
+pub async fn delete_webhook(id: String) -> Result<(), ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    latchkey.delete_webhook(&id).await.map_err(guard::shown)
+}
+
+/// The signing secret, only when asked for (a POST, from this page's origin).
+#[server(endpoint = "dashboard/reveal-webhook-secret")]
+pub async fn reveal_webhook_secret(id: String) -> Result<String, ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    let webhook = latchkey.reveal_webhook_secret(&id).await.map_err(guard::shown)?;
+    Ok(webhook.secret.unwrap_or_default())
+}
+
+#[server(endpoint = "dashboard/rotate-webhook-secret")]
+pub async fn rotate_webhook_secret(id: String) -> Result<String, ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    let webhook = latchkey.rotate_webhook_secret(&id).await.map_err(guard::shown)?;
+    Ok(webhook.secret.unwrap_or_default())
+}
+
+#[server(endpoint = "dashboard/retry-webhook-delivery")]
+pub async fn retry_webhook_delivery(id: String, delivery_id: String) -> Result<(), ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    latchkey.retry_webhook_delivery(&id, &delivery_id).await.map(|_| ()).map_err(guard::shown)
 }
 
 #[cfg(feature = "ssr")]

@@ -1,6 +1,6 @@
 //! The dashboard's pages. Every string from Notion or an admin is rendered as text.
 
-use domain::model::{Connection, User};
+use domain::model::{Connection, User, Webhook, WebhookDelivery, WebhookEvent};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -16,6 +16,8 @@ pub enum Section {
     Users,
     User,
     Keys,
+    Webhooks,
+    Webhook,
 }
 
 /// Any dashboard page: the sign-in form until the admin is signed in, then the section.
@@ -90,6 +92,8 @@ fn Frame(status: Status, section: Section, reload: Resource<Result<Status, Serve
         Section::Users => view! { <Users/> }.into_any(),
         Section::User => view! { <UserPage/> }.into_any(),
         Section::Keys => view! { <ApiKeys/> }.into_any(),
+        Section::Webhooks => view! { <Webhooks/> }.into_any(),
+        Section::Webhook => view! { <WebhookPage/> }.into_any(),
     };
     view! {
         <div class="dash">
@@ -98,6 +102,7 @@ fn Frame(status: Status, section: Section, reload: Resource<Result<Status, Serve
                 {link("/dashboard/sso-connections", "SSO connections", &[Section::Connections, Section::Connection])}
                 {link("/dashboard/account-portal", "Account Portal", &[Section::Portal])}
                 {link("/dashboard/users", "Users", &[Section::Users, Section::User])}
+                {link("/dashboard/webhooks", "Webhooks", &[Section::Webhooks, Section::Webhook])}
                 {link("/dashboard/api-keys", "API keys", &[Section::Keys])}
                 <ActionForm action=sign_out><button type="submit" class="button subtle">"Sign out"</button></ActionForm>
             </nav>
@@ -588,5 +593,254 @@ fn ApiKeys() -> impl IntoView {
                 </div>
             </Show>
         </section>
+    }
+}
+
+/// What each event type means, for the checkboxes.
+fn event_label(event: WebhookEvent) -> &'static str {
+    match event {
+        WebhookEvent::UserCreated => "a person signs in for the first time",
+        WebhookEvent::UserUpdated => "a person's Notion profile changed",
+        WebhookEvent::UserDeleted => "a user is deleted",
+        WebhookEvent::SessionCreated => "someone signs in",
+        WebhookEvent::SessionEnded => "someone signs out",
+        WebhookEvent::SessionRevoked => "a session is revoked here or by the API",
+        WebhookEvent::NotionTokenRefreshed => "a Notion token is renewed",
+    }
+}
+
+/// One checkbox per event type; `chosen` holds the checked ones.
+#[component]
+fn EventChoices(chosen: RwSignal<Vec<WebhookEvent>>) -> impl IntoView {
+    view! {
+        <fieldset class="events">
+            <legend>"Events"</legend>
+            {WebhookEvent::ALL.into_iter().map(|event| view! {
+                <label class="toggle">
+                    <input type="checkbox" prop:checked=move || chosen.read().contains(&event)
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            chosen.update(|c| { c.retain(|e| *e != event); if on { c.push(event); } });
+                        }/>
+                    " " <code>{event.as_str()}</code> " " <span class="small muted">{event_label(event)}</span>
+                </label>
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
+fn joined(events: &[WebhookEvent]) -> String {
+    events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(",")
+}
+
+fn events_summary(events: &[WebhookEvent]) -> String {
+    if events.len() == WebhookEvent::ALL.len() {
+        "All events".into()
+    } else {
+        events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+#[component]
+fn Webhooks() -> impl IntoView {
+    let list = Resource::new(|| (), |_| get_webhooks());
+    let adding = RwSignal::new(false);
+    let url = RwSignal::new(String::new());
+    let chosen = RwSignal::new(WebhookEvent::ALL.to_vec());
+    let add = Action::new(move |_: &()| {
+        let (u, e) = (url.get_untracked(), joined(&chosen.get_untracked()));
+        async move { add_webhook(u, e).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            adding.set(false);
+            url.set(String::new());
+            list.refetch();
+        }
+    });
+    view! {
+        <header class="dash-header">
+            <h1>"Webhooks"</h1>
+            <button type="button" class="button primary" on:click=move |_| { add.value().set(None); adding.set(true); }>"Add endpoint"</button>
+        </header>
+        <p class="small muted">"Latchkey tells your app's server when users and sessions change: a signed POST (Standard Webhooks) to each endpoint, retried for a day until it answers 2xx."</p>
+        {move || add.value().get().and_then(|r| r.ok()).map(|w| view! {
+            <div class="notice card" role="status">
+                <p>"Endpoint added. Its signing secret (also under Details):"</p>
+                <code class="key" data-key="webhook-secret">{w.secret.unwrap_or_default()}</code>
+            </div>
+        })}
+        <Show when=move || adding.get()>
+            <form class="card" aria-label="Add endpoint" on:submit=move |ev| { ev.prevent_default(); add.dispatch(()); }>
+                <h2>"Add endpoint"</h2>
+                <label class="field">"Endpoint URL"
+                    <input type="url" required placeholder="https://app.example.com/webhooks/latchkey"
+                        prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/>
+                </label>
+                <EventChoices chosen/>
+                {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> })}
+                <div class="actions">
+                    <button type="button" class="button" on:click=move |_| adding.set(false)>"Cancel"</button>
+                    <button type="submit" class="button primary" disabled=move || add.pending().get()>"Add endpoint"</button>
+                </div>
+            </form>
+        </Show>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(rows) if rows.is_empty() => view! { <p class="card muted">"No endpoints yet."</p> }.into_any(),
+                    Ok(rows) => view! { <WebhookTable rows/> }.into_any(),
+                    Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn WebhookTable(rows: Vec<Webhook>) -> impl IntoView {
+    view! {
+        <table class="table card">
+            <thead><tr><th>"Endpoint"</th><th>"Events"</th><th>"Status"</th><th></th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|w| view! {
+                    <tr>
+                        <td><code>{w.url.clone()}</code></td>
+                        <td>{events_summary(&w.events)}</td>
+                        <td>{if w.enabled { "Enabled" } else { "Disabled" }}</td>
+                        <td><a href=format!("/dashboard/webhooks/{}", w.id)>"Details"</a></td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn WebhookPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let detail = Resource::new(id, get_webhook_detail);
+    view! {
+        <p><a href="/dashboard/webhooks">"← Webhooks"</a></p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => view! { <WebhookForm detail=d reload=detail/> }.into_any(),
+                    Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn WebhookForm(detail: WebhookDetail, reload: Resource<Result<WebhookDetail, ServerFnError>>) -> impl IntoView {
+    let WebhookDetail { webhook, deliveries, total } = detail;
+    let id = StoredValue::new(webhook.id.clone());
+    let url = RwSignal::new(webhook.url.clone());
+    let chosen = RwSignal::new(webhook.events.clone());
+    let enabled = RwSignal::new(webhook.enabled);
+    let save = Action::new(move |_: &()| {
+        let (u, e, on) = (url.get_untracked(), joined(&chosen.get_untracked()), enabled.get_untracked());
+        async move { save_webhook(id.get_value(), u, e, on).await }
+    });
+    let reveal = Action::new(move |_: &()| reveal_webhook_secret(id.get_value()));
+    let rotate = Action::new(move |_: &()| rotate_webhook_secret(id.get_value()));
+    let confirm_rotate = RwSignal::new(false);
+    let shown = move || rotate.value().get().or_else(|| reveal.value().get());
+    let retry = Action::new(move |delivery: &String| retry_webhook_delivery(id.get_value(), delivery.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = retry.value().get() {
+            reload.refetch();
+        }
+    });
+    let confirm_delete = RwSignal::new(false);
+    let remove = Action::new(move |_: &()| delete_webhook(id.get_value()));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = remove.value().get() {
+            navigate("/dashboard/webhooks", Default::default());
+        }
+    });
+    view! {
+        <section class="card">
+            <h1>"Webhook endpoint"</h1>
+            <label class="field">"Endpoint URL"
+                <input type="url" prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/>
+            </label>
+            <EventChoices chosen/>
+            <label class="toggle"><input type="checkbox" prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev))/> " Enabled"</label>
+            {move || save.value().get().map(|r| match r {
+                Ok(_) => view! { <p class="notice" role="status">"Saved."</p> }.into_any(),
+                Err(e) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
+            })}
+            <div class="actions">
+                <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete endpoint"</button>
+                <button type="button" class="button primary" disabled=move || save.pending().get() on:click=move |_| { save.dispatch(()); }>"Save"</button>
+            </div>
+            <Show when=move || confirm_delete.get()>
+                <div class="confirm" role="alertdialog" aria-label="Confirm delete endpoint">
+                    <p>"Delete this endpoint? Deliveries not yet made will not be made."</p>
+                    <button type="button" class="button" on:click=move |_| confirm_delete.set(false)>"Keep it"</button>
+                    <button type="button" class="button danger" on:click=move |_| { remove.dispatch(()); }>"Yes, delete"</button>
+                </div>
+            </Show>
+        </section>
+        <section class="card">
+            <h2>"Signing secret"</h2>
+            <p class="small muted">"Your server checks each delivery's signature with it (the standardwebhooks package)."</p>
+            {move || match shown() {
+                Some(Ok(secret)) => view! { <code class="key" data-key="webhook-secret">{secret}</code> }.into_any(),
+                Some(Err(e)) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
+                None => view! { <code class="key">"whsec_••••••••••••••••"</code> }.into_any(),
+            }}
+            <div class="actions">
+                <button type="button" class="button" on:click=move |_| { reveal.dispatch(()); }>"Reveal"</button>
+                <button type="button" class="button danger" on:click=move |_| confirm_rotate.set(true)>"Rotate"</button>
+            </div>
+            <Show when=move || confirm_rotate.get()>
+                <div class="confirm" role="alertdialog" aria-label="Confirm rotate secret">
+                    <p>"Make a new signing secret? Deliveries are signed with it from the next attempt on."</p>
+                    <button type="button" class="button" on:click=move |_| confirm_rotate.set(false)>"Keep the current secret"</button>
+                    <button type="button" class="button danger" on:click=move |_| { confirm_rotate.set(false); rotate.dispatch(()); }>"Yes, rotate"</button>
+                </div>
+            </Show>
+        </section>
+        <section class="card">
+            <header class="dash-header">
+                <h2>"Deliveries"</h2>
+                <button type="button" class="button subtle" on:click=move |_| reload.refetch()>"Refresh"</button>
+            </header>
+            {(deliveries.is_empty()).then(|| view! { <p class="muted">"Nothing sent yet."</p> })}
+            <table class="table">
+                <thead><tr><th>"Event"</th><th>"Status"</th><th>"Attempts"</th><th>"Last answer"</th><th>"Next attempt"</th><th></th></tr></thead>
+                <tbody>
+                    {deliveries.into_iter().map(|d| view! { <DeliveryRow delivery=d retry/> }).collect_view()}
+                </tbody>
+            </table>
+            {move || retry.value().get().and_then(|r| r.err()).map(|e| view! { <p class="alert" role="alert">{error_text(e)}</p> })}
+            <p class="small muted">{format!("{total} deliveries in all; the latest {DELIVERIES_SHOWN} are shown.")}</p>
+        </section>
+    }
+}
+
+#[component]
+fn DeliveryRow(delivery: WebhookDelivery, retry: Action<String, Result<(), ServerFnError>>) -> impl IntoView {
+    let answer = match (&delivery.last_status_code, &delivery.last_error) {
+        (_, Some(error)) => error.clone(),
+        (Some(code), None) => format!("HTTP {code}"),
+        (None, None) => "–".into(),
+    };
+    let delivery_id = delivery.id.clone();
+    view! {
+        <tr data-delivery=delivery.id.clone()>
+            <td><code>{delivery.event_type.clone()}</code> <span class="small muted">{utc_datetime(delivery.created_at)}</span></td>
+            <td>{delivery.status.clone()}</td>
+            <td>{delivery.attempts}</td>
+            <td>{answer}</td>
+            <td>{delivery.next_attempt_at.map(utc_datetime).unwrap_or_default()}</td>
+            <td><button type="button" class="button subtle" on:click=move |_| { retry.dispatch(delivery_id.clone()); }>"Retry"</button></td>
+        </tr>
     }
 }

@@ -40,4 +40,3 @@ CREATE TABLE webhook_deliveries (
 
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
 CREATE INDEX webhook_deliveries_of_endpoint ON webhook_deliveries (endpoint_id, created_at);
-CREATE INDEX webhook_deliveries_claim ON webhook_deliveries (claim);

@@ -1,7 +1,7 @@
 //! Completing a sign-in: the user, their Notion account and workspace grant, and the session,
 //! written in one transaction.
 
-use super::engine::Db;
+use super::engine::{Cells, Db, FromCells};
 use super::users::user_in;
 use super::webhooks::record_event;
 use super::{SessionRow, SignInRecord, Store, StoreError, StoreResult};
@@ -56,47 +56,45 @@ impl Store {
     }
 }
 
+/// The person as the database knows them: their user and account ids and the profile last
+/// seen (to tell whether it changed).
+struct Known {
+    user_id: String,
+    account_id: String,
+    profile: [Option<String>; 3],
+}
+
+impl FromCells for Known {
+    fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
+        Ok(Known {
+            user_id: row.some_text(0)?,
+            account_id: row.some_text(1)?,
+            profile: [row.text(2)?, row.text(3)?, row.text(4)?],
+        })
+    }
+}
+
+/// The statements are ordered so that the rows every sign-in of this person writes (their
+/// account, user and grant), which concurrent sign-ins of the same person wait for on
+/// PostgreSQL, are written last: the rows are held from then to the commit only.
 async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result<SignInWritten, SignInRefused>> {
     let who = &r.identity;
-    let existing: Option<(String, String)> = tx
+    let known: Option<Known> = tx
         .optional(sql!(
-            "UPDATE external_accounts SET email = $1, email_verified = $2, name = $3, avatar_url = $4, updated_at = $5
-             WHERE provider = 'notion' AND provider_user_id = $6
-             RETURNING user_id, id",
-            &who.email,
-            who.email_verified,
-            &who.name,
-            &who.avatar_url,
-            r.now,
+            "SELECT a.user_id, a.id, u.email, u.name, u.image_url
+             FROM external_accounts a JOIN users u ON u.id = a.user_id
+             WHERE a.provider = 'notion' AND a.provider_user_id = $1",
             &who.notion_user_id,
         ))
         .await?;
-
-    let existing_is_none = existing.is_none();
-    let (user_id, account_id, user_changed) = match existing {
-        Some((user_id, account_id)) => {
-            // Notion's profile may have changed since the last sign-in: only then is the user
-            // updated (and the app told).
-            let profile_changed = tx
-                .execute(sql!(
-                    "UPDATE users SET email = $1, name = $2, image_url = $3, updated_at = $4
-                     WHERE id = $5 AND (COALESCE(email, '') <> COALESCE($1, '') OR COALESCE(name, '') <> COALESCE($2, '')
-                                        OR COALESCE(image_url, '') <> COALESCE($3, ''))",
-                    &who.email,
-                    &who.name,
-                    &who.avatar_url,
-                    r.now,
-                    &user_id,
-                ))
-                .await?
-                == 1;
-            tx.execute(sql!("UPDATE users SET last_sign_in_at = $1 WHERE id = $2", r.now, &user_id)).await?;
-            (user_id, account_id, profile_changed)
-        }
+    let s = &r.session;
+    let created_user = known.is_none();
+    let (user_id, account_id) = match &known {
+        Some(known) => (known.user_id.clone(), known.account_id.clone()),
+        None if !r.allow_sign_up => return Ok(Err(SignInRefused::SignUpsClosed)),
         None => {
-            if !r.allow_sign_up {
-                return Ok(Err(SignInRefused::SignUpsClosed));
-            }
+            // A concurrent first sign-in of the same person makes one of the two inserts
+            // conflict (PostgreSQL); the caller tries again and finds the account.
             tx.execute(sql!(
                 "INSERT INTO users (id, email, name, image_url, created_at, updated_at, last_sign_in_at)
                  VALUES ($1, $2, $3, $4, $5, $5, $5)",
@@ -120,10 +118,45 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
                 r.now,
             ))
             .await?;
-            (r.new_user_id.clone(), r.new_account_id.clone(), true)
+            (r.new_user_id.clone(), r.new_account_id.clone())
         }
     };
-    let created_user = existing_is_none;
+
+    tx.execute(sql!(
+        "INSERT INTO sessions (id, user_id, token_hash, user_agent, created_at, last_active_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $5, $6)",
+        &s.id,
+        &user_id,
+        &s.token_hash,
+        &s.user_agent,
+        r.now,
+        s.expires_at,
+    ))
+    .await?;
+    let session = SessionRow {
+        id: s.id.clone(),
+        user_id: user_id.clone(),
+        user_agent: s.user_agent.clone(),
+        created_at: r.now,
+        last_active_at: r.now,
+        expires_at: s.expires_at,
+        revoked_at: None,
+    };
+    record_event(tx, WebhookEvent::SessionCreated, &session.to_model(), r.now).await?;
+    if let Some(previous) = &r.replaces_session_hash {
+        // The browser's earlier session ends with this sign-in (no two live sessions per device).
+        let ended: Option<SessionRow> = tx
+            .optional(sql!(
+                "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL
+                 RETURNING id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at",
+                r.now,
+                previous,
+            ))
+            .await?;
+        if let Some(ended) = ended {
+            record_event(tx, WebhookEvent::SessionEnded, &ended.to_model(), r.now).await?;
+        }
+    }
 
     // Notion may hand out a fresh token pair at every authorization: replace both at once.
     let g = &r.grant;
@@ -148,50 +181,41 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
     ))
     .await?;
 
-    let s = &r.session;
-    tx.execute(sql!(
-        "INSERT INTO sessions (id, user_id, token_hash, user_agent, created_at, last_active_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $5, $6)",
-        &s.id,
-        &user_id,
-        &s.token_hash,
-        &s.user_agent,
-        r.now,
-        s.expires_at,
-    ))
-    .await?;
-
-    // What the app hears of, in this same transaction.
-    if created_user {
-        record_event(tx, WebhookEvent::UserCreated, &new_user(r), r.now).await?;
-    } else if user_changed {
-        if let Some(user) = user_in(tx, &user_id).await? {
-            record_event(tx, WebhookEvent::UserUpdated, &user, r.now).await?;
-        }
-    }
-    let session = SessionRow {
-        id: s.id.clone(),
-        user_id: user_id.clone(),
-        user_agent: s.user_agent.clone(),
-        created_at: r.now,
-        last_active_at: r.now,
-        expires_at: s.expires_at,
-        revoked_at: None,
-    };
-    record_event(tx, WebhookEvent::SessionCreated, &session.to_model(), r.now).await?;
-
-    if let Some(previous) = &r.replaces_session_hash {
-        // The browser's earlier session ends with this sign-in (no two live sessions per device).
-        let ended: Option<SessionRow> = tx
-            .optional(sql!(
-                "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL
-                 RETURNING id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at",
+    match known {
+        None => record_event(tx, WebhookEvent::UserCreated, &new_user(r), r.now).await.map(|_| ())?,
+        Some(known) => {
+            // Notion's profile may have changed since the last sign-in: then the user is
+            // updated (and the app told).
+            let profile = [who.email.clone(), who.name.clone(), who.avatar_url.clone()];
+            let changed = known.profile != profile;
+            tx.execute(sql!(
+                "UPDATE external_accounts SET email = $1, email_verified = $2, name = $3, avatar_url = $4, updated_at = $5
+                 WHERE id = $6",
+                &who.email,
+                who.email_verified,
+                &who.name,
+                &who.avatar_url,
                 r.now,
-                previous,
+                &account_id,
             ))
             .await?;
-        if let Some(ended) = ended {
-            record_event(tx, WebhookEvent::SessionEnded, &ended.to_model(), r.now).await?;
+            tx.execute(sql!(
+                "UPDATE users SET email = $1, name = $2, image_url = $3, last_sign_in_at = $4,
+                                  updated_at = CASE WHEN $5 = 1 THEN $4 ELSE updated_at END
+                 WHERE id = $6",
+                &who.email,
+                &who.name,
+                &who.avatar_url,
+                r.now,
+                changed,
+                &user_id,
+            ))
+            .await?;
+            if changed {
+                if let Some(user) = user_in(tx, &user_id).await? {
+                    record_event(tx, WebhookEvent::UserUpdated, &user, r.now).await?;
+                }
+            }
         }
     }
     Ok(Ok(SignInWritten { user_id, session_id: s.id.clone(), created_user }))

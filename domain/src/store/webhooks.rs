@@ -84,7 +84,9 @@ pub(crate) async fn record_event(
     data: &impl serde::Serialize,
     now: Millis,
 ) -> StoreResult<bool> {
-    let id = random_id("evt");
+    // Time first: ids (and the delivery ids made from them) grow, so the outbox's indexes are
+    // appended to rather than written all over.
+    let id = format!("evt_{now:012x}{}", &random_id("")[1..17]);
     let kind = kind.as_str();
     let payload = serde_json::json!({"type": kind, "timestamp": now, "data": data}).to_string();
     let subscribed = format!("% {kind} %");
@@ -292,30 +294,21 @@ async fn claim_due(
     lease_until: Millis,
     limit: i64,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
-    let claimed = tx
-        .execute(sql!(
-            "UPDATE webhook_deliveries SET claim = $1, locked_until = $2
-             WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                          WHERE d.status = 'pending' AND d.next_attempt_at <= $3
-                            AND (d.locked_until IS NULL OR d.locked_until < $3) AND e.enabled = 1
-                          ORDER BY d.next_attempt_at LIMIT $4)
-               AND status = 'pending' AND (locked_until IS NULL OR locked_until < $3)",
-            &claim,
-            lease_until,
-            now,
-            limit,
-        ))
-        .await?;
-    if claimed == 0 {
-        return Ok(Vec::new());
-    }
     tx.all(sql!(
-        "SELECT d.id, d.attempts, e.url, e.secret_sealed, ev.payload
-         FROM webhook_deliveries d
-         JOIN webhook_endpoints e ON e.id = d.endpoint_id
-         JOIN webhook_events ev ON ev.id = d.event_id
-         WHERE d.claim = $1",
+        "UPDATE webhook_deliveries SET claim = $1, locked_until = $2
+         WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                      WHERE d.status = 'pending' AND d.next_attempt_at <= $3
+                        AND (d.locked_until IS NULL OR d.locked_until < $3) AND e.enabled = 1
+                      ORDER BY d.next_attempt_at LIMIT $4)
+           AND status = 'pending' AND (locked_until IS NULL OR locked_until < $3)
+         RETURNING id, attempts,
+                   (SELECT url FROM webhook_endpoints e WHERE e.id = endpoint_id),
+                   (SELECT secret_sealed FROM webhook_endpoints e WHERE e.id = endpoint_id),
+                   (SELECT payload FROM webhook_events ev WHERE ev.id = event_id)",
         &claim,
+        lease_until,
+        now,
+        limit,
     ))
     .await
 }
