@@ -51,6 +51,8 @@ pub struct Config {
     pub database_url: String,
     /// Required in production; in development `None` means "load or generate in the data dir".
     pub master_key: Option<MasterKey>,
+    /// Earlier master keys, still accepted to open sealed values (`LATCHKEY_PREVIOUS_MASTER_KEYS`).
+    pub previous_master_keys: Vec<MasterKey>,
     pub secret_key: Option<Secret<String>>,
     pub admin_password: Option<Secret<String>>,
     /// Origins (`scheme://host[:port]`, no trailing slash) that `redirect_url` may point to.
@@ -66,6 +68,23 @@ pub struct Config {
     /// Hosts a production instance may send webhooks to although they are private, loopback or
     /// plain http (`LATCHKEY_WEBHOOK_ALLOWED_HOSTS`, lower-case names).
     pub webhook_allowed_hosts: Vec<String>,
+    /// Where `GET /metrics` listens (`LATCHKEY_METRICS_ADDR`); off when unset.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Logs as JSON lines (`LATCHKEY_LOG_FORMAT=json`) rather than text.
+    pub json_logs: bool,
+}
+
+/// `LATCHKEY_LOG_FORMAT`: `text` (the default) or `json`; true for JSON. Read before the rest
+/// of the configuration, since logging starts first.
+pub fn json_logs(value: Option<&str>) -> Result<bool, ConfigError> {
+    match value.map(str::trim) {
+        None | Some("") | Some("text") => Ok(false),
+        Some("json") => Ok(true),
+        Some(other) => Err(ConfigError {
+            variable: "LATCHKEY_LOG_FORMAT",
+            message: format!("must be `text` or `json`, not `{other}`"),
+        }),
+    }
 }
 
 /// One line naming the setting and what is wrong with it.
@@ -168,6 +187,24 @@ impl Config {
             }
             None => None,
         };
+
+        let previous_master_keys = get("LATCHKEY_PREVIOUS_MASTER_KEYS")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .enumerate()
+            .map(|(n, key)| {
+                MasterKey::from_base64(key)
+                    .map_err(|m| invalid("LATCHKEY_PREVIOUS_MASTER_KEYS", format!("key {} of the list {m}", n + 1)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !previous_master_keys.is_empty() && master_key.is_none() {
+            return Err(invalid(
+                "LATCHKEY_PREVIOUS_MASTER_KEYS",
+                "needs LATCHKEY_MASTER_KEY: the new key that re-seals what the previous ones sealed",
+            ));
+        }
 
         let secret_key = match get("LATCHKEY_SECRET_KEY") {
             Some(key) => {
@@ -283,6 +320,17 @@ impl Config {
             .filter(|host| !host.is_empty())
             .collect();
 
+        let metrics_addr = match get("LATCHKEY_METRICS_ADDR") {
+            None => None,
+            Some(text) => Some(text.trim().parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "LATCHKEY_METRICS_ADDR",
+                    format!("must be an address and port such as 127.0.0.1:9100, not `{text}`"),
+                )
+            })?),
+        };
+        let json_logs = json_logs(get("LATCHKEY_LOG_FORMAT"))?;
+
         Ok(Config {
             environment,
             site_addr,
@@ -290,6 +338,7 @@ impl Config {
             data_dir,
             database_url,
             master_key,
+            previous_master_keys,
             secret_key,
             admin_password,
             allowed_origins,
@@ -299,6 +348,8 @@ impl Config {
             token_lifetime_secs,
             trusted_proxies,
             webhook_allowed_hosts,
+            metrics_addr,
+            json_logs,
         })
     }
 
@@ -330,8 +381,9 @@ impl Config {
 /// The settings that are secrets, or hold one (a database URL with its password): each may be
 /// given as `<NAME>_FILE`, the path of a file holding it (Docker and systemd credentials), so it
 /// need not sit in the environment.
-pub const SECRET_FILE_VARIABLES: [(&str, &str); 5] = [
+pub const SECRET_FILE_VARIABLES: [(&str, &str); 6] = [
     ("LATCHKEY_MASTER_KEY", "LATCHKEY_MASTER_KEY_FILE"),
+    ("LATCHKEY_PREVIOUS_MASTER_KEYS", "LATCHKEY_PREVIOUS_MASTER_KEYS_FILE"),
     ("LATCHKEY_SECRET_KEY", "LATCHKEY_SECRET_KEY_FILE"),
     ("LATCHKEY_ADMIN_PASSWORD", "LATCHKEY_ADMIN_PASSWORD_FILE"),
     ("LATCHKEY_SHARED_NOTION_CLIENT_SECRET", "LATCHKEY_SHARED_NOTION_CLIENT_SECRET_FILE"),

@@ -99,6 +99,34 @@ impl MasterKey {
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
     key_id: String,
+    /// Earlier master keys (`LATCHKEY_PREVIOUS_MASTER_KEYS`): they still open what they sealed,
+    /// and seal nothing new.
+    previous: Vec<(String, XChaCha20Poly1305)>,
+}
+
+/// What a sealed value is. Bound into the seal (associated data), so a value sealed as one
+/// thing never opens as another; the text is stored in nothing but that binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealPurpose {
+    NotionAccessToken,
+    NotionRefreshToken,
+    ConnectionClientSecret,
+    InstanceSecretKey,
+    SigningKey,
+    WebhookSecret,
+}
+
+impl SealPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SealPurpose::NotionAccessToken => "notion_access_token",
+            SealPurpose::NotionRefreshToken => "notion_refresh_token",
+            SealPurpose::ConnectionClientSecret => "connection_client_secret",
+            SealPurpose::InstanceSecretKey => "instance_secret_key",
+            SealPurpose::SigningKey => "signing_key",
+            SealPurpose::WebhookSecret => "webhook_secret",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -113,16 +141,38 @@ pub enum SealError {
 
 impl Sealer {
     pub fn new(master: &MasterKey) -> Self {
+        Sealer::with_previous(master, &[])
+    }
+
+    /// Seals under `master`; opens what `master` or any of `previous` sealed (a rotation).
+    pub fn with_previous(master: &MasterKey, previous: &[MasterKey]) -> Self {
+        let (key_id, cipher) = Sealer::cipher_of(master);
+        let previous = previous.iter().map(Sealer::cipher_of).filter(|(id, _)| *id != key_id).collect();
+        Sealer { cipher, key_id, previous }
+    }
+
+    fn cipher_of(master: &MasterKey) -> (String, XChaCha20Poly1305) {
         let key = master.derive("seal/v1");
         let key_id = token_hash(&URL_SAFE_NO_PAD.encode(master.derive("seal/v1/key-id")))[..8].to_string();
-        Sealer { cipher: XChaCha20Poly1305::new(&key.into()), key_id }
+        (key_id, XChaCha20Poly1305::new(&key.into()))
+    }
+
+    /// Whether `sealed` is sealed under the current master key (else a rotation re-seals it).
+    pub fn is_current(&self, sealed: &str) -> bool {
+        sealed.split_once('.').is_some_and(|(key_id, _)| key_id == self.key_id)
+    }
+
+    /// Whether earlier master keys were given (so values may await re-sealing).
+    pub fn has_previous(&self) -> bool {
+        !self.previous.is_empty()
     }
 
     pub fn key_id(&self) -> &str {
         &self.key_id
     }
 
-    pub fn seal(&self, purpose: &str, plaintext: &str) -> String {
+    pub fn seal(&self, purpose: SealPurpose, plaintext: &str) -> String {
+        let purpose = purpose.as_str();
         let mut nonce = [0u8; 24];
         OsRng.fill_bytes(&mut nonce);
         let payload = Payload { msg: plaintext.as_bytes(), aad: purpose.as_bytes() };
@@ -133,18 +183,22 @@ impl Sealer {
         format!("{}.{}", self.key_id, URL_SAFE_NO_PAD.encode(blob))
     }
 
-    pub fn open(&self, purpose: &str, sealed: &str) -> Result<Secret<String>, SealError> {
+    pub fn open(&self, purpose: SealPurpose, sealed: &str) -> Result<Secret<String>, SealError> {
+        let purpose = purpose.as_str();
         let (key_id, body) = sealed.split_once('.').ok_or(SealError::Malformed)?;
-        if key_id != self.key_id {
-            return Err(SealError::UnknownKey(key_id.to_string()));
-        }
+        let cipher = if key_id == self.key_id {
+            &self.cipher
+        } else {
+            let earlier = self.previous.iter().find(|(id, _)| id == key_id);
+            &earlier.ok_or_else(|| SealError::UnknownKey(key_id.to_string()))?.1
+        };
         let blob = URL_SAFE_NO_PAD.decode(body).map_err(|_| SealError::Malformed)?;
         if blob.len() < 24 + 16 {
             return Err(SealError::Malformed);
         }
         let (nonce, ciphertext) = blob.split_at(24);
         let payload = Payload { msg: ciphertext, aad: purpose.as_bytes() };
-        let plain = self.cipher.decrypt(XNonce::from_slice(nonce), payload).map_err(|_| SealError::Tampered)?;
+        let plain = cipher.decrypt(XNonce::from_slice(nonce), payload).map_err(|_| SealError::Tampered)?;
         String::from_utf8(plain).map(Secret::new).map_err(|_| SealError::Malformed)
     }
 }
@@ -166,24 +220,39 @@ mod tests {
     #[test]
     fn sealing_round_trips_and_hides_the_plaintext() {
         let sealer = Sealer::new(&MasterKey::generate());
-        let sealed = sealer.seal("notion_access_token", "ntn_secret_value");
+        let sealed = sealer.seal(SealPurpose::NotionAccessToken, "ntn_secret_value");
         assert!(!sealed.contains("ntn_secret_value"));
-        assert_ne!(sealed, sealer.seal("notion_access_token", "ntn_secret_value"), "fresh nonce each time");
-        let opened = sealer.open("notion_access_token", &sealed).map(|s| s.expose().clone());
+        assert_ne!(sealed, sealer.seal(SealPurpose::NotionAccessToken, "ntn_secret_value"), "fresh nonce each time");
+        let opened = sealer.open(SealPurpose::NotionAccessToken, &sealed).map(|s| s.expose().clone());
         assert_eq!(opened, Ok("ntn_secret_value".to_string()));
     }
 
     #[test]
     fn sealed_values_refuse_other_purposes_keys_and_tampering() {
         let sealer = Sealer::new(&MasterKey::generate());
-        let sealed = sealer.seal("notion_access_token", "ntn_secret_value");
-        assert_eq!(sealer.open("client_secret", &sealed).err(), Some(SealError::Tampered));
+        let sealed = sealer.seal(SealPurpose::NotionAccessToken, "ntn_secret_value");
+        assert_eq!(sealer.open(SealPurpose::ConnectionClientSecret, &sealed).err(), Some(SealError::Tampered));
         let other = Sealer::new(&MasterKey::generate());
-        assert!(matches!(other.open("notion_access_token", &sealed), Err(SealError::UnknownKey(_))));
+        assert!(matches!(other.open(SealPurpose::NotionAccessToken, &sealed), Err(SealError::UnknownKey(_))));
         let mut tampered = sealed.clone();
         tampered.pop();
         tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
-        assert!(sealer.open("notion_access_token", &tampered).is_err());
+        assert!(sealer.open(SealPurpose::NotionAccessToken, &tampered).is_err());
+    }
+
+    #[test]
+    fn a_rotated_master_key_still_opens_what_the_previous_one_sealed() {
+        let (old, new) = (MasterKey::generate(), MasterKey::generate());
+        let sealed = Sealer::new(&old).seal(SealPurpose::WebhookSecret, "whsec_x");
+        let rotated = Sealer::with_previous(&new, &[old.clone()]);
+        assert!(!rotated.is_current(&sealed));
+        assert_eq!(rotated.open(SealPurpose::WebhookSecret, &sealed).map(|s| s.expose().clone()), Ok("whsec_x".into()));
+        let resealed = rotated.seal(SealPurpose::WebhookSecret, "whsec_x");
+        assert!(rotated.is_current(&resealed));
+        // Once re-sealed, the new key alone opens it; the old key alone no longer does.
+        assert!(Sealer::new(&new).open(SealPurpose::WebhookSecret, &resealed).is_ok());
+        assert!(matches!(Sealer::new(&old).open(SealPurpose::WebhookSecret, &resealed), Err(SealError::UnknownKey(_))));
+        assert!(matches!(Sealer::new(&new).open(SealPurpose::WebhookSecret, &sealed), Err(SealError::UnknownKey(_))));
     }
 
     #[test]

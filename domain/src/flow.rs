@@ -10,7 +10,7 @@
 use tracing::{info, warn};
 use url::Url;
 
-use crate::crypto::{is_token_shaped, random_id, random_token, token_hash};
+use crate::crypto::{is_token_shaped, random_id, random_token, token_hash, SealPurpose};
 use crate::failure::Failure;
 use crate::notion::{ClientCredentials, NotionClient};
 use crate::redirect::check_redirect_url;
@@ -229,8 +229,11 @@ impl Latchkey {
                 workspace_id: token.workspace_id.clone(),
                 workspace_name: token.workspace_name.clone(),
                 workspace_icon: token.workspace_icon.clone(),
-                access_token_sealed: self.sealer.seal(SEAL_ACCESS_TOKEN, &token.access_token),
-                refresh_token_sealed: token.refresh_token.as_deref().map(|t| self.sealer.seal(SEAL_REFRESH_TOKEN, t)),
+                access_token_sealed: self.sealer.seal(SealPurpose::NotionAccessToken, &token.access_token),
+                refresh_token_sealed: token
+                    .refresh_token
+                    .as_deref()
+                    .map(|t| self.sealer.seal(SealPurpose::NotionRefreshToken, t)),
             },
             session: NewSession {
                 id: random_id("sess"),
@@ -326,7 +329,7 @@ impl Latchkey {
         let (Some(client_id), Some(sealed)) = (&connection.client_id, &connection.client_secret_sealed) else {
             return Err(Failure::ConnectionUnconfigured);
         };
-        let client_secret = self.sealer.open(SEAL_CLIENT_SECRET, sealed).map_err(|e| {
+        let client_secret = self.sealer.open(SealPurpose::ConnectionClientSecret, sealed).map_err(|e| {
             warn!(error = %e, connection = %connection.id, "cannot open the connection's client secret");
             Failure::ConnectionUnconfigured
         })?;
@@ -335,9 +338,6 @@ impl Latchkey {
 }
 
 /// Associated data for each kind of sealed value.
-pub const SEAL_ACCESS_TOKEN: &str = "notion_access_token";
-pub const SEAL_REFRESH_TOKEN: &str = "notion_refresh_token";
-pub const SEAL_CLIENT_SECRET: &str = "connection_client_secret";
 
 fn storage_failure(error: StoreError) -> Failure {
     warn!(%error, "storage failed during sign-in");

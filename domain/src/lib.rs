@@ -23,6 +23,8 @@ pub mod proxy;
 #[cfg(feature = "server")]
 pub mod redirect;
 #[cfg(feature = "server")]
+pub mod rotation;
+#[cfg(feature = "server")]
 pub mod sandbox;
 #[cfg(feature = "server")]
 pub mod secret;

@@ -72,7 +72,7 @@ impl Latchkey {
             }
         }
         let store = Store::open(&config.database_url).await?;
-        let sealer = Sealer::new(&master_key);
+        let sealer = Sealer::with_previous(&master_key, &config.previous_master_keys);
         let notion = NotionClient::new().map_err(|e| StartError::Http(e.to_string()))?;
         let webhook_http = crate::webhooks::http_client(&config).map_err(|e| StartError::Http(e.to_string()))?;
         let sandbox = (config.notion_api == NotionApi::Sandbox).then(|| {
@@ -99,6 +99,19 @@ impl Latchkey {
             webhook_http,
         };
         latchkey.ensure_development_connection().await?;
+        let sealing = latchkey.reseal_under_current_key().await?;
+        if sealing.resealed > 0 {
+            tracing::info!(
+                resealed = sealing.resealed,
+                "re-sealed values under the current master key; once every replica has started like this, LATCHKEY_PREVIOUS_MASTER_KEYS may be removed"
+            );
+        }
+        if sealing.unreadable > 0 {
+            tracing::warn!(
+                unreadable = sealing.unreadable,
+                "values in the database are sealed under a master key this instance was not given: add that key to LATCHKEY_PREVIOUS_MASTER_KEYS"
+            );
+        }
         latchkey.sync_admin_password().await.map_err(|e| StartError::AdminPassword(e.message))?;
         Ok((latchkey, generated))
     }

@@ -17,7 +17,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::config::MAX_TOKEN_LIFETIME_SECS;
-use crate::crypto::{random_id, random_token};
+use crate::crypto::{random_id, random_token, SealPurpose};
 use crate::secret::Secret;
 use crate::session::Authenticated;
 use crate::store::{SigningKeyRow, StoreError};
@@ -45,7 +45,6 @@ pub const HANDSHAKE_TYP: &str = "latchkey-handshake+jwt";
 /// The query parameter that carries a handshake answer back to the app.
 pub const HANDSHAKE_PARAM: &str = "__latchkey_handshake";
 
-const SEAL_PURPOSE: &str = "signing_key";
 const ALG: &str = "EdDSA";
 
 /// The claims of a session token (CONTRACT.md, "Session tokens").
@@ -206,7 +205,7 @@ impl Latchkey {
         let der = key.to_pkcs8_der().map_err(|e| TokenError::Key { kid: kid.clone(), message: e.to_string() })?;
         Ok(SigningKeyRow {
             public_x: URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()),
-            private_sealed: self.sealer.seal(SEAL_PURPOSE, &URL_SAFE_NO_PAD.encode(der.as_bytes())),
+            private_sealed: self.sealer.seal(SealPurpose::SigningKey, &URL_SAFE_NO_PAD.encode(der.as_bytes())),
             alg: ALG.into(),
             kid,
             created_at: now,
@@ -216,7 +215,8 @@ impl Latchkey {
 
     fn open_key(&self, row: &SigningKeyRow) -> Result<RingKey, TokenError> {
         let failed = |message: String| TokenError::Key { kid: row.kid.clone(), message };
-        let sealed = self.sealer.open(SEAL_PURPOSE, &row.private_sealed).map_err(|e| failed(e.to_string()))?;
+        let sealed =
+            self.sealer.open(SealPurpose::SigningKey, &row.private_sealed).map_err(|e| failed(e.to_string()))?;
         let der = URL_SAFE_NO_PAD.decode(sealed.expose()).map_err(|e| failed(e.to_string()))?;
         Ok(RingKey {
             kid: row.kid.clone(),

@@ -18,12 +18,11 @@ use sha2::Sha256;
 use url::Url;
 
 use crate::config::Config;
+use crate::crypto::SealPurpose;
 use crate::secret::Secret;
 use crate::store::{AttemptOutcome, ClaimedDelivery, StoreResult};
 use crate::time::{Millis, HOUR, MINUTE, SECOND};
 use crate::Latchkey;
-
-pub(crate) const SEAL_WEBHOOK_SECRET: &str = "webhook_secret";
 
 /// How long one attempt may take, connection to last byte of the answer's head.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -173,7 +172,7 @@ impl Latchkey {
         }
         let mut sending = tokio::task::JoinSet::new();
         for delivery in due {
-            let secret = self.sealer.open(SEAL_WEBHOOK_SECRET, &delivery.secret_sealed);
+            let secret = self.sealer.open(SealPurpose::WebhookSecret, &delivery.secret_sealed);
             let http = self.webhook_http.clone();
             let clock = self.clock.clone();
             sending.spawn(async move {
@@ -191,6 +190,14 @@ impl Latchkey {
             }
         }
         let sent = outcomes.len();
+        for outcome in &outcomes {
+            let outcome = match outcome.status {
+                "delivered" => "delivered",
+                "pending" => "retrying",
+                _ => "failed",
+            };
+            metrics::counter!("latchkey_webhook_attempts_total", "outcome" => outcome).increment(1);
+        }
         self.store.finish_webhook_attempts(&claim, outcomes, self.now()).await?;
         Ok(sent)
     }

@@ -7,6 +7,7 @@
 mod assets;
 mod cli;
 mod html;
+mod observe;
 mod routes;
 mod security;
 mod serve;
@@ -24,9 +25,19 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = <cli::Cli as clap::Parser>::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    let json = match domain::config::json_logs(std::env::var("LATCHKEY_LOG_FORMAT").ok().as_deref()) {
+        Ok(json) => json,
+        Err(e) => {
+            eprintln!("latchkey: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if json {
+        tracing_subscriber::fmt().json().flatten_event(true).with_current_span(false).with_env_filter(filter).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
     match cli.command.unwrap_or(cli::Command::Serve) {
         cli::Command::Serve => serve_until_stopped().await,
         command => cli::run(command).await,
@@ -63,7 +74,12 @@ async fn serve_until_stopped() -> ExitCode {
     };
     for line in generated.lines {
         // Printed once, at the start that generated it; afterwards it is only in the data dir.
-        println!("latchkey: {line}");
+        // With JSON logs, as a log line too, so every line of the output parses.
+        if latchkey.config.json_logs {
+            info!(target: "latchkey::generated", "{line}");
+        } else {
+            println!("latchkey: {line}");
+        }
     }
     let latchkey = Arc::new(latchkey);
     let addr = latchkey.config.site_addr;
@@ -83,6 +99,15 @@ async fn serve_until_stopped() -> ExitCode {
         "Latchkey is listening on {addr}; sign in at {}",
         latchkey.config.public_url_join("/sign-in")
     );
+    if let Some(metrics_addr) = latchkey.config.metrics_addr {
+        match observe::serve_metrics(metrics_addr).await {
+            Ok(_) => info!("metrics at http://{metrics_addr}/metrics"),
+            Err(e) => {
+                eprintln!("latchkey: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     tokio::spawn(prune_forever(latchkey.clone()));
     // Sends the webhook outbox; a slow or dead endpoint delays only its own deliveries.
     let webhooks = tokio::spawn(domain::webhooks::run_worker(latchkey.clone()));

@@ -331,6 +331,12 @@ async fn check_validates_the_configuration_and_version_names_the_commit() {
         (vec![("LATCHKEY_ENVIRONMENT", "production")], "LATCHKEY_MASTER_KEY"),
         (vec![("LATCHKEY_PUBLIC_URL", "https://auth.example.com")], "LATCHKEY_ENVIRONMENT"),
         (vec![("LATCHKEY_TRUSTED_PROXIES", "nginx")], "LATCHKEY_TRUSTED_PROXIES"),
+        (vec![("LATCHKEY_LOG_FORMAT", "xml")], "LATCHKEY_LOG_FORMAT"),
+        (vec![("LATCHKEY_METRICS_ADDR", "everywhere")], "LATCHKEY_METRICS_ADDR"),
+        (
+            vec![("LATCHKEY_PREVIOUS_MASTER_KEYS", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")],
+            "LATCHKEY_PREVIOUS_MASTER_KEYS",
+        ),
     ] {
         let bad = run(&env, &["check"]);
         assert_eq!(bad.status.code(), Some(1));
@@ -492,4 +498,50 @@ async fn control_characters_from_the_callback_never_reach_the_log_raw() {
     assert!(log.contains("server_error"), "the error is logged: {log}");
     assert!(!log.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")), "no forged line: {log}");
     assert!(!log.contains("\u{1b}[2J"), "no terminal escape from the caller");
+}
+
+#[tokio::test]
+async fn json_logs_name_every_request_and_metrics_count_them_on_their_own_address() {
+    let metrics_port = common::free_port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let server = Server::start(&[
+        ("LATCHKEY_LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
+        ("LATCHKEY_METRICS_ADDR", &metrics_addr),
+    ])
+    .await;
+    let mut browser = Browser::new();
+    common::sign_in(&server, &mut browser, "ada").await;
+    let me = browser.get(&server.url("/v1/me")).await;
+    let request_id = me.header("x-request-id").expect("a request id");
+
+    // Every line is a JSON object; each request has one access line, with its id, and no query.
+    let log = server.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let access: Vec<&serde_json::Value> = lines.iter().filter(|l| l["target"] == "latchkey::access").collect();
+    let mine = access.iter().find(|l| l["request_id"] == request_id.as_str()).expect("the /v1/me request is logged");
+    assert_eq!(
+        (mine["method"].as_str(), mine["path"].as_str(), mine["status"].as_u64()),
+        (Some("GET"), Some("/v1/me"), Some(200))
+    );
+    let callback = access.iter().find(|l| l["path"] == "/v1/oauth_callback").expect("the callback is logged");
+    assert!(!callback.to_string().contains("code="), "no query string in the log: {callback}");
+    assert_eq!(callback["client"], "127.0.0.1");
+
+    // Metrics on their own address; the public listener has no /metrics.
+    let text =
+        reqwest::get(format!("http://{metrics_addr}/metrics")).await.expect("metrics").text().await.expect("text");
+    assert!(text.contains(r#"latchkey_sign_ins_total{outcome="signed_up"} 1"#), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("latchkey_http_requests_total")
+            && l.contains(r#"route="/v1/me""#)
+            && l.contains(r#"status="200""#)),
+        "{text}"
+    );
+    assert!(text.contains("latchkey_http_request_duration_seconds_bucket"), "{text}");
+    assert_eq!(browser.get(&server.url("/metrics")).await.status, StatusCode::NOT_FOUND);
 }

@@ -3,8 +3,7 @@
 use serde::Deserialize;
 
 use super::{AdminError, AdminResult};
-use crate::crypto::random_id;
-use crate::flow::SEAL_CLIENT_SECRET;
+use crate::crypto::{random_id, SealPurpose};
 use crate::model::Connection;
 use crate::store::ConnectionRow;
 use crate::Latchkey;
@@ -135,7 +134,7 @@ impl Latchkey {
             row.client_id = Some(id);
         }
         if let Some(secret) = clean(client_secret, "client_secret", 500)? {
-            row.client_secret_sealed = Some(self.sealer.seal(SEAL_CLIENT_SECRET, &secret));
+            row.client_secret_sealed = Some(self.sealer.seal(SealPurpose::ConnectionClientSecret, &secret));
         }
         let complete = row.client_id.is_some() && row.client_secret_sealed.is_some();
         if self.config.is_production() && !(row.uses_custom_credentials() && complete) {

@@ -6,12 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdminError, AdminResult};
 use crate::config::origin_of;
-use crate::crypto::{constant_time_eq, random_token};
+use crate::crypto::{constant_time_eq, random_token, SealPurpose};
 use crate::secret::Secret;
 use crate::Latchkey;
 
 const SECRET_KEY_SETTING: &str = "secret_key_sealed";
-const SEAL_SECRET_KEY: &str = "instance_secret_key";
 const PORTAL_SETTING: &str = "account_portal";
 
 /// Clerk's form: `pk_test_`/`pk_live_` and base64 of the frontend API host followed by `$`.
@@ -43,7 +42,7 @@ impl Latchkey {
     pub async fn secret_key(&self) -> AdminResult<Option<Secret<String>>> {
         if self.config.secret_key.is_none() {
             if let Some(sealed) = self.store.setting(SECRET_KEY_SETTING).await? {
-                if let Ok(key) = self.sealer.open(SEAL_SECRET_KEY, &sealed) {
+                if let Ok(key) = self.sealer.open(SealPurpose::InstanceSecretKey, &sealed) {
                     return Ok(Some(key));
                 }
             }
@@ -67,7 +66,9 @@ impl Latchkey {
         }
         let prefix = if self.config.is_production() { "sk_live_" } else { "sk_test_" };
         let key = format!("{prefix}{}", random_token(24));
-        self.store.set_setting(SECRET_KEY_SETTING, &self.sealer.seal(SEAL_SECRET_KEY, &key), self.now()).await?;
+        self.store
+            .set_setting(SECRET_KEY_SETTING, &self.sealer.seal(SealPurpose::InstanceSecretKey, &key), self.now())
+            .await?;
         Ok(Secret::new(key))
     }
 

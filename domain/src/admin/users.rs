@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use super::{AdminError, AdminResult};
-use crate::flow::{SEAL_ACCESS_TOKEN, SEAL_REFRESH_TOKEN};
+use crate::crypto::SealPurpose;
 use crate::model::{Session, User};
 use crate::notion::NotionError;
 use crate::session::Authenticated;
@@ -75,7 +75,7 @@ impl Latchkey {
         let Ok((credentials, endpoints)) = self.credentials_for(&connection) else {
             return Ok(());
         };
-        let Ok(access) = self.sealer.open(SEAL_ACCESS_TOKEN, &grant.access_token_sealed) else {
+        let Ok(access) = self.sealer.open(SealPurpose::NotionAccessToken, &grant.access_token_sealed) else {
             return Ok(());
         };
         self.notion.revoke(&endpoints.server, &credentials, access.expose()).await
@@ -134,7 +134,8 @@ impl Latchkey {
             .flatten()
             .ok_or("the connection that granted this token is gone")?;
         let (credentials, endpoints) = self.credentials_for(&connection).map_err(|f| f.title().to_string())?;
-        let access = self.sealer.open(SEAL_ACCESS_TOKEN, &grant.access_token_sealed).map_err(|e| e.to_string())?;
+        let access =
+            self.sealer.open(SealPurpose::NotionAccessToken, &grant.access_token_sealed).map_err(|e| e.to_string())?;
         match self.notion.introspect(&endpoints.server, &credentials, access.expose()).await {
             Ok(true) => return Ok(access.expose().clone()),
             Ok(false) => {}
@@ -153,7 +154,7 @@ impl Latchkey {
         if fresh.access_token_sealed != grant.access_token_sealed {
             return self
                 .sealer
-                .open(SEAL_ACCESS_TOKEN, &fresh.access_token_sealed)
+                .open(SealPurpose::NotionAccessToken, &fresh.access_token_sealed)
                 .map(|t| t.expose().clone())
                 .map_err(|e| e.to_string());
         }
@@ -163,14 +164,15 @@ impl Latchkey {
                     .into(),
             );
         };
-        let refresh = self.sealer.open(SEAL_REFRESH_TOKEN, &refresh_sealed).map_err(|e| e.to_string())?;
+        let refresh = self.sealer.open(SealPurpose::NotionRefreshToken, &refresh_sealed).map_err(|e| e.to_string())?;
         let renewed = self
             .notion
             .refresh(&endpoints.server, &credentials, refresh.expose())
             .await
             .map_err(|e| format!("Notion refused to renew the token ({e}): the user must sign in again"))?;
-        let access_sealed = self.sealer.seal(SEAL_ACCESS_TOKEN, &renewed.access_token);
-        let new_refresh = renewed.refresh_token.as_deref().map(|t| self.sealer.seal(SEAL_REFRESH_TOKEN, t));
+        let access_sealed = self.sealer.seal(SealPurpose::NotionAccessToken, &renewed.access_token);
+        let new_refresh =
+            renewed.refresh_token.as_deref().map(|t| self.sealer.seal(SealPurpose::NotionRefreshToken, t));
         let won = self
             .store
             .rotate_grant_tokens(&grant.bot_id, &refresh_sealed, &access_sealed, new_refresh.as_deref(), self.now())

@@ -4,10 +4,10 @@
 use serde::Deserialize;
 
 use super::{AdminError, AdminResult};
-use crate::crypto::random_id;
+use crate::crypto::{random_id, SealPurpose};
 use crate::model::{Webhook, WebhookDelivery, WebhookEvent};
 use crate::store::{events_column, DeliveryRow, WebhookEndpointRow};
-use crate::webhooks::{check_endpoint_url, new_secret, SEAL_WEBHOOK_SECRET};
+use crate::webhooks::{check_endpoint_url, new_secret};
 use crate::Latchkey;
 
 /// `POST /v1/admin/webhooks`. Without `events`, every event type.
@@ -52,7 +52,7 @@ impl Latchkey {
             id: random_id("whk"),
             url,
             events,
-            secret_sealed: self.sealer.seal(SEAL_WEBHOOK_SECRET, &secret),
+            secret_sealed: self.sealer.seal(SealPurpose::WebhookSecret, &secret),
             enabled: i64::from(input.enabled.unwrap_or(true)),
             created_at: now,
             updated_at: now,
@@ -90,7 +90,7 @@ impl Latchkey {
     /// The endpoint with its signing secret (the dashboard's "Reveal").
     pub async fn reveal_webhook_secret(&self, id: &str) -> AdminResult<Webhook> {
         let row = self.webhook_row(id).await?;
-        let secret = self.sealer.open(SEAL_WEBHOOK_SECRET, &row.secret_sealed).map_err(|_| {
+        let secret = self.sealer.open(SealPurpose::WebhookSecret, &row.secret_sealed).map_err(|_| {
             AdminError::new(
                 500,
                 "secret_unreadable",
@@ -104,7 +104,7 @@ impl Latchkey {
     pub async fn rotate_webhook_secret(&self, id: &str) -> AdminResult<Webhook> {
         let mut row = self.webhook_row(id).await?;
         let secret = new_secret();
-        row.secret_sealed = self.sealer.seal(SEAL_WEBHOOK_SECRET, &secret);
+        row.secret_sealed = self.sealer.seal(SealPurpose::WebhookSecret, &secret);
         row.updated_at = self.now();
         if !self.store.update_webhook_endpoint(&row).await? {
             return Err(AdminError::not_found("webhook"));

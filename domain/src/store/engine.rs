@@ -97,17 +97,21 @@ impl ToSql for Arg {
     }
 }
 
-/// One statement and what its `$n` stand for.
+/// One statement and what its `$n` stand for. The text is a literal, except where the store
+/// names a table from its own fixed list (see `sealed.rs`).
 #[derive(Debug, Clone)]
 pub(crate) struct Statement {
-    pub sql: &'static str,
+    pub sql: std::borrow::Cow<'static, str>,
     pub args: Vec<Arg>,
 }
 
 /// `sql!("… $1 … $2", a, b)`: a [`Statement`].
 macro_rules! sql {
     ($text:expr $(, $arg:expr)* $(,)?) => {
-        $crate::store::engine::Statement { sql: $text, args: vec![$($crate::store::engine::Arg::from($arg)),*] }
+        $crate::store::engine::Statement {
+            sql: std::borrow::Cow::from($text),
+            args: vec![$($crate::store::engine::Arg::from($arg)),*],
+        }
     };
 }
 
@@ -227,7 +231,7 @@ pub(crate) struct SqliteTx<'c>(pub &'c Connection);
 
 impl SqliteTx<'_> {
     fn prepared(&self, statement: &Statement) -> StoreResult<rusqlite::CachedStatement<'_>> {
-        let mut prepared = self.0.prepare_cached(statement.sql)?;
+        let mut prepared = self.0.prepare_cached(&statement.sql)?;
         for index in 1..=prepared.parameter_count() {
             let position = prepared
                 .parameter_name(index)
@@ -276,7 +280,7 @@ impl Db for SqliteTx<'_> {
 pub(crate) struct PostgresTx<'c>(pub &'c mut AnyConnection);
 
 fn bound(statement: &Statement) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
-    let mut query = sqlx::query(statement.sql);
+    let mut query = sqlx::query(&statement.sql);
     for arg in &statement.args {
         query = match arg {
             Arg::Int(value) => query.bind(*value),

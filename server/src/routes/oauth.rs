@@ -64,10 +64,12 @@ pub async fn callback(
     let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
     match latchkey.finish_sign_in(&callback, nonce.as_deref(), previous_session.as_deref(), user_agent).await {
         Ok(signed_in) => {
+            crate::observe::sign_in_outcome(if signed_in.created_user { "signed_up" } else { "signed_in" });
             let jar = jar.add(session_cookie(signed_in.session_token.expose(), secure));
             (jar, Redirect::to(&signed_in.redirect_url)).into_response()
         }
         Err(failure) => {
+            crate::observe::sign_in_outcome(failure.code());
             // Notion refusing the code or the client is most often a redirect URI that does not
             // match what the integration has registered: say which one it must be.
             let hint = matches!(failure, Failure::CodeRejected | Failure::ClientRejected | Failure::NotionRejected).then(|| {

@@ -1,0 +1,124 @@
+//! What operators watch: an access-log line per request (target `latchkey::access`, at info),
+//! carrying a request id that is also sent back as `x-request-id`; and, when
+//! `LATCHKEY_METRICS_ADDR` is set, Prometheus metrics on that address of their own (kept off
+//! the public listener).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Set once a recorder is installed: until then no label is even formatted.
+static METRICS_ON: AtomicBool = AtomicBool::new(false);
+
+/// A request id unique in this process and unlikely to repeat across processes: a random
+/// prefix chosen at start, then a counter.
+fn request_id() -> String {
+    static PREFIX: OnceLock<u32> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(rand::random::<u32>);
+    format!("{prefix:08x}{:010x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The access log and the request metrics. The path is logged without its query, which may
+/// carry an authorization code, a state or a token.
+pub async fn observe(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id();
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let client = request.extensions().get::<domain::proxy::ClientIp>().map(|c| c.0);
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    if METRICS_ON.load(Ordering::Relaxed) {
+        // The route pattern, never the path itself: a label per made-up URL would grow without bound.
+        let route = route.as_deref().unwrap_or("unmatched").to_owned();
+        metrics::counter!("latchkey_http_requests_total",
+            "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string())
+        .increment(1);
+        metrics::histogram!("latchkey_http_request_duration_seconds", "route" => route).record(elapsed.as_secs_f64());
+    }
+    tracing::info!(
+        target: "latchkey::access",
+        request_id = %id,
+        method = %method,
+        path = %path,
+        status,
+        ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        client = %client.map(|ip| ip.to_string()).unwrap_or_default(),
+    );
+    response
+}
+
+/// Installs the Prometheus recorder and serves `GET /metrics` on `addr`. Errors are a line for
+/// the operator.
+pub async fn serve_metrics(addr: SocketAddr) -> Result<tokio::task::JoinHandle<()>, String> {
+    let handle: PrometheusHandle = PrometheusBuilder::new()
+        .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0])
+        .map_err(|e| format!("metrics: {e}"))?
+        .install_recorder()
+        .map_err(|e| format!("metrics: {e}"))?;
+    METRICS_ON.store(true, Ordering::Relaxed);
+    describe();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("LATCHKEY_METRICS_ADDR: cannot listen on {addr}: {e}"))?;
+    let render = handle.clone();
+    let app = Router::new().route("/metrics", get(move || std::future::ready(render.render())));
+    Ok(tokio::spawn(async move {
+        let upkeep = async {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                handle.run_upkeep();
+            }
+        };
+        tokio::select! {
+            served = axum::serve(listener, app) => {
+                if let Err(e) = served {
+                    tracing::error!("the metrics listener stopped: {e}");
+                }
+            }
+            () = upkeep => {}
+        }
+    }))
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        "latchkey_http_requests_total",
+        "HTTP requests answered, by method, route pattern and status"
+    );
+    metrics::describe_histogram!(
+        "latchkey_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to answer a request, by route pattern"
+    );
+    metrics::describe_counter!(
+        "latchkey_sign_ins_total",
+        "Sign-in callbacks by outcome: signed_in, signed_up, or the failure's error code"
+    );
+    metrics::describe_counter!(
+        "latchkey_webhook_attempts_total",
+        "Webhook delivery attempts by outcome: delivered, retrying or failed"
+    );
+}
+
+/// A sign-in callback's outcome, counted.
+pub fn sign_in_outcome(outcome: &'static str) {
+    if METRICS_ON.load(Ordering::Relaxed) {
+        metrics::counter!("latchkey_sign_ins_total", "outcome" => outcome).increment(1);
+    }
+}
