@@ -142,3 +142,22 @@ pub struct WebhookDelivery {
     pub created_at: i64,
     pub updated_at: i64,
 }
+
+/// One admin action, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    /// Unix ms.
+    pub at: i64,
+    /// `admin` (the dashboard), `secret_key` (the backend API), `cli` (`latchkey admin …`) or
+    /// `anonymous` (refused before anyone was known).
+    pub actor: String,
+    /// The client address (behind a trusted proxy, the real client's).
+    pub client: String,
+    /// `dashboard/<server function>` or `<METHOD> <route>`.
+    pub action: String,
+    /// The id the action was about, when it names one.
+    pub target: Option<String>,
+    /// The HTTP status it ended with.
+    pub status: i64,
+}

@@ -35,7 +35,7 @@ const BATCH: i64 = 64;
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// After a round that did not fill a batch, the pause before the next: deliveries gather into
 /// fewer, larger rounds (two database writes each) instead of many of one.
-const GATHER: Duration = Duration::from_millis(50);
+const GATHER: Duration = Duration::from_millis(200);
 
 /// The wait before each retry: the first within 10 s and the next soon after (an app that was
 /// restarting is back), then backing off to 10 h; the last retry comes about 26 hours after

@@ -120,6 +120,14 @@ test("an admin adds an endpoint, sees each delivery, retries a failed one, rotat
     await page.waitForTimeout(800);
     expect(endpoint.state.received.length).toBe(2);
     await person.close();
+
+    // Each of those changes is in the audit log, with who and from where; the secret is not.
+    await page.getByRole("link", { name: "Audit log" }).click();
+    await expect(page.getByRole("heading", { name: "Audit log" })).toBeVisible();
+    for (const action of ["dashboard/add-webhook", "dashboard/rotate-webhook-secret", "dashboard/delete-webhook"]) {
+      await expect(page.getByRole("row").filter({ hasText: action }).first()).toContainText("Dashboard admin");
+    }
+    expect(await page.content()).not.toContain(secret);
   } finally {
     endpoint.server.close();
   }

@@ -98,6 +98,14 @@ async fn set_password() -> Result<(), String> {
     }
     let (latchkey, _) = Latchkey::start(config).await.map_err(|e| e.to_string())?;
     let done = latchkey.set_admin_password(password).await.map_err(|e| e.message);
+    let record = domain::admin::AuditRecord {
+        actor: "cli",
+        client: "local".into(),
+        action: "cli/admin set-password".into(),
+        target: None,
+        status: if done.is_ok() { 200 } else { 500 },
+    };
+    latchkey.audit(record).await;
     latchkey.store.close().await;
     done?;
     println!("latchkey: the admin password is set; every dashboard session has ended");

@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 mod assets;
+mod audit;
 mod cli;
 mod html;
 mod observe;

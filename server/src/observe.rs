@@ -110,6 +110,12 @@ fn describe() {
         "latchkey_sign_ins_total",
         "Sign-in callbacks by outcome: signed_in, signed_up, or the failure's error code"
     );
+    metrics::describe_histogram!(
+        "latchkey_notion_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time Notion took to answer, by call: token, introspect, revoke"
+    );
+    metrics::describe_counter!("latchkey_notion_errors_total", "Notion calls that failed, by call");
     metrics::describe_counter!(
         "latchkey_webhook_attempts_total",
         "Webhook delivery attempts by outcome: delivered, retrying or failed"

@@ -341,7 +341,7 @@ async fn the_openapi_document_matches_the_routes() {
             }
         }
     }
-    assert_eq!(operations, 23);
+    assert_eq!(operations, 24);
     // And every backend route is documented: an undocumented one would 404 here as unrouted.
     let (status, _) = api.call(Method::GET, "/v1/admin/not-a-route", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -393,4 +393,67 @@ async fn admin_sign_in_sets_a_strict_http_only_cookie() {
     let allowed = browser.post_form(&server.url("/api/dashboard/connections"), "").await;
     assert!(allowed.status.is_success(), "{}", allowed.body);
     assert!(allowed.body.contains("redirect_uri"));
+}
+
+#[tokio::test]
+async fn every_admin_action_is_in_the_audit_log_without_its_secrets() {
+    let server = Server::start(&[("LATCHKEY_ADMIN_PASSWORD", "the-right-password-42")]).await;
+    let api = dev_api(&server);
+    // The backend API: a change, a secret revealed, and reads that are not actions.
+    let (status, webhook) =
+        api.call(Method::POST, "/v1/admin/webhooks", Some(json!({"url": "http://127.0.0.1:9/hooks"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = webhook["id"].as_str().unwrap_or_default().to_string();
+    api.call(Method::GET, &format!("/v1/admin/webhooks/{id}/secret"), None).await;
+    api.call(Method::GET, "/v1/admin/users", None).await;
+    // The dashboard: a wrong password, then the right one, then a change.
+    let mut browser = Browser::new();
+    let url = server.url("/api/dashboard/sign-in");
+    browser.post_form(&url, "username=admin&password=wrong-password").await;
+    let signed_in = browser.post_form(&url, "username=admin&password=the-right-password-42").await;
+    assert!(signed_in.status.is_success(), "{}", signed_in.body);
+    let origin = [("origin", server.base.as_str())];
+    let form = format!("id={id}");
+    let deleted = browser
+        .request(
+            Method::POST,
+            &server.url("/api/dashboard/delete-webhook"),
+            Some(form),
+            &[origin[0], ("content-type", "application/x-www-form-urlencoded")],
+        )
+        .await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+
+    let (status, log) = api.call(Method::GET, "/v1/admin/audit_log", None).await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let entries: Vec<(String, String, String, Option<String>, i64)> = log["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap_or_default().to_string(),
+                e["action"].as_str().unwrap_or_default().to_string(),
+                e["client"].as_str().unwrap_or_default().to_string(),
+                e["target"].as_str().map(String::from),
+                e["status"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("secret_key", "POST /v1/admin/webhooks", None, 201),
+        ("secret_key", "GET /v1/admin/webhooks/{id}/secret", Some(id.clone()), 200),
+        ("anonymous", "dashboard/sign-in", None, 401),
+        ("admin", "dashboard/sign-in", None, 200),
+        ("admin", "dashboard/delete-webhook", Some(id.clone()), 200),
+    ];
+    assert_eq!(entries.len(), expected.len(), "reads are not actions: {log}");
+    for (entry, (actor, action, target, status)) in entries.iter().zip(expected) {
+        assert_eq!((entry.0.as_str(), entry.1.as_str(), entry.3.clone(), entry.4), (actor, action, target, status));
+        assert_eq!(entry.2, "127.0.0.1");
+    }
+    let secret = webhook["secret"].as_str().unwrap_or_default();
+    assert!(!log.to_string().contains(secret) && !log.to_string().contains("the-right-password"), "no secret: {log}");
 }

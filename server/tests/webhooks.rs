@@ -105,10 +105,15 @@ async fn subscribe(server: &Server, receiver: &Receiver) -> Value {
 
 /// A whole sign-in through the sandbox as a person of our own (a first sign-in makes a user).
 async fn sign_in_as(server: &impl Base, browser: &mut Browser, name: &str) {
+    sign_in_named(server, browser, name, name).await;
+}
+
+/// The same, with a display name of its own (the sandbox knows a person by their email).
+async fn sign_in_named(server: &impl Base, browser: &mut Browser, email_name: &str, name: &str) {
     let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
     let authorize = start.location().expect("authorize URL");
-    let form =
-        format!("{}&custom_name={name}&custom_email={name}%40example.org", consent_form(&authorize, "custom", "allow"));
+    let consent = consent_form(&authorize, "custom", "allow");
+    let form = format!("{consent}&custom_name={name}&custom_email={email_name}%40example.org");
     let decided = browser.post_form(&server.url("/sandbox/notion/v1/oauth/authorize"), &form).await;
     let callback = decided.location().expect("callback URL");
     let landed = browser.get(&callback).await;
@@ -165,6 +170,13 @@ async fn every_change_reaches_the_app_signed_with_the_contract_objects() {
         "the first session ended: {received}"
     );
     assert!(of_type(&received, "user.created").len() == 1, "a returning person is not created again");
+
+    // Notion now says another name: the user is updated, and the app hears the new one.
+    sign_in_named(&server, &mut Browser::new(), "grace", "Grace%20Brewster").await;
+    let received =
+        receiver.wait_for(Duration::from_secs(10), "user.updated", |r| !of_type(r, "user.updated").is_empty()).await;
+    let updated = &of_type(&received, "user.updated")[0]["data"];
+    assert_eq!((updated["id"].clone(), updated["name"].clone()), (me["user"]["id"].clone(), json!("Grace Brewster")));
 
     // The admin's doings: a revoked session, a deleted user.
     let mut other = Browser::new();

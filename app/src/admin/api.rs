@@ -1,6 +1,6 @@
 //! The dashboard's server functions. Rules live in `domain::admin`; these check the caller.
 
-use domain::model::{Connection, Session, User, Webhook, WebhookDelivery};
+use domain::model::{AuditEntry, Connection, Session, User, Webhook, WebhookDelivery};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +51,14 @@ pub struct WebhookDetail {
     pub deliveries: Vec<WebhookDelivery>,
     pub total: i64,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub total: i64,
+}
+
+pub const AUDIT_PER_PAGE: i64 = 50;
 
 pub const USERS_PER_PAGE: i64 = 20;
 pub const DELIVERIES_SHOWN: i64 = 50;
@@ -312,6 +320,14 @@ pub async fn rotate_webhook_secret(id: String) -> Result<String, ServerFnError> 
 pub async fn retry_webhook_delivery(id: String, delivery_id: String) -> Result<(), ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
     latchkey.retry_webhook_delivery(&id, &delivery_id).await.map(|_| ()).map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/audit-log")]
+pub async fn get_audit_log(page: i64) -> Result<AuditPage, ServerFnError> {
+    let latchkey = guard::admin_latchkey(false).await?;
+    let (entries, total) =
+        latchkey.audit_log(AUDIT_PER_PAGE, page.max(0) * AUDIT_PER_PAGE).await.map_err(guard::shown)?;
+    Ok(AuditPage { entries, total })
 }
 
 #[cfg(feature = "ssr")]

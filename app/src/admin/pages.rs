@@ -18,6 +18,7 @@ pub enum Section {
     Keys,
     Webhooks,
     Webhook,
+    Audit,
 }
 
 /// Any dashboard page: the sign-in form until the admin is signed in, then the section.
@@ -94,6 +95,7 @@ fn Frame(status: Status, section: Section, reload: Resource<Result<Status, Serve
         Section::Keys => view! { <ApiKeys/> }.into_any(),
         Section::Webhooks => view! { <Webhooks/> }.into_any(),
         Section::Webhook => view! { <WebhookPage/> }.into_any(),
+        Section::Audit => view! { <AuditLog/> }.into_any(),
     };
     view! {
         <div class="dash">
@@ -104,6 +106,7 @@ fn Frame(status: Status, section: Section, reload: Resource<Result<Status, Serve
                 {link("/dashboard/users", "Users", &[Section::Users, Section::User])}
                 {link("/dashboard/webhooks", "Webhooks", &[Section::Webhooks, Section::Webhook])}
                 {link("/dashboard/api-keys", "API keys", &[Section::Keys])}
+                {link("/dashboard/audit-log", "Audit log", &[Section::Audit])}
                 <ActionForm action=sign_out><button type="submit" class="button subtle">"Sign out"</button></ActionForm>
             </nav>
             <main class="dash-main">
@@ -842,5 +845,56 @@ fn DeliveryRow(delivery: WebhookDelivery, retry: Action<String, Result<(), Serve
             <td>{delivery.next_attempt_at.map(utc_datetime).unwrap_or_default()}</td>
             <td><button type="button" class="button subtle" on:click=move |_| { retry.dispatch(delivery_id.clone()); }>"Retry"</button></td>
         </tr>
+    }
+}
+
+/// True on the page with the oldest entries (kept out of `view!`: see [`on_last_page`]).
+fn no_older_entries(page: i64, total: i64) -> bool {
+    (page + 1) * AUDIT_PER_PAGE >= total
+}
+
+/// Who did what to this instance, newest first.
+#[component]
+fn AuditLog() -> impl IntoView {
+    let page = RwSignal::new(0i64);
+    let list = Resource::new(move || page.get(), get_audit_log);
+    let who = |actor: &str| match actor {
+        "admin" => "Dashboard admin",
+        "secret_key" => "Backend API (secret key)",
+        "cli" => "Command line",
+        _ => "Not signed in",
+    };
+    view! {
+        <header class="dash-header"><h1>"Audit log"</h1></header>
+        <p class="small muted">"Every change made, and every secret revealed, through the dashboard, the backend API or the command line."</p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(AuditPage { entries, total }) => view! {
+                        <table class="table card">
+                            <thead><tr><th>"When (UTC)"</th><th>"Who"</th><th>"From"</th><th>"Action"</th><th>"About"</th><th>"Result"</th></tr></thead>
+                            <tbody>
+                                {entries.into_iter().map(|e| view! {
+                                    <tr>
+                                        <td>{utc_datetime(e.at)}</td>
+                                        <td>{who(&e.actor)}</td>
+                                        <td><code>{e.client.clone()}</code></td>
+                                        <td><code>{e.action.clone()}</code></td>
+                                        <td><code>{e.target.clone().unwrap_or_default()}</code></td>
+                                        <td>{if (200..300).contains(&e.status) { "Done".to_string() } else { format!("Refused ({})", e.status) }}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <div class="pager">
+                            <button type="button" class="button" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p -= 1)>"Newer"</button>
+                            <span class="muted">{format!("{total} entries")}</span>
+                            <button type="button" class="button" disabled=move || no_older_entries(page.get(), total) on:click=move |_| page.update(|p| *p += 1)>"Older"</button>
+                        </div>
+                    }.into_any(),
+                    Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

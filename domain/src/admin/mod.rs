@@ -2,12 +2,14 @@
 //! keys, users and their Notion tokens. Used by the dashboard's server functions and by the
 //! backend API alike, so both follow the same rules.
 
+mod audit;
 mod auth;
 mod connections;
 mod keys;
 mod users;
 mod webhooks;
 
+pub use audit::AuditRecord;
 pub use auth::{admin_cookie, admin_cookie_name};
 pub use auth::{AdminSession, ADMIN_USERNAME, MIN_PASSWORD_CHARS};
 pub use connections::{ConnectionInput, ConnectionPatch};

@@ -128,6 +128,19 @@ impl NotionClient {
     async fn client_call(
         &self,
         base: &Url,
+        path: &'static str,
+        credentials: &ClientCredentials,
+        token: &str,
+    ) -> Result<serde_json::Value, NotionError> {
+        let started = std::time::Instant::now();
+        let answer = self.client_call_untimed(base, path, credentials, token).await;
+        timed(path.trim_start_matches("v1/oauth/"), started, answer.is_ok());
+        answer
+    }
+
+    async fn client_call_untimed(
+        &self,
+        base: &Url,
         path: &str,
         credentials: &ClientCredentials,
         token: &str,
@@ -158,6 +171,18 @@ impl NotionClient {
         credentials: &ClientCredentials,
         body: &serde_json::Value,
     ) -> Result<TokenResponse, NotionError> {
+        let started = std::time::Instant::now();
+        let answer = self.token_request_untimed(base, credentials, body).await;
+        timed("token", started, answer.is_ok());
+        answer
+    }
+
+    async fn token_request_untimed(
+        &self,
+        base: &Url,
+        credentials: &ClientCredentials,
+        body: &serde_json::Value,
+    ) -> Result<TokenResponse, NotionError> {
         let response = self
             .http
             .post(endpoint(base, "v1/oauth/token"))
@@ -177,6 +202,15 @@ impl NotionClient {
             .and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = read_bounded(response).await?;
         interpret_token_answer(status, retry_after, &bytes)
+    }
+}
+
+/// Notion's latency and failures, for the metrics (nothing without a recorder).
+fn timed(call: &'static str, started: std::time::Instant, ok: bool) {
+    metrics::histogram!("latchkey_notion_request_duration_seconds", "call" => call)
+        .record(started.elapsed().as_secs_f64());
+    if !ok {
+        metrics::counter!("latchkey_notion_errors_total", "call" => call).increment(1);
     }
 }
 

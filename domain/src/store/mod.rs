@@ -8,6 +8,7 @@
 #[macro_use]
 mod engine;
 mod admin_sessions;
+mod audit;
 mod connections;
 mod flows;
 mod grants;

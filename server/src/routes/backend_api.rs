@@ -31,6 +31,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/admin/sessions/{id}/revoke", post(revoke_session))
         .route("/v1/admin/openapi.json", get(openapi))
         .route("/v1/admin/signing_keys/rotate", post(rotate_signing_key))
+        .route("/v1/admin/audit_log", get(audit_log))
         .route("/v1/admin/webhooks", get(list_webhooks).post(create_webhook))
         .route("/v1/admin/webhooks/{id}", get(get_webhook).patch(update_webhook).delete(delete_webhook))
         .route("/v1/admin/webhooks/{id}/secret", get(reveal_webhook_secret))
@@ -284,4 +285,16 @@ async fn retry_webhook_delivery(
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> Response {
     ok(state.latchkey.retry_webhook_delivery(&id, &delivery_id).await)
+}
+
+/// `GET /v1/admin/audit_log?limit&offset`: admin actions, newest first.
+async fn audit_log(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let (limit, offset) = match (number(&params, "limit", 50), number(&params, "offset", 0)) {
+        (Ok(limit), Ok(offset)) => (limit, offset),
+        (Err(response), _) | (_, Err(response)) => return response,
+    };
+    match state.latchkey.audit_log(limit, offset).await {
+        Ok((entries, total)) => list(entries, total),
+        Err(error) => admin_error(error),
+    }
 }

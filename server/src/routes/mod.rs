@@ -81,6 +81,7 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
     // skips already-compressed types and tiny bodies).
     .layer(tower_http::compression::CompressionLayer::new())
     .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
+    .layer(axum::middleware::from_fn_with_state(latchkey.clone(), crate::audit::record))
     .layer(axum::middleware::from_fn(crate::observe::observe))
     .layer(axum::middleware::from_fn_with_state(Arc::new(latchkey.config.trusted_proxies.clone()), security::client_ip))
     .with_state(state)
