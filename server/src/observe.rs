@@ -33,33 +33,41 @@ fn request_id() -> String {
 pub async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id();
-    let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let client = request.extensions().get::<domain::proxy::ClientIp>().map(|c| c.0);
-    let path = request.uri().path().to_owned();
+    let metrics_on = METRICS_ON.load(Ordering::Relaxed);
+    let logging = tracing::enabled!(target: "latchkey::access", tracing::Level::INFO);
+    // Only what will be used is copied out of the request (this runs on every request).
+    let method = (metrics_on || logging).then(|| request.method().clone());
+    let route = metrics_on.then(|| request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned())).flatten();
+    let seen = logging.then(|| {
+        let client = request.extensions().get::<domain::proxy::ClientIp>().map(|c| c.0.to_string()).unwrap_or_default();
+        (request.uri().path().to_owned(), client)
+    });
     let mut response = next.run(request).await;
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }
-    if METRICS_ON.load(Ordering::Relaxed) {
+    let (Some(method), elapsed, status) = (method, started.elapsed(), response.status().as_u16()) else {
+        return response;
+    };
+    if metrics_on {
         // The route pattern, never the path itself: a label per made-up URL would grow without bound.
-        let route = route.as_deref().unwrap_or("unmatched").to_owned();
+        let route = route.unwrap_or_else(|| "unmatched".to_owned());
         metrics::counter!("latchkey_http_requests_total",
             "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string())
         .increment(1);
         metrics::histogram!("latchkey_http_request_duration_seconds", "route" => route).record(elapsed.as_secs_f64());
     }
-    tracing::info!(
-        target: "latchkey::access",
-        request_id = %id,
-        method = %method,
-        path = %path,
-        status,
-        ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
-        client = %client.map(|ip| ip.to_string()).unwrap_or_default(),
-    );
+    if let Some((path, client)) = seen {
+        tracing::info!(
+            target: "latchkey::access",
+            request_id = %id,
+            method = %method,
+            path = %path,
+            status,
+            ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+            client = %client,
+        );
+    }
     response
 }
 
