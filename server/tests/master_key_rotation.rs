@@ -14,13 +14,7 @@ const NEW_KEY: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 const SECRET_KEY: &str = "sk_test_rotation_rotation_rotation_rot";
 
 async fn backend(server: &Server, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new().request(method, server.url(path)).bearer_auth(SECRET_KEY);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("backend API");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    common::backend_call(server, SECRET_KEY, method, path, body).await
 }
 
 /// What the sealed values stand for, read through the API: a Notion token, a webhook secret,

@@ -79,13 +79,7 @@ fn of_type(received: &Value, kind: &str) -> Vec<Value> {
 }
 
 async fn backend(server: &Server, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new().request(method, server.url(path)).bearer_auth(SECRET_KEY);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("backend API");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    common::backend_call(server, SECRET_KEY, method, path, body).await
 }
 
 async fn start_server(extra: &[(&str, &str)]) -> Server {

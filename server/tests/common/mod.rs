@@ -448,3 +448,20 @@ pub async fn sign_in(server: &impl Base, browser: &mut Browser, person: &str) ->
     let callback = consent_in_sandbox(server, browser, person, "allow").await;
     browser.get(&callback).await
 }
+
+/// A backend API call with `secret_key`; the status and the JSON answer (`Null` if none).
+pub async fn backend_call(
+    server: &Server,
+    secret_key: &str,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let mut request = reqwest::Client::new().request(method, server.url(path)).bearer_auth(secret_key);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("backend API");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
