@@ -189,9 +189,18 @@ async fn every_change_reaches_the_app_signed_with_the_contract_objects() {
     assert_eq!(of_type(&received, "user.deleted")[0]["data"]["id"], user_id);
     assert_eq!(received["invalid"], 0, "every signature verified");
 
-    // Each delivery, as the API lists it.
-    let (_, listed) = backend(&server, Method::GET, &format!("/v1/admin/webhooks/{id}/deliveries"), None).await;
-    let rows = listed["data"].as_array().cloned().unwrap_or_default();
+    // Each delivery, as the API lists it, once the worker has written every outcome (one batch
+    // is sent concurrently, so the receiver may see its last few a moment after the first).
+    let started = Instant::now();
+    let (listed, rows) = loop {
+        let (_, listed) = backend(&server, Method::GET, &format!("/v1/admin/webhooks/{id}/deliveries"), None).await;
+        let rows = listed["data"].as_array().cloned().unwrap_or_default();
+        if rows.iter().all(|row| row["status"] == "delivered") || started.elapsed() > Duration::from_secs(10) {
+            break (listed, rows);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let received = receiver.received().await;
     assert_eq!(rows.len(), deliveries(&received).len(), "{listed}");
     for row in &rows {
         assert_eq!((row["status"].as_str(), row["attempts"].as_i64()), (Some("delivered"), Some(1)), "{row}");
