@@ -53,11 +53,20 @@ fi
 # end-to-end tests) live in tools/.
 if [ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ] || [ ! -x "$ROOT/tools/node_modules/.bin/esbuild" ] \
   || [ ! -d "$ROOT/tools/node_modules/@playwright/test" ] || [ ! -d "$ROOT/tools/node_modules/jose" ] \
-  || [ ! -d "$ROOT/tools/node_modules/standardwebhooks" ]; then
-  step "npm install (binaryen $BINARYEN_VERSION, esbuild, @playwright/test, jose, standardwebhooks)"
+  || [ ! -d "$ROOT/tools/node_modules/standardwebhooks" ] || [ ! -d "$ROOT/tools/node_modules/openid-client" ]; then
+  step "npm install (binaryen $BINARYEN_VERSION, esbuild, @playwright/test, jose, standardwebhooks, openid-client)"
   (cd "$ROOT/tools" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
 fi
 
 if [ "${1:-}" = "--test" ]; then
-  apt_install chromium nginx openssl   # nginx: the TLS reverse-proxy test (server/tests/behind_nginx.rs)
+  # nginx: the TLS reverse-proxy test (server/tests/behind_nginx.rs); Apache with
+  # mod_auth_openidc: a relying party in front of a page (end2end/tests/oidc-apache.spec.ts).
+  apt_install chromium nginx openssl apache2 libapache2-mod-auth-openidc
+  # authlib, a Python relying party (server/tests/oidc_relying_parties.rs), in its own venv.
+  if ! cmp -s "$ROOT/tools/requirements.txt" "$ROOT/tools/venv/requirements.txt" 2>/dev/null; then
+    step "pip install -r tools/requirements.txt (into tools/venv)"
+    python3 -m venv "$ROOT/tools/venv"
+    "$ROOT/tools/venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tools/requirements.txt"
+    cp "$ROOT/tools/requirements.txt" "$ROOT/tools/venv/requirements.txt"
+  fi
 fi

@@ -20,6 +20,7 @@
 mod baseline;
 mod load;
 mod machine;
+mod oidc;
 mod procs;
 mod report;
 mod signin;
@@ -200,6 +201,8 @@ pub struct Results {
     pub sign_ins: Compared,
     /// Subscribed (measured) vs no endpoint (baseline), on the same server.
     pub sign_ins_webhook: Result<Compared, String>,
+    /// OpenID Provider: complete app sign-ins and refreshes, each beside the baseline.
+    pub oidc: Result<(Compared, Compared), String>,
     /// `None`: `LATCHKEY_BENCH_POSTGRES` unset.
     pub sign_ins_postgres: Option<Result<Compared, String>>,
     pub pages: Vec<weight::PageWeight>,
@@ -296,6 +299,14 @@ async fn run(options: &Options) -> Result<(), String> {
     if let Err(e) = &tokens {
         eprintln!("latchkey-bench: the SDK figures were not measured: {e}");
     }
+    step(&format!(
+        "OpenID Provider: authorize → token → userinfo, then token refreshes, each vs baseline, {}",
+        fixed_spec.describe()
+    ));
+    let oidc = oidc::figures(&fixed_spec, options.rounds, latchkey.addr, baseline.addr, &session).await;
+    if let Err(e) = &oidc {
+        eprintln!("latchkey-bench: the OpenID Provider figures were not measured: {e}");
+    }
     step(&format!("portal page: GET /sign-in vs baseline, {}", fixed_spec.describe()));
     let portal = compare_get(options, &fixed_spec, baseline.addr, latchkey.addr, "/sign-in", vec![]).await;
 
@@ -348,6 +359,7 @@ async fn run(options: &Options) -> Result<(), String> {
         portal,
         sign_ins,
         sign_ins_webhook,
+        oidc,
         sign_ins_postgres,
         pages,
         widget,

@@ -305,6 +305,36 @@ fn rows(results: &Results) -> Vec<Row> {
             met: met(false),
         }),
     }
+    match &results.oidc {
+        Ok((sign_ins, refreshes)) => {
+            speed_rows(
+                &mut rows,
+                "OpenID Provider: complete app sign-ins (authorize → token → userinfo, an existing session)",
+                sign_ins,
+                None,
+            );
+            speed_rows(&mut rows, "OpenID Provider: refresh-token grants (rotating)", refreshes, None);
+            rows.push(Row {
+                figure: "OpenID Provider: errors (sign-ins, refreshes)".into(),
+                measured: format!("{} · {}", errors_note(&sign_ins.measured), errors_note(&refreshes.measured)),
+                baseline: "–".into(),
+                ratio: "–".into(),
+                target: "0".into(),
+                met: met(sign_ins.measured.errors == 0
+                    && refreshes.measured.errors == 0
+                    && sign_ins.measured.ok > 0
+                    && refreshes.measured.ok > 0),
+            });
+        }
+        Err(e) => rows.push(Row {
+            figure: "OpenID Provider".into(),
+            measured: format!("failed: {}", e.replace('|', "/")),
+            baseline: "–".into(),
+            ratio: "–".into(),
+            target: "report".into(),
+            met: met(false),
+        }),
+    }
     match &results.sign_ins_postgres {
         None => rows.push(Row {
             figure: "Sign-ins, PostgreSQL".into(),
@@ -603,6 +633,13 @@ pub fn render(results: &Results, options: &Options, previous: &str) -> String {
          for the next through the backend API: here the \"baseline\" column is the rounds with no endpoint. Each \
          sign-in writes `session.created` to the outbox while the endpoint is on; the worker delivers it, signed, \
          during those rounds.\n\
+         - **OpenID Provider**: one app registered with `skip_consent` (a first-party app) and the session of \
+         the first sign-in. Each sign-in is `GET /oauth/authorize` with the session cookie (303 to the app with a \
+         code), `POST /oauth/token` (`authorization_code`, `client_secret_post`: an RS256 ID token, an access \
+         token and a refresh token) and `GET /oauth/userinfo` with the access token; each refresh is one \
+         `POST /oauth/token` (`refresh_token`), its answer's new refresh token kept for the next (one grant per \
+         connection). For scale: Keycloak's sizing guide gives about 120 refresh-token requests per second per \
+         vCPU.\n\
          - **Portal page**: `GET /sign-in` without cookies, rendered on the server each time.\n\
          - **Page weight**: the page (same-origin redirects followed; `/user` and `/dashboard` with the session \
          cookie), every same-origin `<link rel=stylesheet|modulepreload|preload href>` and `<script src>`, \

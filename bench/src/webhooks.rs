@@ -16,7 +16,7 @@ use crate::Compared;
 /// The backend API key the benchmarked instance is started with.
 pub const SECRET_KEY: &str = "sk_test_latchkey_bench_latchkey_bench_key";
 
-async fn backend(addr: SocketAddr, method: Method, path: &str, body: String) -> Result<String, String> {
+pub(crate) async fn backend(addr: SocketAddr, method: Method, path: &str, body: String) -> Result<String, String> {
     let mut client = Client::new(addr);
     let auth: [(HeaderName, String); 1] = [(AUTHORIZATION, format!("Bearer {SECRET_KEY}"))];
     let answer = client.send(method, path, &auth, Some(("application/json", body))).await?;

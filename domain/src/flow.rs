@@ -314,7 +314,7 @@ impl Latchkey {
         });
     }
 
-    async fn enabled_connection(&self) -> Result<ConnectionRow, Failure> {
+    pub(crate) async fn enabled_connection(&self) -> Result<ConnectionRow, Failure> {
         match self.store.connection_by_provider(PROVIDER).await.map_err(storage_failure)? {
             Some(connection) if connection.is_enabled() => Ok(connection),
             _ => Err(Failure::ConnectionDisabled),

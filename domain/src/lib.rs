@@ -19,6 +19,8 @@ pub mod flow;
 #[cfg(feature = "server")]
 pub mod notion;
 #[cfg(feature = "server")]
+pub mod oidc;
+#[cfg(feature = "server")]
 pub mod proxy;
 #[cfg(feature = "server")]
 pub mod redirect;

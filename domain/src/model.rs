@@ -161,3 +161,22 @@ pub struct AuditEntry {
     /// The HTTP status it ended with.
     pub status: i64,
 }
+
+/// An app that signs people in through Latchkey with OpenID Connect. The client secret appears
+/// only when it was just made (created or rotated).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuthApplication {
+    pub id: String,
+    pub object: String,
+    pub name: String,
+    pub client_id: String,
+    /// A public client (a single-page or native app) has no secret and must use PKCE.
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+    /// Trusted first-party apps: people are not asked to consent.
+    pub skip_consent: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}

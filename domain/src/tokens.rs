@@ -1,8 +1,10 @@
 //! Session tokens: short-lived JWTs (EdDSA) that an app's server verifies itself against
-//! `/.well-known/jwks.json`, and the signed answers of the handshake for server-rendered apps.
+//! `/.well-known/jwks.json`, and the signed answers of the handshake for server-rendered apps;
+//! and the key ring that also signs the OpenID Provider's ID tokens (RS256, see `oidc/`).
 //!
 //! Signing keys live in the database (private half sealed under the master key), so every
-//! replica signs with the same key and publishes the same set. Rotation has overlap both ways:
+//! replica signs with the same key and publishes the same set. Each algorithm has its own keys
+//! and the same schedule. Rotation has overlap both ways:
 //! a scheduled key is published [`PUBLISH_AHEAD`] before it signs anything, and a retired key
 //! stays published [`RETAIN`] after its successor took over, longer than any token it signed
 //! lives. Each process keeps the key ring for at most [`RING_TTL`].
@@ -11,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -45,7 +47,35 @@ pub const HANDSHAKE_TYP: &str = "latchkey-handshake+jwt";
 /// The query parameter that carries a handshake answer back to the app.
 pub const HANDSHAKE_PARAM: &str = "__latchkey_handshake";
 
-const ALG: &str = "EdDSA";
+/// What Latchkey signs with: EdDSA for session tokens (small, fast, what the SDK pins), RS256
+/// for ID tokens (the one algorithm every OpenID relying party must support).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlg {
+    EdDsa,
+    Rs256,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 2] = [SigningAlg::EdDsa, SigningAlg::Rs256];
+
+    /// The JOSE name, as in `alg` and in the table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::EdDsa => "EdDSA",
+            SigningAlg::Rs256 => "RS256",
+        }
+    }
+
+    fn jwt(self) -> Algorithm {
+        match self {
+            SigningAlg::EdDsa => Algorithm::EdDSA,
+            SigningAlg::Rs256 => Algorithm::RS256,
+        }
+    }
+}
+
+/// RSA keys of this many bits: what relying parties expect (RFC 7518 asks for at least 2048).
+const RSA_BITS: usize = 2048;
 
 /// The claims of a session token (CONTRACT.md, "Session tokens").
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -102,15 +132,19 @@ struct Ring {
 
 struct RingKey {
     kid: String,
-    public_x: String,
+    alg: SigningAlg,
+    /// The public JWK members (`kty`, `crv`/`x` or `n`/`e`).
+    public_jwk: serde_json::Map<String, serde_json::Value>,
     activates_at: Millis,
     encoding: EncodingKey,
 }
 
 impl Ring {
-    /// The key that signs at `now`: the newest one already active.
-    fn signing_key(&self, now: Millis) -> Option<&RingKey> {
-        self.keys.iter().rev().find(|k| k.activates_at <= now).or_else(|| self.keys.first())
+    /// The key of `alg` that signs at `now`: the newest one already active.
+    fn signing_key(&self, alg: SigningAlg, now: Millis) -> Option<&RingKey> {
+        let of_alg = self.keys.iter().filter(|k| k.alg == alg);
+        let first = of_alg.clone().next();
+        of_alg.rev().find(|k| k.activates_at <= now).or(first)
     }
 }
 
@@ -165,48 +199,77 @@ impl Latchkey {
         Ok(ring)
     }
 
-    /// The published keys after the schedule's housekeeping. Replicas doing this at once agree:
-    /// a key's activation time is unique, so only one of two identical schedules is stored.
+    /// The published keys after each algorithm's housekeeping. Replicas doing this at once
+    /// agree: a key's activation time is unique per algorithm, so only one of two identical
+    /// schedules is stored.
     async fn maintained_signing_keys(&self, now: Millis) -> Result<Vec<SigningKeyRow>, TokenError> {
-        let store = &self.store;
-        let mut rows = store.signing_keys().await?;
-        if rows.is_empty() {
-            store.insert_signing_key(&self.new_signing_key(now, 0)?).await?;
-            rows = store.signing_keys().await?;
+        let mut rows = self.store.signing_keys().await?;
+        for alg in SigningAlg::ALL {
+            if self.maintain_schedule(alg, &rows, now).await? {
+                rows = self.store.signing_keys().await?;
+            }
         }
-        let current = rows.iter().rposition(|r| r.activates_at <= now).unwrap_or(0);
-        let has_next = rows.len() > current + 1;
-        if let Some(row) = rows.get(current).filter(|_| !has_next) {
-            let due = term_start(row) + ROTATION_PERIOD;
+        Ok(rows)
+    }
+
+    /// Makes `alg`'s first key, schedules its next one and forgets retired ones, as due.
+    /// True when it changed anything.
+    async fn maintain_schedule(&self, alg: SigningAlg, rows: &[SigningKeyRow], now: Millis) -> Result<bool, TokenError> {
+        let store = &self.store;
+        let keys: Vec<&SigningKeyRow> = rows.iter().filter(|r| r.alg == alg.as_str()).collect();
+        if keys.is_empty() {
+            store.insert_signing_key(&self.new_signing_key(alg, now, 0)?).await?;
+            return Ok(true);
+        }
+        let mut changed = false;
+        let current = keys.iter().rposition(|r| r.activates_at <= now).unwrap_or(0);
+        if current + 1 == keys.len() {
+            let due = term_start(keys[current]) + ROTATION_PERIOD;
             if now >= due - PUBLISH_AHEAD {
-                store.insert_signing_key(&self.new_signing_key(now, due)?).await?;
-                rows = store.signing_keys().await?;
+                store.insert_signing_key(&self.new_signing_key(alg, now, due)?).await?;
+                changed = true;
             }
         }
         // A key retires once its successor has signed for longer than any token lives.
-        let retired: Vec<String> = rows
+        let retired: Vec<String> = keys
             .windows(2)
             .filter(|pair| pair[1].activates_at + RETAIN <= now)
             .map(|pair| pair[0].kid.clone())
             .collect();
         if !retired.is_empty() {
             store.delete_signing_keys(&retired).await?;
-            rows.retain(|r| !retired.contains(&r.kid));
+            changed = true;
         }
-        Ok(rows)
+        Ok(changed)
     }
 
-    fn new_signing_key(&self, now: Millis, activates_at: Millis) -> Result<SigningKeyRow, TokenError> {
-        use ed25519_dalek::pkcs8::EncodePrivateKey;
-        let mut seed = [0u8; 32];
-        OsRng.fill_bytes(&mut seed);
-        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    fn new_signing_key(&self, alg: SigningAlg, now: Millis, activates_at: Millis) -> Result<SigningKeyRow, TokenError> {
         let kid = random_id("key");
-        let der = key.to_pkcs8_der().map_err(|e| TokenError::Key { kid: kid.clone(), message: e.to_string() })?;
+        let failed = |message: String| TokenError::Key { kid: kid.clone(), message };
+        let (public_jwk, der) = match alg {
+            SigningAlg::EdDsa => {
+                use ed25519_dalek::pkcs8::EncodePrivateKey;
+                let mut seed = [0u8; 32];
+                OsRng.fill_bytes(&mut seed);
+                let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+                let der = key.to_pkcs8_der().map_err(|e| failed(e.to_string()))?;
+                let x = URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
+                (serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x}), der.as_bytes().to_vec())
+            }
+            SigningAlg::Rs256 => {
+                use rsa::pkcs1::EncodeRsaPrivateKey;
+                use rsa::traits::PublicKeyParts;
+                let key = rsa::RsaPrivateKey::new(&mut OsRng, RSA_BITS).map_err(|e| failed(e.to_string()))?;
+                let der = key.to_pkcs1_der().map_err(|e| failed(e.to_string()))?;
+                let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
+                let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
+                (serde_json::json!({"kty": "RSA", "n": n, "e": e}), der.as_bytes().to_vec())
+            }
+        };
         Ok(SigningKeyRow {
-            public_x: URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()),
-            private_sealed: self.sealer.seal(SealPurpose::SigningKey, &URL_SAFE_NO_PAD.encode(der.as_bytes())),
-            alg: ALG.into(),
+            public_jwk: public_jwk.to_string(),
+            private_sealed: self.sealer.seal(SealPurpose::SigningKey, &URL_SAFE_NO_PAD.encode(der)),
+            alg: alg.as_str().into(),
             kid,
             created_at: now,
             activates_at,
@@ -215,15 +278,19 @@ impl Latchkey {
 
     fn open_key(&self, row: &SigningKeyRow) -> Result<RingKey, TokenError> {
         let failed = |message: String| TokenError::Key { kid: row.kid.clone(), message };
+        let alg = SigningAlg::ALL
+            .into_iter()
+            .find(|alg| alg.as_str() == row.alg)
+            .ok_or_else(|| failed(format!("unknown algorithm {}", row.alg)))?;
         let sealed =
             self.sealer.open(SealPurpose::SigningKey, &row.private_sealed).map_err(|e| failed(e.to_string()))?;
         let der = URL_SAFE_NO_PAD.decode(sealed.expose()).map_err(|e| failed(e.to_string()))?;
-        Ok(RingKey {
-            kid: row.kid.clone(),
-            public_x: row.public_x.clone(),
-            activates_at: row.activates_at,
-            encoding: EncodingKey::from_ed_der(&der),
-        })
+        let public_jwk = serde_json::from_str(&row.public_jwk).map_err(|e| failed(e.to_string()))?;
+        let encoding = match alg {
+            SigningAlg::EdDsa => EncodingKey::from_ed_der(&der),
+            SigningAlg::Rs256 => EncodingKey::from_rsa_der(&der),
+        };
+        Ok(RingKey { kid: row.kid.clone(), alg, public_jwk, activates_at: row.activates_at, encoding })
     }
 
     /// `{"keys": [...]}`: every published public key, never a private part.
@@ -233,36 +300,66 @@ impl Latchkey {
             .keys
             .iter()
             .map(|k| {
-                serde_json::json!({
-                    "kty": "OKP", "crv": "Ed25519", "x": k.public_x, "kid": k.kid, "alg": ALG, "use": "sig",
-                })
+                let mut jwk = k.public_jwk.clone();
+                jwk.insert("kid".into(), k.kid.clone().into());
+                jwk.insert("alg".into(), k.alg.as_str().into());
+                jwk.insert("use".into(), "sig".into());
+                serde_json::Value::Object(jwk)
             })
             .collect();
         Ok(serde_json::json!({ "keys": keys }))
     }
 
-    /// Schedules a new signing key to take over in [`ROTATE_NOW_DELAY`] (a suspected leak, or an
-    /// operator's drill); the old one stays published for [`RETAIN`] after that.
-    /// Returns the new key's id and when it starts signing.
-    pub async fn rotate_signing_key(&self) -> Result<(String, Millis), TokenError> {
+    /// Schedules a new signing key of every algorithm to take over in [`ROTATE_NOW_DELAY`] (a
+    /// suspected leak, or an operator's drill); the old ones stay published for [`RETAIN`]
+    /// after that. Returns each new key's algorithm, id and when it starts signing.
+    pub async fn rotate_signing_key(&self) -> Result<Vec<(SigningAlg, String, Millis)>, TokenError> {
         let now = self.now();
-        let latest = self.store.signing_keys().await?.last().map(|r| r.activates_at).unwrap_or(0);
-        let activates_at = (now + ROTATE_NOW_DELAY).max(latest + 1);
-        let row = self.new_signing_key(now, activates_at)?;
-        let kid = row.kid.clone();
-        if !self.store.insert_signing_key(&row).await? {
-            return Err(TokenError::Key { kid, message: "another rotation took the same moment; try again".into() });
+        let rows = self.store.signing_keys().await?;
+        let mut rotated = Vec::new();
+        for alg in SigningAlg::ALL {
+            let latest = rows.iter().filter(|r| r.alg == alg.as_str()).map(|r| r.activates_at).max().unwrap_or(0);
+            let activates_at = (now + ROTATE_NOW_DELAY).max(latest + 1);
+            let row = self.new_signing_key(alg, now, activates_at)?;
+            let kid = row.kid.clone();
+            if !self.store.insert_signing_key(&row).await? {
+                return Err(TokenError::Key { kid, message: "another rotation took the same moment; try again".into() });
+            }
+            rotated.push((alg, kid, activates_at));
         }
         self.key_ring.forget();
-        Ok((kid, activates_at))
+        Ok(rotated)
     }
 
-    fn sign<T: Serialize>(&self, ring: &Ring, typ: &str, claims: &T) -> Result<String, TokenError> {
-        let key = ring.signing_key(self.now()).ok_or_else(|| TokenError::Signing("no signing key".into()))?;
-        let mut header = Header::new(Algorithm::EdDSA);
+    fn sign<T: Serialize>(&self, ring: &Ring, alg: SigningAlg, typ: &str, claims: &T) -> Result<String, TokenError> {
+        let key = ring.signing_key(alg, self.now()).ok_or_else(|| TokenError::Signing("no signing key".into()))?;
+        let mut header = Header::new(alg.jwt());
         header.kid = Some(key.kid.clone());
         header.typ = Some(typ.to_string());
         jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| TokenError::Signing(e.to_string()))
+    }
+
+    /// An ID token (or anything else an OpenID relying party verifies): RS256, `typ: JWT`.
+    pub async fn sign_for_relying_party<T: Serialize>(&self, claims: &T) -> Result<String, TokenError> {
+        let ring = self.ring().await?;
+        self.sign(&ring, SigningAlg::Rs256, "JWT", claims)
+    }
+
+    /// The claims of a JWT this instance signed for a relying party (an `id_token_hint`),
+    /// checking its signature and issuer but not its expiry: a logout may name an old one.
+    pub async fn verify_own_id_token<T: serde::de::DeserializeOwned>(&self, jwt: &str) -> Option<T> {
+        let kid = jsonwebtoken::decode_header(jwt).ok()?.kid?;
+        let ring = self.ring().await.ok()?;
+        let key = ring.keys.iter().find(|k| k.kid == kid && k.alg == SigningAlg::Rs256)?;
+        let n = key.public_jwk.get("n")?.as_str()?;
+        let e = key.public_jwk.get("e")?.as_str()?;
+        let decoding = DecodingKey::from_rsa_components(n, e).ok()?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        validation.set_issuer(&[self.config.issuer()]);
+        jsonwebtoken::decode::<T>(jwt, &decoding, &validation).ok().map(|data| data.claims)
     }
 
     /// A session token for a signed-in request; `azp` is the `Origin` that asked for it. It
@@ -282,7 +379,7 @@ impl Latchkey {
             exp,
             jti: random_token(16),
         };
-        let jwt = self.sign(&ring, "JWT", &claims)?;
+        let jwt = self.sign(&ring, SigningAlg::EdDsa, "JWT", &claims)?;
         Ok(MintedToken { jwt: Secret::new(jwt), expires_at: exp * SECOND })
     }
 
@@ -304,6 +401,6 @@ impl Latchkey {
             jti: random_token(16),
             session_token: session_token.map(|t| t.jwt.expose().clone()),
         };
-        self.sign(&ring, HANDSHAKE_TYP, &claims)
+        self.sign(&ring, SigningAlg::EdDsa, HANDSHAKE_TYP, &claims)
     }
 }

@@ -46,3 +46,72 @@ pub fn failure_page_with_hint(failure: Failure, retry_href: Option<String>, owne
     let status = StatusCode::from_u16(failure.status()).unwrap_or(StatusCode::BAD_REQUEST);
     (status, Html(document(failure.title().to_string(), body))).into_response()
 }
+
+/// A page that explains and stops: an OpenID request that cannot go back to its app.
+pub fn notice_page(status: StatusCode, title: String, message: String) -> Response {
+    let body = view! {
+        <main class="auth">
+            <section class="card" aria-labelledby="notice-heading">
+                <div class="brand" aria-hidden="true">"Latchkey"</div>
+                <h1 id="notice-heading">{title.clone()}</h1>
+                <p class="lead">{message}</p>
+                <a class="button" href="/user">"Your account"</a>
+            </section>
+        </main>
+    };
+    (status, Html(document(title, body))).into_response()
+}
+
+/// "Allow <app> to …?": which app, where it sends you, what it will see, and who is asked.
+pub fn consent_page(prompt: domain::oidc::ConsentPrompt) -> Response {
+    let title = format!("Sign in to {} with Notion", prompt.app_name);
+    let sees = prompt.sees.into_iter().map(|words| view! { <li>{words}</li> }).collect_view();
+    let body = view! {
+        <main class="auth">
+            <section class="card" aria-labelledby="consent-heading">
+                <div class="brand" aria-hidden="true">"Latchkey"</div>
+                <h1 id="consent-heading">{format!("{} wants to know who you are", prompt.app_name)}</h1>
+                <p class="lead">
+                    "You are signed in as " <strong>{prompt.person}</strong> ". If you continue, "
+                    <strong>{prompt.app_name.clone()}</strong> " (" {prompt.app_host} ") will see:"
+                </p>
+                <ul class="consent-list">{sees}</ul>
+                <form method="post" action=domain::oidc::AUTHORIZE_PATH class="actions">
+                    <input type="hidden" name="request" value=prompt.request/>
+                    <input type="hidden" name="consent_token" value=prompt.consent_token/>
+                    <button class="button" type="submit" name="decision" value="deny">"Cancel"</button>
+                    <button class="button primary" type="submit" name="decision" value="allow">"Allow"</button>
+                </form>
+                <p class="muted small">"You are asked once; you can sign out of the app at any time."</p>
+            </section>
+        </main>
+    };
+    (StatusCode::OK, Html(document(title, body))).into_response()
+}
+
+/// "Sign out?" for a logout request that did not prove which app sent it.
+pub fn logout_confirm_page(params: Vec<(String, String)>, app_name: Option<String>) -> Response {
+    let fields = params
+        .into_iter()
+        .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })
+        .collect_view();
+    let lead = match app_name {
+        Some(app) => format!("{app} asks to sign you out of Latchkey, and so of every app you signed in to with it."),
+        None => "Sign out of Latchkey, and so of every app you signed in to with it?".to_string(),
+    };
+    let body = view! {
+        <main class="auth">
+            <section class="card" aria-labelledby="logout-heading">
+                <div class="brand" aria-hidden="true">"Latchkey"</div>
+                <h1 id="logout-heading">"Sign out?"</h1>
+                <p class="lead">{lead}</p>
+                <form method="post" action=domain::oidc::LOGOUT_PATH class="actions">
+                    {fields}
+                    <a class="button" href="/user">"Stay signed in"</a>
+                    <button class="button primary" type="submit">"Sign out"</button>
+                </form>
+            </section>
+        </main>
+    };
+    (StatusCode::OK, Html(document("Sign out?".to_string(), body))).into_response()
+}

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod connections;
 mod keys;
+mod oauth_applications;
 mod users;
 mod webhooks;
 
@@ -14,6 +15,7 @@ pub use auth::{admin_cookie, admin_cookie_name};
 pub use auth::{AdminSession, ADMIN_USERNAME, MIN_PASSWORD_CHARS};
 pub use connections::{ConnectionInput, ConnectionPatch};
 pub use keys::{publishable_key, PortalSettings};
+pub use oauth_applications::{OAuthApplicationInput, OAuthApplicationPatch};
 pub use users::{NotionTokenEntry, RefreshLocks};
 pub use webhooks::{WebhookInput, WebhookPatch};
 

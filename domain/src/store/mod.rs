@@ -13,6 +13,7 @@ mod connections;
 mod flows;
 mod grants;
 mod memo;
+mod oauth;
 mod rows;
 mod sealed;
 mod sessions;
@@ -34,6 +35,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 pub use admin_sessions::AdminSessionRow;
 use engine::{Db, FromCells, PostgresTx, SqliteTx, SqliteWriter, Statement};
 pub use grants::GrantTokensRow;
+pub use oauth::{OAuthApplicationRow, OAuthCodeRow, OAuthGrantRow, OAuthTokenRow, Redemption, SpentRefresh, TokenKind};
 use memo::{Memo, Table};
 pub use rows::*;
 pub use sealed::SealedColumn;
@@ -224,7 +226,8 @@ impl Store {
         }
         // Events stay a month (the dashboard shows their deliveries), unless still pending.
         let events = self.prune_webhook_events(now - 30 * crate::time::DAY).await?;
-        Ok(flows + sessions + events)
+        let oauth = self.prune_oauth(now).await?;
+        Ok(flows + sessions + events + oauth)
     }
 }
 

@@ -66,6 +66,18 @@ impl Store {
                 .await?;
             if let Some(session) = &ended {
                 record_event(tx, how, &session.to_model(), now).await?;
+                // What apps were given through this session (OpenID Connect) ends with it.
+                tx.execute(sql!(
+                    "DELETE FROM oauth_tokens WHERE grant_id IN (SELECT id FROM oauth_grants WHERE session_id = $1)",
+                    &session.id,
+                ))
+                .await?;
+                tx.execute(sql!(
+                    "UPDATE oauth_grants SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL",
+                    now,
+                    &session.id,
+                ))
+                .await?;
             }
             Ok(ended.is_some())
         })?;

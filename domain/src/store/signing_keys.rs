@@ -1,4 +1,5 @@
-//! The `signing_keys` table: the keys session tokens are signed with, shared by every replica.
+//! The `signing_keys` table: the keys session tokens and ID tokens are signed with, shared by
+//! every replica; each algorithm has its own rotation schedule.
 //! Not memoized: the token service keeps its own short-lived key ring (see `tokens.rs`).
 
 use super::{Store, StoreError, StoreResult};
@@ -8,33 +9,33 @@ use crate::time::Millis;
 pub struct SigningKeyRow {
     pub kid: String,
     pub alg: String,
-    /// The public key (Ed25519: the 32-byte point, base64url), as the JWKS publishes it.
-    pub public_x: String,
-    /// The PKCS#8 private key, base64url, sealed under the master key.
+    /// The public key as the JWKS publishes it: its JWK members (`kty`, `crv`/`x` or `n`/`e`), JSON.
+    pub public_jwk: String,
+    /// The private key (Ed25519: PKCS#8; RSA: PKCS#1), DER in base64url, sealed under the master key.
     pub private_sealed: String,
     pub created_at: Millis,
     pub activates_at: Millis,
 }
 
 impl Store {
-    /// Every key, oldest first.
+    /// Every key of every algorithm, oldest first.
     pub async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>> {
         Ok(sqlx::query_as::<_, SigningKeyRow>(
-            "SELECT kid, alg, public_x, private_sealed, created_at, activates_at FROM signing_keys ORDER BY activates_at",
+            "SELECT kid, alg, public_jwk, private_sealed, created_at, activates_at FROM signing_keys ORDER BY activates_at",
         )
         .fetch_all(&self.reads)
         .await?)
     }
 
-    /// Adds a key. False when another replica already took the same activation slot.
+    /// Adds a key. False when another replica already took the same activation slot for that algorithm.
     pub async fn insert_signing_key(&self, row: &SigningKeyRow) -> StoreResult<bool> {
         let inserted = self
             .execute(sql!(
-                "INSERT INTO signing_keys (kid, alg, public_x, private_sealed, created_at, activates_at)
+                "INSERT INTO signing_keys (kid, alg, public_jwk, private_sealed, created_at, activates_at)
                  VALUES ($1, $2, $3, $4, $5, $6)",
                 &row.kid,
                 &row.alg,
-                &row.public_x,
+                &row.public_jwk,
                 &row.private_sealed,
                 row.created_at,
                 row.activates_at,

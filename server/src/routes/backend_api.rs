@@ -11,7 +11,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use domain::admin::{AdminError, ConnectionInput, ConnectionPatch, WebhookInput, WebhookPatch};
+use domain::admin::{
+    AdminError, ConnectionInput, ConnectionPatch, OAuthApplicationInput, OAuthApplicationPatch, WebhookInput, WebhookPatch,
+};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
@@ -32,6 +34,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/admin/openapi.json", get(openapi))
         .route("/v1/admin/signing_keys/rotate", post(rotate_signing_key))
         .route("/v1/admin/audit_log", get(audit_log))
+        .route("/v1/admin/oauth_applications", get(list_oauth_applications).post(create_oauth_application))
+        .route(
+            "/v1/admin/oauth_applications/{id}",
+            get(get_oauth_application).patch(update_oauth_application).delete(delete_oauth_application),
+        )
+        .route("/v1/admin/oauth_applications/{id}/rotate_secret", post(rotate_oauth_client_secret))
         .route("/v1/admin/webhooks", get(list_webhooks).post(create_webhook))
         .route("/v1/admin/webhooks/{id}", get(get_webhook).patch(update_webhook).delete(delete_webhook))
         .route("/v1/admin/webhooks/{id}/secret", get(reveal_webhook_secret))
@@ -80,6 +88,25 @@ fn ok<T: serde::Serialize>(result: Result<T, AdminError>) -> Response {
     }
 }
 
+/// A whole list, as `{"data", "total_count"}`.
+fn listed<T: serde::Serialize>(result: Result<Vec<T>, AdminError>) -> Response {
+    match result {
+        Ok(items) => {
+            let total = items.len() as i64;
+            list(items, total)
+        }
+        Err(error) => admin_error(error),
+    }
+}
+
+/// 201 with what was made.
+fn created<T: serde::Serialize>(result: Result<T, AdminError>) -> Response {
+    match result {
+        Ok(made) => (StatusCode::CREATED, Json(made)).into_response(),
+        Err(error) => admin_error(error),
+    }
+}
+
 /// A JSON body, or a 400 whose message names what is wrong (serde says which field).
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
     serde_json::from_slice(bytes).map_err(|e| {
@@ -103,23 +130,13 @@ fn number(params: &HashMap<String, String>, name: &str, default: i64) -> Result<
 }
 
 async fn list_connections(State(state): State<AppState>) -> Response {
-    match state.latchkey.list_connections().await {
-        Ok(connections) => {
-            let total = connections.len() as i64;
-            list(connections, total)
-        }
-        Err(error) => admin_error(error),
-    }
+    listed(state.latchkey.list_connections().await)
 }
 
 async fn create_connection(State(state): State<AppState>, bytes: Bytes) -> Response {
-    let input: ConnectionInput = match body(&bytes) {
-        Ok(input) => input,
-        Err(response) => return response,
-    };
-    match state.latchkey.create_connection(input).await {
-        Ok(connection) => (StatusCode::CREATED, Json(connection)).into_response(),
-        Err(error) => admin_error(error),
+    match body::<ConnectionInput>(&bytes) {
+        Ok(input) => created(state.latchkey.create_connection(input).await),
+        Err(response) => response,
     }
 }
 
@@ -209,36 +226,33 @@ async fn openapi(State(state): State<AppState>) -> Response {
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// `POST /v1/admin/signing_keys/rotate`: a new session-token signing key takes over in a few
-/// seconds; the old one stays in the JWKS until every token it signed has expired.
+/// `POST /v1/admin/signing_keys/rotate`: new signing keys (session tokens' and ID tokens') take
+/// over in a few seconds; the old ones stay in the JWKS until every token they signed has
+/// expired. `kid`/`activates_at` name the session-token key, `keys` every new one.
 async fn rotate_signing_key(State(state): State<AppState>) -> Response {
     match state.latchkey.rotate_signing_key().await {
-        Ok((kid, activates_at)) => {
-            (StatusCode::CREATED, Json(json!({"kid": kid, "activates_at": activates_at}))).into_response()
+        Ok(rotated) => {
+            let keys: Vec<_> = rotated
+                .iter()
+                .map(|(alg, kid, at)| json!({"alg": alg.as_str(), "kid": kid, "activates_at": at}))
+                .collect();
+            let (_, kid, activates_at) = &rotated[0];
+            (StatusCode::CREATED, Json(json!({"kid": kid, "activates_at": activates_at, "keys": keys})))
+                .into_response()
         }
         Err(e) => api_error(StatusCode::SERVICE_UNAVAILABLE, "rotation_failed", &e.to_string()),
     }
 }
 
 async fn list_webhooks(State(state): State<AppState>) -> Response {
-    match state.latchkey.list_webhooks().await {
-        Ok(webhooks) => {
-            let total = webhooks.len() as i64;
-            list(webhooks, total)
-        }
-        Err(error) => admin_error(error),
-    }
+    listed(state.latchkey.list_webhooks().await)
 }
 
 /// `POST /v1/admin/webhooks`: 201 with the endpoint's signing secret.
 async fn create_webhook(State(state): State<AppState>, bytes: Bytes) -> Response {
-    let input: WebhookInput = match body(&bytes) {
-        Ok(input) => input,
-        Err(response) => return response,
-    };
-    match state.latchkey.create_webhook(input).await {
-        Ok(webhook) => (StatusCode::CREATED, Json(webhook)).into_response(),
-        Err(error) => admin_error(error),
+    match body::<WebhookInput>(&bytes) {
+        Ok(input) => created(state.latchkey.create_webhook(input).await),
+        Err(response) => response,
     }
 }
 
@@ -297,4 +311,36 @@ async fn audit_log(State(state): State<AppState>, Query(params): Query<HashMap<S
         Ok((entries, total)) => list(entries, total),
         Err(error) => admin_error(error),
     }
+}
+
+async fn list_oauth_applications(State(state): State<AppState>) -> Response {
+    listed(state.latchkey.list_oauth_applications().await)
+}
+
+/// `POST /v1/admin/oauth_applications`: 201 with the client secret (confidential apps), once.
+async fn create_oauth_application(State(state): State<AppState>, bytes: Bytes) -> Response {
+    match body::<OAuthApplicationInput>(&bytes) {
+        Ok(input) => created(state.latchkey.create_oauth_application(input).await),
+        Err(response) => response,
+    }
+}
+
+async fn get_oauth_application(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    ok(state.latchkey.get_oauth_application(&id).await)
+}
+
+async fn update_oauth_application(State(state): State<AppState>, Path(id): Path<String>, bytes: Bytes) -> Response {
+    match body::<OAuthApplicationPatch>(&bytes) {
+        Ok(patch) => ok(state.latchkey.update_oauth_application(&id, patch).await),
+        Err(response) => response,
+    }
+}
+
+async fn delete_oauth_application(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let deleted = state.latchkey.delete_oauth_application(&id).await;
+    ok(deleted.map(|()| json!({"id": id, "object": "oauth_application", "deleted": true})))
+}
+
+async fn rotate_oauth_client_secret(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    ok(state.latchkey.rotate_oauth_client_secret(&id).await)
 }

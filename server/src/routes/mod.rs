@@ -3,6 +3,7 @@
 mod backend_api;
 mod frontend_api;
 mod oauth;
+mod oidc;
 mod sandbox;
 mod session_tokens;
 
@@ -62,7 +63,11 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
         .route("/healthz", get(frontend_api::healthz))
         .route("/readyz", get(frontend_api::readyz));
 
-    let mut app = Router::new().merge(sign_in).merge(api).merge(backend_api::routes(state.clone()));
+    let mut app = Router::new()
+        .merge(sign_in)
+        .merge(api)
+        .merge(oidc::routes())
+        .merge(backend_api::routes(state.clone()));
     if latchkey.sandbox.is_some() {
         app = app.merge(sandbox::routes());
     }
