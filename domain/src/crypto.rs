@@ -244,7 +244,7 @@ mod tests {
     fn a_rotated_master_key_still_opens_what_the_previous_one_sealed() {
         let (old, new) = (MasterKey::generate(), MasterKey::generate());
         let sealed = Sealer::new(&old).seal(SealPurpose::WebhookSecret, "whsec_x");
-        let rotated = Sealer::with_previous(&new, &[old.clone()]);
+        let rotated = Sealer::with_previous(&new, std::slice::from_ref(&old));
         assert!(!rotated.is_current(&sealed));
         assert_eq!(rotated.open(SealPurpose::WebhookSecret, &sealed).map(|s| s.expose().clone()), Ok("whsec_x".into()));
         let resealed = rotated.seal(SealPurpose::WebhookSecret, "whsec_x");

@@ -337,8 +337,6 @@ impl Latchkey {
     }
 }
 
-/// Associated data for each kind of sealed value.
-
 fn storage_failure(error: StoreError) -> Failure {
     warn!(%error, "storage failed during sign-in");
     Failure::StorageUnavailable

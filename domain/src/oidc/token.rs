@@ -80,8 +80,7 @@ fn basic_credentials(authorization: &str) -> Option<(String, String)> {
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     let unescape = |text: &str| -> Option<String> {
-        let plus_as_space = text.replace('+', " ");
-        Some(percent_decode(&plus_as_space)?)
+        percent_decode(&text.replace('+', " "))
     };
     Some((unescape(id)?, unescape(secret)?))
 }
