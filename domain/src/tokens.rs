@@ -214,7 +214,12 @@ impl Latchkey {
 
     /// Makes `alg`'s first key, schedules its next one and forgets retired ones, as due.
     /// True when it changed anything.
-    async fn maintain_schedule(&self, alg: SigningAlg, rows: &[SigningKeyRow], now: Millis) -> Result<bool, TokenError> {
+    async fn maintain_schedule(
+        &self,
+        alg: SigningAlg,
+        rows: &[SigningKeyRow],
+        now: Millis,
+    ) -> Result<bool, TokenError> {
         let store = &self.store;
         let keys: Vec<&SigningKeyRow> = rows.iter().filter(|r| r.alg == alg.as_str()).collect();
         if keys.is_empty() {
@@ -323,7 +328,10 @@ impl Latchkey {
             let row = self.new_signing_key(alg, now, activates_at)?;
             let kid = row.kid.clone();
             if !self.store.insert_signing_key(&row).await? {
-                return Err(TokenError::Key { kid, message: "another rotation took the same moment; try again".into() });
+                return Err(TokenError::Key {
+                    kid,
+                    message: "another rotation took the same moment; try again".into(),
+                });
             }
             rotated.push((alg, kid, activates_at));
         }

@@ -91,10 +91,8 @@ pub fn consent_page(prompt: domain::oidc::ConsentPrompt) -> Response {
 
 /// "Sign out?" for a logout request that did not prove which app sent it.
 pub fn logout_confirm_page(params: Vec<(String, String)>, app_name: Option<String>) -> Response {
-    let fields = params
-        .into_iter()
-        .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })
-        .collect_view();
+    let fields =
+        params.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view();
     let lead = match app_name {
         Some(app) => format!("{app} asks to sign you out of Latchkey, and so of every app you signed in to with it."),
         None => "Sign out of Latchkey, and so of every app you signed in to with it?".to_string(),

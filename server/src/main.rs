@@ -101,7 +101,7 @@ async fn serve_until_stopped() -> ExitCode {
         latchkey.config.public_url_join("/sign-in")
     );
     if let Some(metrics_addr) = latchkey.config.metrics_addr {
-        match observe::serve_metrics(metrics_addr).await {
+        match observe::serve_metrics(metrics_addr, latchkey.clone()).await {
             Ok(_) => info!("metrics at http://{metrics_addr}/metrics"),
             Err(e) => {
                 eprintln!("latchkey: {e}");

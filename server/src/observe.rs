@@ -73,7 +73,10 @@ pub async fn observe(request: Request, next: Next) -> Response {
 
 /// Installs the Prometheus recorder and serves `GET /metrics` on `addr`. Errors are a line for
 /// the operator.
-pub async fn serve_metrics(addr: SocketAddr) -> Result<tokio::task::JoinHandle<()>, String> {
+pub async fn serve_metrics(
+    addr: SocketAddr,
+    latchkey: std::sync::Arc<domain::Latchkey>,
+) -> Result<tokio::task::JoinHandle<()>, String> {
     let handle: PrometheusHandle = PrometheusBuilder::new()
         .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0])
         .map_err(|e| format!("metrics: {e}"))?
@@ -85,7 +88,18 @@ pub async fn serve_metrics(addr: SocketAddr) -> Result<tokio::task::JoinHandle<(
         .await
         .map_err(|e| format!("LATCHKEY_METRICS_ADDR: cannot listen on {addr}: {e}"))?;
     let render = handle.clone();
-    let app = Router::new().route("/metrics", get(move || std::future::ready(render.render())));
+    // Live sessions are counted in the database at each scrape: on replicas, each replica
+    // reports the same global figure (take one, not the sum).
+    let app = Router::new().route(
+        "/metrics",
+        get(move || async move {
+            match latchkey.live_session_count().await {
+                Ok(live) => metrics::gauge!("latchkey_sessions_active").set(live as f64),
+                Err(e) => tracing::warn!("metrics: counting live sessions failed: {e}"),
+            }
+            render.render()
+        }),
+    );
     Ok(tokio::spawn(async move {
         let upkeep = async {
             loop {
@@ -124,6 +138,14 @@ fn describe() {
         "Time Notion took to answer, by call: token, introspect, revoke"
     );
     metrics::describe_counter!("latchkey_notion_errors_total", "Notion calls that failed, by call");
+    metrics::describe_counter!(
+        "latchkey_oidc_token_requests_total",
+        "OpenID Provider token requests by grant (authorization_code, refresh_token) and outcome (issued, refused)"
+    );
+    metrics::describe_gauge!(
+        "latchkey_sessions_active",
+        "Sessions that would sign a request in now, across every replica (counted in the database)"
+    );
     metrics::describe_counter!(
         "latchkey_webhook_attempts_total",
         "Webhook delivery attempts by outcome: delivered, retrying or failed"

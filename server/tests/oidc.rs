@@ -166,7 +166,12 @@ async fn exchange(server: &impl Base, app: &App, code: &str, verifier: &str) -> 
     let (status, json, _) = token(
         server,
         Some((&app.client_id, secret)),
-        &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT_URI), ("code_verifier", verifier)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", verifier),
+        ],
     )
     .await;
     (status, json)
@@ -220,7 +225,8 @@ async fn discovery_names_every_endpoint_under_the_public_url() {
         assert!(auth_methods.as_array().is_some_and(|a| a.contains(&json!(method))), "{auth_methods}");
     }
     // The JWKS it names holds an RS256 key beside the session tokens' EdDSA key.
-    let jwks: Value = reqwest::get(server.url("/.well-known/jwks.json")).await.expect("jwks").json().await.expect("json");
+    let jwks: Value =
+        reqwest::get(server.url("/.well-known/jwks.json")).await.expect("jwks").json().await.expect("json");
     let algs: Vec<&str> = jwks["keys"].as_array().expect("keys").iter().filter_map(|k| k["alg"].as_str()).collect();
     assert!(algs.contains(&"RS256") && algs.contains(&"EdDSA"), "{jwks}");
     let rsa = jwks["keys"].as_array().expect("keys").iter().find(|k| k["alg"] == "RS256").expect("rsa");
@@ -239,7 +245,8 @@ async fn a_person_signs_in_to_an_app_with_notion_and_the_app_learns_who() {
 
     // No Latchkey session: sign in with Notion first, then the consent page names the app,
     // where it sends you, and what it will see.
-    let consent = sign_in_through(&server, &mut browser, &authorize_url(&server, &code_request(&app, &challenge)), "ada").await;
+    let consent =
+        sign_in_through(&server, &mut browser, &authorize_url(&server, &code_request(&app, &challenge)), "ada").await;
     assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
     for words in ["Grafana", "app.example.org", "ada@example.org", "email address", "Allow"] {
         assert!(consent.body.contains(words), "the consent page says {words}: {}", consent.body);
@@ -270,11 +277,13 @@ async fn a_person_signs_in_to_an_app_with_notion_and_the_app_learns_who() {
     assert_eq!(claims["email"], "ada@example.org");
     assert_eq!(claims["email_verified"], false, "Notion did not say the email is verified");
     assert_eq!(claims["name"], "ada");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     assert!(claims["auth_time"].as_i64().is_some_and(|t| (now - 120..=now + 5).contains(&t)), "{claims}");
     assert_eq!(claims["exp"].as_i64().zip(claims["iat"].as_i64()).map(|(e, i)| e - i), Some(3600));
     // The kid is published.
-    let jwks: Value = reqwest::get(server.url("/.well-known/jwks.json")).await.expect("jwks").json().await.expect("json");
+    let jwks: Value =
+        reqwest::get(server.url("/.well-known/jwks.json")).await.expect("jwks").json().await.expect("json");
     let kid = jwt_part(id_token, 0)["kid"].clone();
     assert!(jwks["keys"].as_array().is_some_and(|keys| keys.iter().any(|k| k["kid"] == kid)), "{kid} in {jwks}");
 
@@ -288,7 +297,8 @@ async fn a_person_signs_in_to_an_app_with_notion_and_the_app_learns_who() {
     // Refresh rotates: a new pair, the old refresh token spent.
     let refresh = tokens["refresh_token"].as_str().expect("refresh_token (offline_access)");
     let (status, renewed, _) =
-        token(&server, Some((&app.client_id, &secret)), &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+        token(&server, Some((&app.client_id, &secret)), &[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+            .await;
     assert_eq!(status, StatusCode::OK, "{renewed}");
     assert_ne!(renewed["refresh_token"], tokens["refresh_token"]);
     let renewed_access = renewed["access_token"].as_str().expect("access");
@@ -317,7 +327,8 @@ async fn a_person_signs_in_to_an_app_with_notion_and_the_app_learns_who() {
 
     // Signing out of Latchkey through the app (RP-initiated logout) ends the Latchkey session
     // and what was issued on it.
-    let (_, third) = exchange(&server, &app, &code_for(&server, &mut browser, &app, &pkce("third").1).await, &pkce("third").0).await;
+    let (_, third) =
+        exchange(&server, &app, &code_for(&server, &mut browser, &app, &pkce("third").1).await, &pkce("third").0).await;
     let third_access = third["access_token"].as_str().expect("access").to_string();
     let mut logout = url::Url::parse(&server.url("/oauth/logout")).expect("url");
     logout
@@ -335,13 +346,16 @@ async fn a_person_signs_in_to_an_app_with_notion_and_the_app_learns_who() {
 #[tokio::test]
 async fn consent_is_asked_unless_skipped_and_a_refusal_goes_back_as_access_denied() {
     let server = start_server().await;
-    let trusted = register(&server, json!({"name": "Intranet", "redirect_uris": [REDIRECT_URI], "skip_consent": true})).await;
+    let trusted =
+        register(&server, json!({"name": "Intranet", "redirect_uris": [REDIRECT_URI], "skip_consent": true})).await;
     let other = confidential(&server, "Other app").await;
     let (_, challenge) = pkce("consent");
     let mut browser = Browser::new();
 
     // A first-party app the admin marked skip-consent: no page.
-    let landed = sign_in_through(&server, &mut browser, &authorize_url(&server, &code_request(&trusted, &challenge)), "kay").await;
+    let landed =
+        sign_in_through(&server, &mut browser, &authorize_url(&server, &code_request(&trusted, &challenge)), "kay")
+            .await;
     assert!(query_param(&back_at_app(&landed), "code").is_some());
 
     // Another app: the person says no; the app hears access_denied with its state, no code.
@@ -369,7 +383,13 @@ async fn consent_is_asked_unless_skipped_and_a_refusal_goes_back_as_access_denie
         .await;
     assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
     let mut someone_else = Browser::new();
-    sign_in_through(&server, &mut someone_else, &authorize_url(&server, &code_request(&trusted, &challenge)), "mallory").await;
+    sign_in_through(
+        &server,
+        &mut someone_else,
+        &authorize_url(&server, &code_request(&trusted, &challenge)),
+        "mallory",
+    )
+    .await;
     let forged = someone_else
         .request(
             Method::POST,
@@ -392,7 +412,12 @@ async fn an_unknown_app_or_redirect_uri_gets_a_page_never_a_redirect() {
     sign_in_through(&server, &mut browser, &authorize_url(&server, &code_request(&app, &challenge)), "lin").await;
 
     let mut cases: Vec<(Vec<(&str, &str)>, &str)> = vec![(
-        vec![("client_id", "no-such-app"), ("redirect_uri", REDIRECT_URI), ("response_type", "code"), ("scope", "openid")],
+        vec![
+            ("client_id", "no-such-app"),
+            ("redirect_uri", REDIRECT_URI),
+            ("response_type", "code"),
+            ("scope", "openid"),
+        ],
         "not known",
     )];
     for look_alike in [
@@ -405,13 +430,23 @@ async fn an_unknown_app_or_redirect_uri_gets_a_page_never_a_redirect() {
         "https://app.example.org:8443/oauth/callback",
     ] {
         cases.push((
-            vec![("client_id", &app.client_id), ("redirect_uri", look_alike), ("response_type", "code"), ("scope", "openid")],
+            vec![
+                ("client_id", &app.client_id),
+                ("redirect_uri", look_alike),
+                ("response_type", "code"),
+                ("scope", "openid"),
+            ],
             "has not registered",
         ));
     }
     cases.push((vec![("client_id", &app.client_id), ("response_type", "code"), ("scope", "openid")], "redirect_uri"));
     cases.push((
-        vec![("client_id", &app.client_id), ("client_id", "x"), ("redirect_uri", REDIRECT_URI), ("response_type", "code")],
+        vec![
+            ("client_id", &app.client_id),
+            ("client_id", "x"),
+            ("redirect_uri", REDIRECT_URI),
+            ("response_type", "code"),
+        ],
         "client_id",
     ));
     for (params, says) in cases {
@@ -456,7 +491,10 @@ async fn a_bad_request_from_a_known_app_goes_back_to_it_as_an_oauth_error() {
     sign_in_through(&server, &mut browser, &with(&app, &s256, &[]), "noor").await;
     let cases: Vec<(String, &str)> = vec![
         (with(&public, &[], &[]), "invalid_request"),
-        (with(&public, &[("code_challenge", challenge.as_str()), ("code_challenge_method", "plain")], &[]), "invalid_request"),
+        (
+            with(&public, &[("code_challenge", challenge.as_str()), ("code_challenge_method", "plain")], &[]),
+            "invalid_request",
+        ),
         (with(&app, &[("code_challenge", "too-short"), ("code_challenge_method", "S256")], &[]), "invalid_request"),
         (with(&app, &[("response_type", "token")], &["response_type"]), "unsupported_response_type"),
         (with(&app, &[("scope", "email profile")], &["scope"]), "invalid_scope"),
@@ -494,7 +532,8 @@ async fn the_token_endpoint_refuses_every_misuse_and_revokes_what_a_replay_issue
     let mut browser = Browser::new();
     let trusted_login =
         register(&server, json!({"name": "login", "redirect_uris": [REDIRECT_URI], "skip_consent": true})).await;
-    sign_in_through(&server, &mut browser, &authorize_url(&server, &code_request(&trusted_login, &challenge)), "ravi").await;
+    sign_in_through(&server, &mut browser, &authorize_url(&server, &code_request(&trusted_login, &challenge)), "ravi")
+        .await;
     for target in [&app, &other, &public] {
         // Consent once per app, so codes come straight back from here on.
         let consent = browser.get(&authorize_url(&server, &code_request(target, &challenge))).await;
@@ -509,7 +548,11 @@ async fn the_token_endpoint_refuses_every_misuse_and_revokes_what_a_replay_issue
         ]
     };
     let refs = |form: &[(String, String)]| -> Vec<(String, String)> { form.to_vec() };
-    async fn send(server: &Server, basic: Option<(&str, &str)>, form: &[(String, String)]) -> (StatusCode, Value, Page) {
+    async fn send(
+        server: &Server,
+        basic: Option<(&str, &str)>,
+        form: &[(String, String)],
+    ) -> (StatusCode, Value, Page) {
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         token(server, basic, &pairs).await
     }
@@ -539,7 +582,10 @@ async fn the_token_endpoint_refuses_every_misuse_and_revokes_what_a_replay_issue
     let (status, _, _) = send(
         &server,
         Some((&app.client_id, &secret)),
-        &[("grant_type".into(), "refresh_token".into()), ("refresh_token".into(), first["refresh_token"].as_str().unwrap_or_default().into())],
+        &[
+            ("grant_type".into(), "refresh_token".into()),
+            ("refresh_token".into(), first["refresh_token"].as_str().unwrap_or_default().into()),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "its refresh token too");
@@ -550,7 +596,11 @@ async fn the_token_endpoint_refuses_every_misuse_and_revokes_what_a_replay_issue
         let mut form = code_form(&code, bad_verifier);
         form.retain(|(k, v)| k != "code_verifier" || !v.is_empty());
         let (status, error, _) = send(&server, Some((&app.client_id, &secret)), &form).await;
-        assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{bad_verifier:?}");
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+            "{bad_verifier:?}"
+        );
     }
     // A code for one client presented by another; a wrong redirect_uri.
     let code = code_for(&server, &mut browser, &app, &challenge).await;
@@ -597,7 +647,10 @@ async fn the_token_endpoint_refuses_every_misuse_and_revokes_what_a_replay_issue
     assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
     let newest = rotated["refresh_token"].as_str().expect("refresh");
     assert_eq!(send(&server, None, &refresh_form(newest)).await.0, StatusCode::BAD_REQUEST, "the family is revoked");
-    assert_eq!(userinfo(&server, rotated["access_token"].as_str().unwrap_or_default()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        userinfo(&server, rotated["access_token"].as_str().unwrap_or_default()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Nonsense at the door.
     let (status, error, _) =
@@ -612,7 +665,8 @@ async fn the_token_endpoint_refuses_every_misuse_and_revokes_what_a_replay_issue
     let (_, fresh, _) = send(&server, Some((&app.client_id, &secret)), &code_form(&code, &verifier)).await;
     let (_, connections) = backend(&server, Method::GET, "/v1/admin/connections", None).await;
     let connection = connections["data"][0]["id"].as_str().expect("connection").to_string();
-    backend(&server, Method::PATCH, &format!("/v1/admin/connections/{connection}"), Some(json!({"enabled": false}))).await;
+    backend(&server, Method::PATCH, &format!("/v1/admin/connections/{connection}"), Some(json!({"enabled": false})))
+        .await;
     let form = vec![
         ("grant_type".into(), "refresh_token".into()),
         ("refresh_token".into(), fresh["refresh_token"].as_str().unwrap_or_default().to_string()),
@@ -654,7 +708,8 @@ async fn oauth_applications_are_managed_through_the_backend_api() {
     assert_eq!(listed["total_count"], 1);
     assert!(listed["data"][0].get("client_secret").is_none(), "{listed}");
     let path = format!("/v1/admin/oauth_applications/{id}");
-    let (status, patched) = backend(&server, Method::PATCH, &path, Some(json!({"skip_consent": true, "name": "Grafana 12"}))).await;
+    let (status, patched) =
+        backend(&server, Method::PATCH, &path, Some(json!({"skip_consent": true, "name": "Grafana 12"}))).await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!((patched["skip_consent"].as_bool(), patched["name"].as_str()), (Some(true), Some("Grafana 12")));
     assert!(patched.get("client_secret").is_none());
@@ -690,8 +745,10 @@ async fn a_sign_in_started_on_one_replica_finishes_on_another() {
 
     // Authorized on one (its consent page answered there), exchanged on the other.
     let mut browser = Browser::new();
-    let consent = sign_in_through(&one, &mut browser, &authorize_url(&one, &code_request(&app, &challenge)), "rep").await;
-    let code = query_param(&back_at_app(&answer_consent(&one, &mut browser, &consent, "allow").await), "code").expect("code");
+    let consent =
+        sign_in_through(&one, &mut browser, &authorize_url(&one, &code_request(&app, &challenge)), "rep").await;
+    let code =
+        query_param(&back_at_app(&answer_consent(&one, &mut browser, &consent, "allow").await), "code").expect("code");
     let (status, tokens) = exchange(&two, &app, &code, &verifier).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     // The ID token's key is in the other replica's JWKS; userinfo answers on both.
@@ -728,7 +785,8 @@ async fn relying_party(server: &Server, program: &str, script: &str, app: &App, 
         serde_json::from_str::<Value>(&line).unwrap_or_else(|_| panic!("JSON from the relying party: {line:?}"))
     }
     let started = read_line(&mut stdout);
-    let authorize = started["authorize"].as_str().unwrap_or_else(|| panic!("an authorization URL: {started}")).to_string();
+    let authorize =
+        started["authorize"].as_str().unwrap_or_else(|| panic!("an authorization URL: {started}")).to_string();
 
     let mut browser = Browser::new();
     let consent = sign_in_through(server, &mut browser, &authorize, person).await;
@@ -777,5 +835,8 @@ async fn authlib_signs_a_person_in_with_client_secret_post() {
     assert_eq!(answer["userinfo"]["email"], "priya@example.org");
     assert_eq!(answer["userinfo"]["email_verified"], false);
     // No offline_access asked: no refresh token.
-    assert_eq!(answer["token_keys"], json!(["access_token", "expires_at", "expires_in", "id_token", "scope", "token_type"]));
+    assert_eq!(
+        answer["token_keys"],
+        json!(["access_token", "expires_at", "expires_in", "id_token", "scope", "token_type"])
+    );
 }

@@ -543,5 +543,12 @@ async fn json_logs_name_every_request_and_metrics_count_them_on_their_own_addres
         "{text}"
     );
     assert!(text.contains("latchkey_http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.lines().any(|l| l == "latchkey_sessions_active 1"), "one person signed in: {text}");
     assert_eq!(browser.get(&server.url("/metrics")).await.status, StatusCode::NOT_FOUND);
+
+    // Signed out: the gauge follows at the next scrape.
+    browser.request(reqwest::Method::POST, &server.url("/v1/sign-out"), None, &[]).await;
+    let text =
+        reqwest::get(format!("http://{metrics_addr}/metrics")).await.expect("metrics").text().await.expect("text");
+    assert!(text.lines().any(|l| l == "latchkey_sessions_active 0"), "{text}");
 }

@@ -81,6 +81,11 @@ impl Latchkey {
         self.notion.revoke(&endpoints.server, &credentials, access.expose()).await
     }
 
+    /// How many sessions would authenticate now (the `latchkey_sessions_active` gauge).
+    pub async fn live_session_count(&self) -> AdminResult<i64> {
+        Ok(self.store.live_session_count(self.now()).await?)
+    }
+
     pub async fn list_sessions(
         &self,
         user_id: Option<&str>,

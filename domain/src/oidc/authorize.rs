@@ -158,7 +158,8 @@ impl Latchkey {
         let now = self.now();
 
         let fresh_enough = |auth: &Authenticated| {
-            let login_ok = !request.prompts("login") || request.login_after.is_some_and(|t| auth.session.created_at >= t);
+            let login_ok =
+                !request.prompts("login") || request.login_after.is_some_and(|t| auth.session.created_at >= t);
             let age_ok = request.max_age.is_none_or(|max| now - auth.session.created_at <= max * 1000);
             login_ok && age_ok
         };
@@ -262,12 +263,19 @@ impl Latchkey {
         let Some(client_id) = param(&params, "client_id").filter(|_| repeated.as_deref() != Some("client_id")) else {
             return Err(page("This sign-in link is not valid", "It does not say which app it is for (`client_id`)."));
         };
-        let app = self.store.oauth_application_by_client_id(client_id).await.map_err(storage_page)?.ok_or_else(|| {
-            page("This app is not known here", "The sign-in link names an app this Latchkey does not know. Tell the app's owner.")
-        })?;
+        let app =
+            self.store.oauth_application_by_client_id(client_id).await.map_err(storage_page)?.ok_or_else(|| {
+                page(
+                    "This app is not known here",
+                    "The sign-in link names an app this Latchkey does not know. Tell the app's owner.",
+                )
+            })?;
         let Some(redirect_uri) = param(&params, "redirect_uri").filter(|_| repeated.as_deref() != Some("redirect_uri"))
         else {
-            return Err(page("This sign-in link is not valid", "It does not say where to go back to (`redirect_uri`)."));
+            return Err(page(
+                "This sign-in link is not valid",
+                "It does not say where to go back to (`redirect_uri`).",
+            ));
         };
         if !app.redirect_uri_list().iter().any(|registered| registered == redirect_uri) {
             return Err(page(
@@ -284,13 +292,19 @@ impl Latchkey {
             nonce: param(&params, "nonce").map(str::to_string),
             scope: String::new(),
             code_challenge: param(&params, "code_challenge").map(str::to_string),
-            prompt: param(&params, "prompt").unwrap_or("").split(' ').filter(|p| !p.is_empty()).map(str::to_string).collect(),
+            prompt: param(&params, "prompt")
+                .unwrap_or("")
+                .split(' ')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
             max_age: None,
             login_after: param(&params, LOGIN_AFTER_PARAM).and_then(|t| t.parse().ok()),
             app,
         };
         let issuer = self.config.issuer();
-        let refuse = |request: &Request, error: &str, description: &str| Ok(Err(request.error(&issuer, error, description)));
+        let refuse =
+            |request: &Request, error: &str, description: &str| Ok(Err(request.error(&issuer, error, description)));
 
         if let Some(name) = &repeated {
             return refuse(&request, "invalid_request", &format!("`{name}` was sent more than once."));
@@ -299,7 +313,11 @@ impl Latchkey {
             return refuse(&request, "request_not_supported", "Request objects are not supported.");
         }
         if param(&params, "response_type") != Some("code") {
-            return refuse(&request, "unsupported_response_type", "Only the code flow (`response_type=code`) is supported.");
+            return refuse(
+                &request,
+                "unsupported_response_type",
+                "Only the code flow (`response_type=code`) is supported.",
+            );
         }
         if param(&params, "response_mode").is_some_and(|mode| mode != "query") {
             return refuse(&request, "invalid_request", "Only `response_mode=query` is supported.");
@@ -310,11 +328,21 @@ impl Latchkey {
         request.scope = scope;
         match (request.code_challenge.as_deref(), param(&params, "code_challenge_method")) {
             (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => {}
-            (Some(_), Some("S256")) => return refuse(&request, "invalid_request", "`code_challenge` is not an S256 challenge."),
-            (Some(_), _) => return refuse(&request, "invalid_request", "Only `code_challenge_method=S256` is supported."),
-            (None, Some(_)) => return refuse(&request, "invalid_request", "`code_challenge_method` without a `code_challenge`."),
+            (Some(_), Some("S256")) => {
+                return refuse(&request, "invalid_request", "`code_challenge` is not an S256 challenge.")
+            }
+            (Some(_), _) => {
+                return refuse(&request, "invalid_request", "Only `code_challenge_method=S256` is supported.")
+            }
+            (None, Some(_)) => {
+                return refuse(&request, "invalid_request", "`code_challenge_method` without a `code_challenge`.")
+            }
             (None, None) if request.app.is_public() => {
-                return refuse(&request, "invalid_request", "A public client must use PKCE (`code_challenge` with S256).")
+                return refuse(
+                    &request,
+                    "invalid_request",
+                    "A public client must use PKCE (`code_challenge` with S256).",
+                )
             }
             (None, None) => {}
         }
@@ -332,7 +360,11 @@ impl Latchkey {
             Ok(_) => {}
             Err(Failure::StorageUnavailable) => return Err(storage_page(())),
             Err(_) => {
-                return refuse(&request, "temporarily_unavailable", "Sign in with Notion is turned off on this Latchkey.")
+                return refuse(
+                    &request,
+                    "temporarily_unavailable",
+                    "Sign in with Notion is turned off on this Latchkey.",
+                )
             }
         }
         Ok(Ok(request))

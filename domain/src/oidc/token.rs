@@ -36,7 +36,10 @@ impl OAuthError {
     }
 
     fn invalid_client(description: impl Into<String>, basic: bool) -> Self {
-        OAuthError { challenge: basic.then_some("Basic realm=\"latchkey\""), ..OAuthError::new(401, "invalid_client", description) }
+        OAuthError {
+            challenge: basic.then_some("Basic realm=\"latchkey\""),
+            ..OAuthError::new(401, "invalid_client", description)
+        }
     }
 
     fn invalid_token(description: impl Into<String>) -> Self {
@@ -79,9 +82,7 @@ fn basic_credentials(authorization: &str) -> Option<(String, String)> {
     let encoded = authorization.strip_prefix("Basic ").or_else(|| authorization.strip_prefix("basic "))?;
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    let unescape = |text: &str| -> Option<String> {
-        percent_decode(&text.replace('+', " "))
-    };
+    let unescape = |text: &str| -> Option<String> { percent_decode(&text.replace('+', " ")) };
     Some((unescape(id)?, unescape(secret)?))
 }
 
@@ -105,16 +106,21 @@ impl Latchkey {
     pub async fn token_endpoint(&self, body: &str, authorization: Option<&str>) -> Result<Value, OAuthError> {
         let fields = form_fields(body)?;
         let app = self.authenticate_client(&fields, authorization).await?;
-        match field(&fields, "grant_type") {
-            Some("authorization_code") => self.exchange_code(&app, &fields).await,
-            Some("refresh_token") => self.refresh(&app, &fields).await,
-            Some(other) => Err(OAuthError::new(
-                400,
-                "unsupported_grant_type",
-                format!("`{other}` is not supported: use authorization_code or refresh_token."),
-            )),
-            None => Err(OAuthError::invalid_request("`grant_type` is missing.")),
-        }
+        let (grant, answer) = match field(&fields, "grant_type") {
+            Some("authorization_code") => ("authorization_code", self.exchange_code(&app, &fields).await),
+            Some("refresh_token") => ("refresh_token", self.refresh(&app, &fields).await),
+            Some(other) => {
+                return Err(OAuthError::new(
+                    400,
+                    "unsupported_grant_type",
+                    format!("`{other}` is not supported: use authorization_code or refresh_token."),
+                ))
+            }
+            None => return Err(OAuthError::invalid_request("`grant_type` is missing.")),
+        };
+        let outcome = if answer.is_ok() { "issued" } else { "refused" };
+        metrics::counter!("latchkey_oidc_token_requests_total", "grant" => grant, "outcome" => outcome).increment(1);
+        answer
     }
 
     /// The client, by `client_secret_basic`, `client_secret_post`, or (public clients) its
@@ -125,16 +131,17 @@ impl Latchkey {
         authorization: Option<&str>,
     ) -> Result<OAuthApplicationRow, OAuthError> {
         let basic = match authorization {
-            Some(header) => Some(
-                basic_credentials(header)
-                    .ok_or_else(|| OAuthError::invalid_client("The Authorization header is not HTTP Basic client credentials.", true))?,
-            ),
+            Some(header) => Some(basic_credentials(header).ok_or_else(|| {
+                OAuthError::invalid_client("The Authorization header is not HTTP Basic client credentials.", true)
+            })?),
             None => None,
         };
         let used_basic = basic.is_some();
         let (client_id, secret) = match (basic, field(fields, "client_secret")) {
             (Some(_), Some(_)) => {
-                return Err(OAuthError::invalid_request("Authenticate the client one way: HTTP Basic or the form, not both."))
+                return Err(OAuthError::invalid_request(
+                    "Authenticate the client one way: HTTP Basic or the form, not both.",
+                ))
             }
             (Some((id, secret)), None) => {
                 if field(fields, "client_id").is_some_and(|form_id| form_id != id) {

@@ -303,12 +303,10 @@ impl Store {
                 ))
                 .await?;
             match spent {
-                Some((grant_id, expires_at)) => {
-                    Ok(match grant_in(tx, &grant_id).await? {
-                        Some(grant) => Redemption::Spent(SpentRefresh { expires_at }, grant),
-                        None => Redemption::Unknown,
-                    })
-                }
+                Some((grant_id, expires_at)) => Ok(match grant_in(tx, &grant_id).await? {
+                    Some(grant) => Redemption::Spent(SpentRefresh { expires_at }, grant),
+                    None => Redemption::Unknown,
+                }),
                 None => {
                     let earlier: Option<String> = tx
                         .optional(sql!(
@@ -402,8 +400,7 @@ impl Store {
     /// Codes past their lifetime (kept a day after, so a late replay still revokes its grant)
     /// and tokens past theirs.
     pub(super) async fn prune_oauth(&self, now: Millis) -> StoreResult<u64> {
-        let codes =
-            self.execute(sql!("DELETE FROM oauth_codes WHERE expires_at < $1", now - crate::time::DAY)).await?;
+        let codes = self.execute(sql!("DELETE FROM oauth_codes WHERE expires_at < $1", now - crate::time::DAY)).await?;
         let tokens = self.execute(sql!("DELETE FROM oauth_tokens WHERE expires_at < $1", now)).await?;
         Ok(codes + tokens)
     }

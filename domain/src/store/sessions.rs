@@ -121,4 +121,15 @@ impl Store {
         .await?;
         Ok((rows, total))
     }
+
+    /// Sessions that would authenticate at `now` (not revoked, past neither expiry).
+    pub async fn live_session_count(&self, now: Millis) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > $1 AND last_active_at > $2",
+        )
+        .bind(now)
+        .bind(now - crate::session::IDLE_TIMEOUT)
+        .fetch_one(&self.reads)
+        .await?)
+    }
 }

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::admin::{
-    AdminError, ConnectionInput, ConnectionPatch, OAuthApplicationInput, OAuthApplicationPatch, WebhookInput, WebhookPatch,
+    AdminError, ConnectionInput, ConnectionPatch, OAuthApplicationInput, OAuthApplicationPatch, WebhookInput,
+    WebhookPatch,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -237,8 +238,7 @@ async fn rotate_signing_key(State(state): State<AppState>) -> Response {
                 .map(|(alg, kid, at)| json!({"alg": alg.as_str(), "kid": kid, "activates_at": at}))
                 .collect();
             let (_, kid, activates_at) = &rotated[0];
-            (StatusCode::CREATED, Json(json!({"kid": kid, "activates_at": activates_at, "keys": keys})))
-                .into_response()
+            (StatusCode::CREATED, Json(json!({"kid": kid, "activates_at": activates_at, "keys": keys}))).into_response()
         }
         Err(e) => api_error(StatusCode::SERVICE_UNAVAILABLE, "rotation_failed", &e.to_string()),
     }

@@ -63,11 +63,8 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
         .route("/healthz", get(frontend_api::healthz))
         .route("/readyz", get(frontend_api::readyz));
 
-    let mut app = Router::new()
-        .merge(sign_in)
-        .merge(api)
-        .merge(oidc::routes())
-        .merge(backend_api::routes(state.clone()));
+    let mut app =
+        Router::new().merge(sign_in).merge(api).merge(oidc::routes()).merge(backend_api::routes(state.clone()));
     if latchkey.sandbox.is_some() {
         app = app.merge(sandbox::routes());
     }

@@ -56,7 +56,10 @@ fn oauth_error(error: OAuthError) -> Response {
 }
 
 async fn discovery(State(state): State<AppState>) -> Response {
-    ([(CACHE_CONTROL, "public, max-age=300"), (ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(state.latchkey.openid_configuration()))
+    (
+        [(CACHE_CONTROL, "public, max-age=300"), (ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+        Json(state.latchkey.openid_configuration()),
+    )
         .into_response()
 }
 
@@ -137,9 +140,8 @@ async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(|v| v.trim().to_string());
-    let from_form = || {
-        url::form_urlencoded::parse(&body).find(|(k, _)| k == "access_token").map(|(_, v)| v.into_owned())
-    };
+    let from_form =
+        || url::form_urlencoded::parse(&body).find(|(k, _)| k == "access_token").map(|(_, v)| v.into_owned());
     let token = from_header.or_else(from_form);
     match state.latchkey.userinfo(token.as_deref()).await {
         Ok(claims) => no_store(StatusCode::OK, claims),
