@@ -840,3 +840,64 @@ async fn authlib_signs_a_person_in_with_client_secret_post() {
         json!(["access_token", "expires_at", "expires_in", "id_token", "scope", "token_type"])
     );
 }
+
+#[tokio::test]
+async fn prompt_login_and_max_age_ask_a_signed_in_person_to_sign_in_again() {
+    let server = start_server().await;
+    let app = register(&server, json!({"name": "Vault", "redirect_uris": [REDIRECT_URI], "skip_consent": true})).await;
+    let (verifier, challenge) = pkce("prompt-login");
+    let mut browser = Browser::new();
+    let first =
+        sign_in_through(&server, &mut browser, &authorize_url(&server, &code_request(&app, &challenge)), "uma").await;
+    let first_code = query_param(&back_at_app(&first), "code").expect("code");
+    let (_, first_tokens) = exchange(&server, &app, &first_code, &verifier).await;
+    let first_auth_time = jwt_part(first_tokens["id_token"].as_str().unwrap_or_default(), 1)["auth_time"].clone();
+
+    // Signed in, yet prompt=login goes through Notion again, and comes back with a code whose
+    // ID token tells the newer sign-in.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut params = code_request(&app, &challenge);
+    params.push(("prompt", "login"));
+    let again = sign_in_through(&server, &mut browser, &authorize_url(&server, &params), "uma").await;
+    let code = query_param(&back_at_app(&again), "code").expect("a code after signing in again");
+    let (_, tokens) = exchange(&server, &app, &code, &verifier).await;
+    let auth_time = jwt_part(tokens["id_token"].as_str().unwrap_or_default(), 1)["auth_time"].clone();
+    assert!(auth_time.as_i64() > first_auth_time.as_i64(), "{auth_time} after {first_auth_time}");
+
+    // max_age=0: the session is always too old; without it, straight back.
+    let mut params = code_request(&app, &challenge);
+    params.push(("max_age", "0"));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let hop = browser.get(&authorize_url(&server, &params)).await;
+    assert!(hop.location().is_some_and(|l| l.starts_with(&server.url("/sign-in?"))), "{:?}", hop.location());
+    assert!(query_param(
+        &back_at_app(&browser.get(&authorize_url(&server, &code_request(&app, &challenge))).await),
+        "code"
+    )
+    .is_some());
+
+    // A logout link without id_token_hint asks first: a link on any site must not sign you out.
+    let ask = browser.get(&server.url("/oauth/logout")).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(ask.body.contains("Sign out?"), "{}", ask.body);
+    assert_eq!(browser.get(&server.url("/v1/me")).await.status, StatusCode::OK, "still signed in");
+    let confirmed = browser
+        .request(
+            Method::POST,
+            &server.url("/oauth/logout"),
+            Some(String::new()),
+            &[("content-type", "application/x-www-form-urlencoded"), ("origin", &server.base)],
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    assert_eq!(browser.get(&server.url("/v1/me")).await.status, StatusCode::UNAUTHORIZED);
+    // A post_logout_redirect_uri the app never registered: refused, not followed.
+    let mut logout = url::Url::parse(&server.url("/oauth/logout")).expect("url");
+    logout
+        .query_pairs_mut()
+        .append_pair("client_id", &app.client_id)
+        .append_pair("post_logout_redirect_uri", "https://evil.example/");
+    let refused = browser.get(logout.as_str()).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.location().is_none());
+}
