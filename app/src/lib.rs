@@ -89,6 +89,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/dashboard/api-keys") view=|| view! { <Dashboard section=Section::Keys/> } ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard/webhooks") view=|| view! { <Dashboard section=Section::Webhooks/> } ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard/webhooks/:id") view=|| view! { <Dashboard section=Section::Webhook/> } ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard/oauth-applications") view=|| view! { <Dashboard section=Section::OAuthApplications/> } ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard/oauth-applications/:id") view=|| view! { <Dashboard section=Section::OAuthApplication/> } ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard/audit-log") view=|| view! { <Dashboard section=Section::Audit/> } ssr=SsrMode::Async/>
             </Routes>
         </Router>

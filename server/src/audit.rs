@@ -12,7 +12,7 @@ use domain::admin::AuditRecord;
 use domain::Latchkey;
 
 /// The dashboard's server functions that change something, reveal a secret, or sign in/out.
-const DASHBOARD_ACTIONS: [&str; 16] = [
+const DASHBOARD_ACTIONS: [&str; 20] = [
     "sign-in",
     "sign-out",
     "add-connection",
@@ -29,6 +29,10 @@ const DASHBOARD_ACTIONS: [&str; 16] = [
     "reveal-webhook-secret",
     "rotate-webhook-secret",
     "retry-webhook-delivery",
+    "add-oauth-application",
+    "save-oauth-application",
+    "delete-oauth-application",
+    "rotate-oauth-application-secret",
 ];
 
 /// What an audited request is: its action, and for the dashboard, the id it names (read from

@@ -1,6 +1,7 @@
 //! Server-rendered pages outside the Leptos app: the sign-in failure pages and the sandbox's
 //! consent page. Rendered with Leptos' `view!`, which escapes every interpolated string.
 
+use axum::http::header::CONTENT_SECURITY_POLICY;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use domain::failure::Failure;
@@ -63,7 +64,19 @@ pub fn notice_page(status: StatusCode, title: String, message: String) -> Respon
 }
 
 /// "Allow <app> to …?": which app, where it sends you, what it will see, and who is asked.
+/// The page CSP with `form-action` widened to `then_to` (an origin, or none): browsers apply
+/// `form-action` to the redirect that answers a form too, and these forms' answers go back
+/// to an app on its own origin.
+fn csp_with_form_action(then_to: Option<&str>) -> String {
+    let extra = then_to.filter(|o| o.starts_with("http://") || o.starts_with("https://")).unwrap_or("");
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self' {extra}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
 pub fn consent_page(prompt: domain::oidc::ConsentPrompt) -> Response {
+    let csp = csp_with_form_action(Some(&prompt.app_origin));
     let title = format!("Sign in to {} with Notion", prompt.app_name);
     let sees = prompt.sees.into_iter().map(|words| view! { <li>{words}</li> }).collect_view();
     let body = view! {
@@ -86,11 +99,16 @@ pub fn consent_page(prompt: domain::oidc::ConsentPrompt) -> Response {
             </section>
         </main>
     };
-    (StatusCode::OK, Html(document(title, body))).into_response()
+    (StatusCode::OK, [(CONTENT_SECURITY_POLICY, csp)], Html(document(title, body))).into_response()
 }
 
 /// "Sign out?" for a logout request that did not prove which app sent it.
-pub fn logout_confirm_page(params: Vec<(String, String)>, app_name: Option<String>) -> Response {
+pub fn logout_confirm_page(
+    params: Vec<(String, String)>,
+    app_name: Option<String>,
+    then_to: Option<String>,
+) -> Response {
+    let csp = csp_with_form_action(then_to.as_deref());
     let fields =
         params.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view();
     let lead = match app_name {
@@ -111,5 +129,5 @@ pub fn logout_confirm_page(params: Vec<(String, String)>, app_name: Option<Strin
             </section>
         </main>
     };
-    (StatusCode::OK, Html(document("Sign out?".to_string(), body))).into_response()
+    (StatusCode::OK, [(CONTENT_SECURITY_POLICY, csp)], Html(document("Sign out?".to_string(), body))).into_response()
 }

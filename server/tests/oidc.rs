@@ -252,6 +252,10 @@ async fn a_person_signs_in_to_an_app_with_notion_and_the_app_learns_who() {
         assert!(consent.body.contains(words), "the consent page says {words}: {}", consent.body);
     }
     assert_eq!(server.count("oauth_codes").await, 0, "nothing issued before the person allows it");
+    // Browsers hold the redirect that answers the form to its `form-action`: the app's origin is
+    // allowed there, and no other.
+    let csp = consent.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains("form-action 'self' https://app.example.org;"), "{csp}");
 
     let back = back_at_app(&answer_consent(&server, &mut browser, &consent, "allow").await);
     assert_eq!(query_param(&back, "state").as_deref(), Some("st-123"));

@@ -1,6 +1,6 @@
 //! The dashboard's server functions. Rules live in `domain::admin`; these check the caller.
 
-use domain::model::{AuditEntry, Connection, Session, User, Webhook, WebhookDelivery};
+use domain::model::{AuditEntry, Connection, OAuthApplication, Session, User, Webhook, WebhookDelivery};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +50,25 @@ pub struct WebhookDetail {
     pub webhook: Webhook,
     pub deliveries: Vec<WebhookDelivery>,
     pub total: i64,
+}
+
+/// What a relying party is configured with, besides its client ID (and secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenIdSettings {
+    pub issuer: String,
+    pub discovery_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuthApplications {
+    pub applications: Vec<OAuthApplication>,
+    pub settings: OpenIdSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuthApplicationDetail {
+    pub application: OAuthApplication,
+    pub settings: OpenIdSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -320,6 +339,78 @@ pub async fn rotate_webhook_secret(id: String) -> Result<String, ServerFnError> 
 pub async fn retry_webhook_delivery(id: String, delivery_id: String) -> Result<(), ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
     latchkey.retry_webhook_delivery(&id, &delivery_id).await.map(|_| ()).map_err(guard::shown)
+}
+
+#[cfg(feature = "ssr")]
+fn openid_settings(latchkey: &domain::Latchkey) -> OpenIdSettings {
+    OpenIdSettings {
+        issuer: latchkey.config.issuer(),
+        discovery_url: latchkey.config.public_url_join("/.well-known/openid-configuration"),
+    }
+}
+
+/// Redirect URIs travel as the textarea's text, one per line; blank lines are dropped.
+#[cfg(feature = "ssr")]
+fn uri_lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
+#[server(endpoint = "dashboard/oauth-applications")]
+pub async fn get_oauth_applications() -> Result<OAuthApplications, ServerFnError> {
+    let latchkey = guard::admin_latchkey(false).await?;
+    let applications = latchkey.list_oauth_applications().await.map_err(guard::shown)?;
+    Ok(OAuthApplications { applications, settings: openid_settings(&latchkey) })
+}
+
+#[server(endpoint = "dashboard/oauth-application")]
+pub async fn get_oauth_application_detail(id: String) -> Result<OAuthApplicationDetail, ServerFnError> {
+    let latchkey = guard::admin_latchkey(false).await?;
+    let application = latchkey.get_oauth_application(&id).await.map_err(guard::shown)?;
+    Ok(OAuthApplicationDetail { application, settings: openid_settings(&latchkey) })
+}
+
+/// Registers an app; a confidential one's answer carries its client secret, shown once here.
+#[server(endpoint = "dashboard/add-oauth-application")]
+pub async fn add_oauth_application(
+    name: String,
+    redirect_uris: String,
+    public: bool,
+    skip_consent: bool,
+) -> Result<OAuthApplication, ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    let input =
+        domain::admin::OAuthApplicationInput { name, redirect_uris: uri_lines(&redirect_uris), public, skip_consent };
+    latchkey.create_oauth_application(input).await.map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/save-oauth-application")]
+pub async fn save_oauth_application(
+    id: String,
+    name: String,
+    redirect_uris: String,
+    skip_consent: bool,
+) -> Result<OAuthApplication, ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    let patch = domain::admin::OAuthApplicationPatch {
+        name: Some(name),
+        redirect_uris: Some(uri_lines(&redirect_uris)),
+        skip_consent: Some(skip_consent),
+    };
+    latchkey.update_oauth_application(&id, patch).await.map_err(guard::shown)
+}
+
+#[server(endpoint = "dashboard/delete-oauth-application")]
+pub async fn delete_oauth_application(id: String) -> Result<(), ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    latchkey.delete_oauth_application(&id).await.map_err(guard::shown)
+}
+
+/// A new client secret (the old one stops at once), shown this once: only its hash is kept.
+#[server(endpoint = "dashboard/rotate-oauth-application-secret")]
+pub async fn rotate_oauth_application_secret(id: String) -> Result<String, ServerFnError> {
+    let latchkey = guard::admin_latchkey(true).await?;
+    let application = latchkey.rotate_oauth_client_secret(&id).await.map_err(guard::shown)?;
+    Ok(application.client_secret.unwrap_or_default())
 }
 
 #[server(endpoint = "dashboard/audit-log")]

@@ -1,6 +1,6 @@
 //! The dashboard's pages. Every string from Notion or an admin is rendered as text.
 
-use domain::model::{Connection, User, Webhook, WebhookDelivery, WebhookEvent};
+use domain::model::{Connection, OAuthApplication, User, Webhook, WebhookDelivery, WebhookEvent};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -18,6 +18,8 @@ pub enum Section {
     Keys,
     Webhooks,
     Webhook,
+    OAuthApplications,
+    OAuthApplication,
     Audit,
 }
 
@@ -95,6 +97,8 @@ fn Frame(status: Status, section: Section, reload: Resource<Result<Status, Serve
         Section::Keys => view! { <ApiKeys/> }.into_any(),
         Section::Webhooks => view! { <Webhooks/> }.into_any(),
         Section::Webhook => view! { <WebhookPage/> }.into_any(),
+        Section::OAuthApplications => view! { <OAuthApps/> }.into_any(),
+        Section::OAuthApplication => view! { <OAuthAppPage/> }.into_any(),
         Section::Audit => view! { <AuditLog/> }.into_any(),
     };
     view! {
@@ -105,6 +109,7 @@ fn Frame(status: Status, section: Section, reload: Resource<Result<Status, Serve
                 {link("/dashboard/account-portal", "Account Portal", &[Section::Portal])}
                 {link("/dashboard/users", "Users", &[Section::Users, Section::User])}
                 {link("/dashboard/webhooks", "Webhooks", &[Section::Webhooks, Section::Webhook])}
+                {link("/dashboard/oauth-applications", "OAuth applications", &[Section::OAuthApplications, Section::OAuthApplication])}
                 {link("/dashboard/api-keys", "API keys", &[Section::Keys])}
                 {link("/dashboard/audit-log", "Audit log", &[Section::Audit])}
                 <ActionForm action=sign_out><button type="submit" class="button subtle">"Sign out"</button></ActionForm>
@@ -155,21 +160,36 @@ fn copy_to_clipboard(text: &str) {
     let _ = text;
 }
 
+/// A button that copies `text` to the clipboard and then says so.
+#[component]
+fn CopyButton(text: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    view! {
+        <button type="button" class="button" on:click=move |_| { copy_to_clipboard(&text); copied.set(true); }>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
+    }
+}
+
+/// A read-only value an admin pastes elsewhere: its label, the value, a Copy button.
+#[component]
+fn CopyField(#[prop(into)] id: String, label: &'static str, value: String) -> impl IntoView {
+    view! {
+        <label class="field" for=id.clone()>{label}</label>
+        <div class="copy-row">
+            <input id=id type="text" readonly value=value.clone()/>
+            <CopyButton text=value/>
+        </div>
+    }
+}
+
 /// The Authorization URL with its Copy button, checklist and warnings.
 #[component]
 fn RedirectHelp(status: Status) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let uri = status.redirect_uri.clone();
     let warnings = redirect_warnings(&status);
     view! {
         <div class="redirect-help">
-            <label class="field" for="authorization-url">"Authorization URL"</label>
-            <div class="copy-row">
-                <input id="authorization-url" type="text" readonly value=uri.clone()/>
-                <button type="button" class="button" on:click=move |_| { copy_to_clipboard(&uri); copied.set(true); }>
-                    {move || if copied.get() { "Copied" } else { "Copy" }}
-                </button>
-            </div>
+            <CopyField id="authorization-url" label="Authorization URL" value=status.redirect_uri.clone()/>
             <ul class="checklist small">
                 <li>"In Notion's integration settings, make the integration "<strong>"Public"</strong>"."</li>
                 <li>"Turn on the capability "<strong>"Read user information including email addresses"</strong>"."</li>
@@ -845,6 +865,254 @@ fn DeliveryRow(delivery: WebhookDelivery, retry: Action<String, Result<(), Serve
             <td>{delivery.next_attempt_at.map(utc_datetime).unwrap_or_default()}</td>
             <td><button type="button" class="button subtle" on:click=move |_| { retry.dispatch(delivery_id.clone()); }>"Retry"</button></td>
         </tr>
+    }
+}
+
+/// "Confidential" or "Public", as the list and the application's page call it.
+fn client_kind(app: &OAuthApplication) -> &'static str {
+    if app.public {
+        "Public"
+    } else {
+        "Confidential"
+    }
+}
+
+/// How the app proves itself at the token endpoint, in the words of its OpenID library.
+fn client_auth_help(public: bool) -> &'static str {
+    if public {
+        "Public client: no client secret (token endpoint auth method none); PKCE with S256 is required."
+    } else {
+        "Confidential client: it authenticates with its client secret (client_secret_basic or client_secret_post)."
+    }
+}
+
+/// A client secret just made. Only its hash is stored, so this is the one time it can be seen.
+#[component]
+fn OnceSecret(secret: String) -> impl IntoView {
+    view! {
+        <div class="secret-once" data-secret="client-secret">
+            <CopyField id="client-secret" label="Client secret" value=secret/>
+            <p class="warning" role="note">"Copy it now and keep it on the app's server: it will not be shown again. If it is lost, rotate the secret."</p>
+        </div>
+    }
+}
+
+/// The Issuer and discovery URL every app of this instance is configured with.
+#[component]
+fn OpenIdValues(settings: OpenIdSettings, #[prop(optional)] client_id: Option<String>) -> impl IntoView {
+    view! {
+        <CopyField id="issuer" label="Issuer" value=settings.issuer/>
+        <CopyField id="discovery-url" label="Discovery URL" value=settings.discovery_url/>
+        {client_id.map(|id| view! { <CopyField id="client-id" label="Client ID" value=id/> })}
+    }
+}
+
+#[component]
+fn OAuthApps() -> impl IntoView {
+    let list = Resource::new(|| (), |_| get_oauth_applications());
+    let creating = RwSignal::new(false);
+    let name = RwSignal::new(String::new());
+    let uris = RwSignal::new(String::new());
+    let public = RwSignal::new(false);
+    let skip_consent = RwSignal::new(false);
+    let add = Action::new(move |_: &()| {
+        let (n, u, p, s) =
+            (name.get_untracked(), uris.get_untracked(), public.get_untracked(), skip_consent.get_untracked());
+        async move { add_oauth_application(n, u, p, s).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            creating.set(false);
+            name.set(String::new());
+            uris.set(String::new());
+            public.set(false);
+            skip_consent.set(false);
+            list.refetch();
+        }
+    });
+    view! {
+        <header class="dash-header">
+            <h1>"OAuth applications"</h1>
+            <button type="button" class="button primary" on:click=move |_| { add.value().set(None); creating.set(true); }>"Create application"</button>
+        </header>
+        <p class="small muted">"Apps that sign people in with Latchkey over OpenID Connect: Latchkey is their identity provider, and people sign in with Notion."</p>
+        // The secret lives only in this action's answer: gone once the page is left or reloaded.
+        {move || add.value().get().and_then(|r| r.ok()).map(|app| view! {
+            <section class="card" role="status" aria-label="Application created">
+                <h2>{format!("{} is registered", app.name)}</h2>
+                <CopyField id="new-client-id" label="Client ID" value=app.client_id.clone()/>
+                {match app.client_secret {
+                    Some(secret) => view! { <OnceSecret secret/> }.into_any(),
+                    None => view! { <p class="small muted">{client_auth_help(true)}</p> }.into_any(),
+                }}
+            </section>
+        })}
+        <Show when=move || creating.get()>
+            <form class="card" aria-label="Create application" on:submit=move |ev| { ev.prevent_default(); add.dispatch(()); }>
+                <h2>"Create application"</h2>
+                <label class="field">"Name"
+                    <input type="text" required placeholder="Acme Wiki" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                </label>
+                <label class="field">"Redirect URIs, one per line"
+                    <textarea rows="3" required placeholder="https://app.example.com/auth/callback"
+                        prop:value=move || uris.get() on:input=move |ev| uris.set(event_target_value(&ev))></textarea>
+                </label>
+                <label class="toggle"><input type="checkbox" prop:checked=move || public.get() on:change=move |ev| public.set(event_target_checked(&ev))/> " Public client (no secret, PKCE required)"</label>
+                <p class="small muted">"For single-page and native apps, which cannot keep a secret. This cannot be changed later."</p>
+                <label class="toggle"><input type="checkbox" prop:checked=move || skip_consent.get() on:change=move |ev| skip_consent.set(event_target_checked(&ev))/> " Skip consent (a trusted first-party app: people are not asked)"</label>
+                {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> })}
+                <div class="actions">
+                    <button type="button" class="button" on:click=move |_| creating.set(false)>"Cancel"</button>
+                    <button type="submit" class="button primary" disabled=move || add.pending().get()>"Create application"</button>
+                </div>
+            </form>
+        </Show>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(OAuthApplications { applications, settings }) => view! {
+                        <section class="card" aria-labelledby="openid-values">
+                            <h2 id="openid-values">"For your apps' OpenID settings"</h2>
+                            <OpenIdValues settings/>
+                        </section>
+                        {if applications.is_empty() {
+                            view! { <p class="card muted">"No applications yet."</p> }.into_any()
+                        } else {
+                            view! { <OAuthAppTable rows=applications/> }.into_any()
+                        }}
+                    }.into_any(),
+                    Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OAuthAppTable(rows: Vec<OAuthApplication>) -> impl IntoView {
+    view! {
+        <table class="table card stacked">
+            <thead><tr><th>"Name"</th><th>"Client ID"</th><th>"Type"</th><th>"Redirect URIs"</th><th>"Consent"</th><th></th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|app| view! {
+                    <tr data-application=app.id.clone()>
+                        <td data-label="Name">{app.name.clone()}</td>
+                        <td data-label="Client ID"><code>{app.client_id.clone()}</code></td>
+                        <td data-label="Type">{client_kind(&app)}</td>
+                        <td data-label="Redirect URIs">
+                            <ul class="uri-list">{app.redirect_uris.iter().map(|u| view! { <li><code>{u.clone()}</code></li> }).collect_view()}</ul>
+                        </td>
+                        <td data-label="Consent">{if app.skip_consent { "Skipped" } else { "Asked" }}</td>
+                        <td><a href=format!("/dashboard/oauth-applications/{}", app.id) aria-label=format!("Details of {}", app.name)>"Details"</a></td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn OAuthAppPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let detail = Resource::new(id, get_oauth_application_detail);
+    view! {
+        <p><a href="/dashboard/oauth-applications">"← OAuth applications"</a></p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => view! { <OAuthAppForm detail=d/> }.into_any(),
+                    Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OAuthAppForm(detail: OAuthApplicationDetail) -> impl IntoView {
+    let OAuthApplicationDetail { application: app, settings } = detail;
+    let id = StoredValue::new(app.id.clone());
+    let public = app.public;
+    let title = RwSignal::new(app.name.clone());
+    let name = RwSignal::new(app.name.clone());
+    let uris = RwSignal::new(app.redirect_uris.join("\n"));
+    let skip_consent = RwSignal::new(app.skip_consent);
+    let save = Action::new(move |_: &()| {
+        let (n, u, s) = (name.get_untracked(), uris.get_untracked(), skip_consent.get_untracked());
+        async move { save_oauth_application(id.get_value(), n, u, s).await }
+    });
+    Effect::new(move |_| {
+        // What was stored: trimmed, blank lines and repeats dropped.
+        if let Some(Ok(saved)) = save.value().get() {
+            title.set(saved.name.clone());
+            name.set(saved.name);
+            uris.set(saved.redirect_uris.join("\n"));
+        }
+    });
+    let rotate = Action::new(move |_: &()| rotate_oauth_application_secret(id.get_value()));
+    let confirm_rotate = RwSignal::new(false);
+    let confirm_delete = RwSignal::new(false);
+    let remove = Action::new(move |_: &()| delete_oauth_application(id.get_value()));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = remove.value().get() {
+            navigate("/dashboard/oauth-applications", Default::default());
+        }
+    });
+    view! {
+        <section class="card" aria-labelledby="app-heading">
+            <h1 id="app-heading">{move || title.get()}</h1>
+            <p class="small muted">{client_kind(&app)} " client · created " {utc_datetime(app.created_at)}</p>
+            <OpenIdValues settings client_id=app.client_id.clone()/>
+            <p class="small muted">{client_auth_help(public)}</p>
+        </section>
+        <form class="card" aria-label="Application settings" on:submit=move |ev| { ev.prevent_default(); save.dispatch(()); }>
+            <h2>"Settings"</h2>
+            <label class="field">"Name"
+                <input type="text" required prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+            </label>
+            <label class="field">"Redirect URIs, one per line"
+                <textarea rows="3" required prop:value=move || uris.get() on:input=move |ev| uris.set(event_target_value(&ev))></textarea>
+            </label>
+            <label class="toggle"><input type="checkbox" prop:checked=move || skip_consent.get() on:change=move |ev| skip_consent.set(event_target_checked(&ev))/> " Skip consent (a trusted first-party app: people are not asked)"</label>
+            {move || save.value().get().map(|r| match r {
+                Ok(_) => view! { <p class="notice" role="status">"Saved."</p> }.into_any(),
+                Err(e) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
+            })}
+            <div class="actions">
+                <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete application"</button>
+                <button type="submit" class="button primary" disabled=move || save.pending().get()>"Save"</button>
+            </div>
+            <Show when=move || confirm_delete.get()>
+                <div class="confirm" role="alertdialog" aria-label="Confirm delete application">
+                    <p>"Delete this application? It can no longer sign anyone in, and every code and token it holds stops working at once."</p>
+                    <button type="button" class="button" on:click=move |_| confirm_delete.set(false)>"Keep it"</button>
+                    <button type="button" class="button danger" on:click=move |_| { remove.dispatch(()); }>"Yes, delete"</button>
+                </div>
+            </Show>
+            {move || remove.value().get().and_then(|r| r.err()).map(|e| view! { <p class="alert" role="alert">{error_text(e)}</p> })}
+        </form>
+        {(!public).then(|| view! {
+            <section class="card" aria-labelledby="secret-heading">
+                <h2 id="secret-heading">"Client secret"</h2>
+                <p class="small muted">"Latchkey keeps only a hash of it, so it is shown only when it is made. Rotating makes a new one; the current one stops working at once."</p>
+                {move || rotate.value().get().map(|r| match r {
+                    Ok(secret) => view! { <div role="status"><OnceSecret secret/></div> }.into_any(),
+                    Err(e) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
+                })}
+                <div class="actions">
+                    <button type="button" class="button danger" on:click=move |_| confirm_rotate.set(true)>"Rotate secret"</button>
+                </div>
+                <Show when=move || confirm_rotate.get()>
+                    <div class="confirm" role="alertdialog" aria-label="Confirm rotate secret">
+                        <p>"Make a new client secret? The current one stops working at once, so the app needs the new one."</p>
+                        <button type="button" class="button" on:click=move |_| confirm_rotate.set(false)>"Keep the current secret"</button>
+                        <button type="button" class="button danger" on:click=move |_| { confirm_rotate.set(false); rotate.dispatch(()); }>"Yes, rotate"</button>
+                    </div>
+                </Show>
+            </section>
+        })}
     }
 }
 

@@ -66,6 +66,8 @@ pub struct ConsentPrompt {
     pub app_name: String,
     /// The host the app's redirect URI names, so a person sees where they are going.
     pub app_host: String,
+    /// The redirect URI's origin: the page's `form-action` must let the answer go there.
+    pub app_origin: String,
     /// What the app will see, in words.
     pub sees: Vec<&'static str>,
     /// Who is signed in.
@@ -180,10 +182,13 @@ impl Latchkey {
             return Ok(request.error(&issuer, "consent_required", "The person has not allowed this app yet."));
         }
         let sees = SCOPES.iter().filter(|(name, _)| has_scope(&request.scope, name)).map(|(_, words)| *words).collect();
-        let app_host = Url::parse(&request.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_string));
+        let redirect = Url::parse(&request.redirect_uri).ok();
+        let app_host = redirect.as_ref().and_then(|u| u.host_str().map(str::to_string));
+        let app_origin = redirect.as_ref().map(crate::config::origin_of).unwrap_or_default();
         Ok(AuthorizeStep::Consent(ConsentPrompt {
             app_name: request.app.name.clone(),
             app_host: app_host.unwrap_or_default(),
+            app_origin,
             sees,
             person: auth.user.email.clone().or_else(|| auth.user.name.clone()).unwrap_or_else(|| auth.user.id.clone()),
             request: query.to_string(),

@@ -169,7 +169,9 @@ async fn logout(State(state): State<AppState>, RawQuery(query): RawQuery, jar: C
         Err(why) => return notice_page(StatusCode::BAD_REQUEST, "This sign-out link is not valid".into(), why),
     };
     if !checked.hinted && session_token(&state.latchkey, &jar).is_some() {
-        return logout_confirm_page(params, checked.app_name);
+        let then_to =
+            checked.redirect.as_deref().and_then(|r| url::Url::parse(r).ok()).map(|u| domain::config::origin_of(&u));
+        return logout_confirm_page(params, checked.app_name, then_to);
     }
     sign_out_and_leave(&state.latchkey, jar, checked.redirect).await
 }
