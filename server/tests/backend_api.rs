@@ -393,6 +393,18 @@ async fn admin_sign_in_sets_a_strict_http_only_cookie() {
     let allowed = browser.post_form(&server.url("/api/dashboard/connections"), "").await;
     assert!(allowed.status.is_success(), "{}", allowed.body);
     assert!(allowed.body.contains("redirect_uri"));
+    // A value the admin typed wrong is theirs to fix: 422 with the message, not a 500.
+    let origin = server.base.clone();
+    let bad = browser
+        .request(
+            Method::POST,
+            &server.url("/api/dashboard/add-webhook"),
+            Some("url=not+a+url&events=user.created".into()),
+            &[("content-type", "application/x-www-form-urlencoded"), ("origin", &origin)],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("is not a URL"), "{}", bad.body);
 }
 
 #[tokio::test]

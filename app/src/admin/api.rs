@@ -441,7 +441,10 @@ mod guard {
     }
 
     /// An error the admin reads as is.
+    /// The domain's message for the page, and its status for the response (422 for a value
+    /// the admin typed, 404, 409 …), never a 500 for what is the caller's to fix.
     pub fn shown(error: AdminError) -> ServerFnError {
+        set_status(error.status, error.retry_after);
         ServerFnError::new(error.message)
     }
 
