@@ -187,3 +187,17 @@ test("signing another device out ends that device's session", async ({ browser }
     await second.close();
   }
 });
+
+test("Back after signing in, and Allow again, leaves a signed-in person on their account", async ({ page }) => {
+  await signIn(page, { person: "Katherine Johnson" }, { workspace: "Acme Corp" });
+  // Back lands on Notion's (the sandbox's) consent page of the finished sign-in; answering it
+  // again brings a used state to the callback.
+  await page.goBack();
+  await expect(page).toHaveURL(/\/sandbox\/notion\/v1\/oauth\/authorize\?/);
+  await page.getByRole("radio", { name: "Katherine Johnson" }).check();
+  await page.getByRole("button", { name: "Allow access" }).click();
+  await expect(page).toHaveURL(/\/user$/);
+  await expect(page.locator("h1.name")).toHaveText("Katherine Johnson");
+  await expect(page.getByText("no longer valid")).toHaveCount(0);
+  await expect(page.locator("ul.sessions > li")).toHaveCount(1);
+});

@@ -91,8 +91,22 @@ async fn state_missing_forged_replayed_expired_and_from_another_browser() {
     let callback = consent_in_sandbox(&server, &mut browser, "ada", "allow").await;
     let flow_cookie = browser.cookies.get("latchkey_flow").cloned().expect("flow cookie");
     assert_eq!(browser.get(&callback).await.status, StatusCode::SEE_OTHER);
-    browser.cookies.insert("latchkey_flow".into(), flow_cookie);
-    assert_failure_page(&browser.get(&callback).await, "state_invalid", 400);
+    let session = browser.cookies.get("latchkey_session").cloned().expect("signed in");
+    // A copy of the browser without its session: the dead link's page.
+    let mut copy = Browser::new();
+    copy.cookies.insert("latchkey_flow".into(), flow_cookie.clone());
+    assert_failure_page(&copy.get(&callback).await, "state_invalid", 400);
+    // The signed-in person pressing Back (or opening the callback again): sent on, signed in
+    // as before, nothing new made.
+    for flow in [Some(flow_cookie), None] {
+        if let Some(flow) = flow {
+            browser.cookies.insert("latchkey_flow".into(), flow);
+        }
+        let again = browser.get(&callback).await;
+        assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+        assert_eq!(again.location().as_deref(), Some(server.url("/user").as_str()));
+        assert_eq!(browser.cookies.get("latchkey_session"), Some(&session), "the same session");
+    }
     assert_eq!(server.sign_in_rows().await, [1, 1, 1, 1]);
 }
 

@@ -70,6 +70,19 @@ pub async fn callback(
         }
         Err(failure) => {
             crate::observe::sign_in_outcome(failure.code());
+            // Back after a sign-in, or a callback opened twice: nothing was signed in, but the
+            // person already is. Send them on rather than show a dead link's error.
+            let stale_link = matches!(
+                failure,
+                Failure::StateMissing | Failure::StateInvalid | Failure::StateExpired | Failure::StateOtherBrowser
+            );
+            if stale_link {
+                if let Some(token) = previous_session.as_deref() {
+                    if let Ok(Some(_)) = latchkey.authenticate(token).await {
+                        return (jar, Redirect::to(&latchkey.default_redirect_url())).into_response();
+                    }
+                }
+            }
             // Notion refusing the code or the client is most often a redirect URI that does not
             // match what the integration has registered: say which one it must be.
             let hint = matches!(failure, Failure::CodeRejected | Failure::ClientRejected | Failure::NotionRejected).then(|| {
