@@ -191,7 +191,10 @@ impl Latchkey {
             hinted = true;
         }
         let application = match &client_id {
-            Some(id) => self.store.oauth_application_by_client_id(id).await.map_err(|e| e.to_string())?,
+            Some(id) => self.store.oauth_application_by_client_id(id).await.map_err(|error| {
+                tracing::warn!(%error, "storage failed during a logout");
+                crate::failure::Failure::StorageUnavailable.message().to_string()
+            })?,
             None => None,
         };
         let redirect = match get("post_logout_redirect_uri") {

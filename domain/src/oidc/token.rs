@@ -82,11 +82,11 @@ fn basic_credentials(authorization: &str) -> Option<(String, String)> {
     let encoded = authorization.strip_prefix("Basic ").or_else(|| authorization.strip_prefix("basic "))?;
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    let unescape = |text: &str| -> Option<String> { percent_decode(&text.replace('+', " ")) };
-    Some((unescape(id)?, unescape(secret)?))
+    Some((form_decode(id)?, form_decode(secret)?))
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+/// One form-urlencoded value (`+` is a space, `%xx` a byte), decoded as the form parser does.
+fn form_decode(text: &str) -> Option<String> {
     let pairs = format!("x={}", text.replace('&', "%26").replace('=', "%3D"));
     url::form_urlencoded::parse(pairs.as_bytes()).next().map(|(_, v)| v.into_owned())
 }

@@ -191,12 +191,6 @@ impl FromCells for i64 {
     }
 }
 
-impl FromCells for (String, i64) {
-    fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
-        Ok((row.some_text(0)?, row.some_int(1)?))
-    }
-}
-
 impl FromCells for (String, String) {
     fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
         Ok((row.some_text(0)?, row.some_text(1)?))

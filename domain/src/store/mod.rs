@@ -36,7 +36,7 @@ pub use admin_sessions::AdminSessionRow;
 use engine::{Db, FromCells, PostgresTx, SqliteTx, SqliteWriter, Statement};
 pub use grants::GrantTokensRow;
 use memo::{Memo, Table};
-pub use oauth::{OAuthApplicationRow, OAuthCodeRow, OAuthGrantRow, OAuthTokenRow, Redemption, SpentRefresh, TokenKind};
+pub use oauth::{OAuthApplicationRow, OAuthCodeRow, OAuthGrantRow, OAuthTokenRow, Redemption, TokenKind};
 pub use rows::*;
 pub use sealed::SealedColumn;
 pub use sign_in::{SignInRefused, SignInWritten};

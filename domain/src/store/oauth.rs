@@ -129,12 +129,6 @@ pub enum Redemption<T> {
     Unknown,
 }
 
-/// A refresh token, as spending it tells.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpentRefresh {
-    pub expires_at: Millis,
-}
-
 impl Store {
     pub async fn oauth_applications(&self) -> StoreResult<Vec<OAuthApplicationRow>> {
         Ok(sqlx::query_as::<_, OAuthApplicationRow>(&format!("{SELECT_APPLICATION} ORDER BY created_at, id"))
@@ -290,21 +284,21 @@ impl Store {
     }
 
     /// Spends a refresh token the same way: used twice, its grant is revoked.
-    pub async fn redeem_refresh_token(&self, token_hash: &str, now: Millis) -> StoreResult<Redemption<SpentRefresh>> {
+    pub async fn redeem_refresh_token(&self, token_hash: &str, now: Millis) -> StoreResult<Redemption<()>> {
         let token_hash = token_hash.to_string();
         transaction!(self, |tx| async move {
-            let spent: Option<(String, i64)> = tx
+            let spent: Option<String> = tx
                 .optional(sql!(
                     "UPDATE oauth_tokens SET used_at = $1
                      WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL AND expires_at > $1
-                     RETURNING grant_id, expires_at",
+                     RETURNING grant_id",
                     now,
                     &token_hash,
                 ))
                 .await?;
             match spent {
-                Some((grant_id, expires_at)) => Ok(match grant_in(tx, &grant_id).await? {
-                    Some(grant) => Redemption::Spent(SpentRefresh { expires_at }, grant),
+                Some(grant_id) => Ok(match grant_in(tx, &grant_id).await? {
+                    Some(grant) => Redemption::Spent((), grant),
                     None => Redemption::Unknown,
                 }),
                 None => {
@@ -414,5 +408,22 @@ async fn revoke_grant_in(tx: &mut impl Db, grant_id: &str, now: Millis) -> Store
     tx.execute(sql!("UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", now, grant_id))
         .await?;
     tx.execute(sql!("DELETE FROM oauth_tokens WHERE grant_id = $1", grant_id)).await?;
+    Ok(())
+}
+
+/// Ends every grant made through a Latchkey session and what they issued, in the transaction
+/// that ends the session.
+pub(super) async fn revoke_grants_of_session_in(tx: &mut impl Db, session_id: &str, now: Millis) -> StoreResult<()> {
+    tx.execute(sql!(
+        "UPDATE oauth_grants SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL",
+        now,
+        session_id
+    ))
+    .await?;
+    tx.execute(sql!(
+        "DELETE FROM oauth_tokens WHERE grant_id IN (SELECT id FROM oauth_grants WHERE session_id = $1)",
+        session_id
+    ))
+    .await?;
     Ok(())
 }

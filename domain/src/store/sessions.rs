@@ -1,6 +1,7 @@
 //! The `sessions` table: users' sessions, memoized by token hash on SQLite.
 
 use super::engine::Db;
+use super::oauth::revoke_grants_of_session_in;
 use super::webhooks::record_event;
 use super::{SessionRow, Store, StoreResult};
 use crate::model::WebhookEvent;
@@ -67,17 +68,7 @@ impl Store {
             if let Some(session) = &ended {
                 record_event(tx, how, &session.to_model(), now).await?;
                 // What apps were given through this session (OpenID Connect) ends with it.
-                tx.execute(sql!(
-                    "DELETE FROM oauth_tokens WHERE grant_id IN (SELECT id FROM oauth_grants WHERE session_id = $1)",
-                    &session.id,
-                ))
-                .await?;
-                tx.execute(sql!(
-                    "UPDATE oauth_grants SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL",
-                    now,
-                    &session.id,
-                ))
-                .await?;
+                revoke_grants_of_session_in(tx, &session.id, now).await?;
             }
             Ok(ended.is_some())
         })?;
