@@ -93,7 +93,10 @@ async fn serve_until_stopped() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Its own target, so a supervisor (or the test harness) can ask for this one line alone:
+    // it proves which process holds the port.
     info!(
+        target: "latchkey::listening",
         environment = latchkey.config.environment.as_str(),
         public_url = %latchkey.config.public_url,
         sandbox = latchkey.sandbox.is_some(),

@@ -288,7 +288,8 @@ async fn clocks_thirty_seconds_off_either_way_still_sign_in_and_never_loop() {
         let user_id = me["user"]["id"].as_str().expect("id").to_string();
         let app = start_app(listener, &server.base, skew).await;
         let hops = person.follow_with(&format!("{app}/"), PAGE).await;
-        assert_eq!(hops.last().map(|h| h.1.body.clone()), Some(format!("hello {user_id}")), "skew {skew}");
+        let route: Vec<&str> = hops.iter().map(|h| h.0.as_str()).collect();
+        assert_eq!(hops.last().map(|h| h.1.body.clone()), Some(format!("hello {user_id}")), "skew {skew}: {route:?}");
         for _ in 0..3 {
             assert_eq!(person.follow_with(&format!("{app}/"), PAGE).await.len(), 1, "skew {skew}: no redirect");
         }

@@ -57,36 +57,46 @@ impl Server {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", self.port))
             .env("LATCHKEY_DATA_DIR", self.data_dir.path())
-            .env("RUST_LOG", "warn")
+            // Warnings, and the line saying where it listens (see `spawn`).
+            .env("RUST_LOG", "warn,latchkey::listening=info")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(self.log_file())
             .stderr(self.log_file());
         command
     }
 
+    /// Starts the child and waits until it answers. Ready means *this* child answers: its own
+    /// log says it listens on the port, and `/readyz` is 200. (A `/readyz` alone could be another
+    /// test's server that took the same free port while ours failed to bind.)
     async fn spawn(&mut self) {
-        self.child = Some(self.command().spawn().expect("latchkey starts"));
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut attempts = 0;
+        let mut log_start = self.log().len();
+        self.child = Some(self.command().spawn().expect("latchkey starts"));
         loop {
-            if let Ok(response) = client.get(format!("{}/readyz", self.base)).send().await {
-                if response.status() == StatusCode::OK {
-                    return;
+            let listening = format!("listening on 127.0.0.1:{}", self.port);
+            let ours = self.log().get(log_start..).is_some_and(|new| new.contains(&listening));
+            if ours {
+                if let Ok(response) = client.get(format!("{}/readyz", self.base)).send().await {
+                    if response.status() == StatusCode::OK {
+                        return;
+                    }
                 }
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 // Another test took the free port between our look and the server's bind: move.
-                if self.log().contains("cannot listen") && attempts < 3 {
+                if self.log().get(log_start..).is_some_and(|new| new.contains("cannot listen")) && attempts < 3 {
                     attempts += 1;
                     self.port = free_port();
                     self.base = format!("http://127.0.0.1:{}", self.port);
+                    log_start = self.log().len();
                     self.child = Some(self.command().spawn().expect("latchkey starts"));
                     continue;
                 }
                 panic!("latchkey exited during start: {status}\n{}", self.log());
             }
-            assert!(Instant::now() < deadline, "latchkey did not become ready");
+            assert!(Instant::now() < deadline, "latchkey did not become ready:\n{}", self.log());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
