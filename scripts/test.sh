@@ -27,4 +27,5 @@ LATCHKEY_TEST_POSTGRES="$pg_url" cargo test --locked -p server --tests
 echo "==> end-to-end tests (Chromium)"
 # The example app on another origin (examples/hello-app) the session-token tests sign in to.
 cargo build --locked -p hello-app
-LATCHKEY_BIN="$ROOT/target/debug/latchkey" "$ROOT/scripts/e2e.sh"
+# The PostgreSQL server too, for the two replicas behind nginx (end2end/tests/behind_nginx.spec.ts).
+LATCHKEY_TEST_POSTGRES="$pg_url" LATCHKEY_BIN="$ROOT/target/debug/latchkey" "$ROOT/scripts/e2e.sh"
