@@ -1,6 +1,6 @@
 //! The frontend API: what a browser (the portal, the widget) asks with its session cookie.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -142,7 +142,17 @@ pub async fn revoke_session(
 }
 
 /// `GET /v1/environment`: what a sign-in UI needs to know before it draws a button.
-pub async fn environment(State(state): State<AppState>, headers: HeaderMap) -> Response {
+///
+/// With `?include=signed_in` (what the widget asks) the answer also says whether this browser
+/// is signed in: `"signed_in": true|false`. A signed-out visitor's browser then gets only 200s,
+/// where asking `/v1/me` (401 when signed out, as it must stay) made every signed-out visit log
+/// a failed request in the host page's console. Without the parameter the answer is unchanged.
+pub async fn environment(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
     let latchkey = &state.latchkey;
     if let Some(refused) = cross_site(latchkey, &headers).await {
         return refused;
@@ -155,7 +165,18 @@ pub async fn environment(State(state): State<AppState>, headers: HeaderMap) -> R
         .map(|enabled| json!({"provider": "notion", "name": "Notion", "enabled": enabled}))
         .into_iter()
         .collect();
-    Json(json!({"environment": latchkey.config.environment.as_str(), "connections": connections})).into_response()
+    let mut body = json!({"environment": latchkey.config.environment.as_str(), "connections": connections});
+    if query.as_deref().unwrap_or("").split('&').any(|pair| pair == "include=signed_in") {
+        let signed_in = match session_token(latchkey, &jar) {
+            Some(token) => match latchkey.authenticate(&token).await {
+                Ok(auth) => auth.is_some(),
+                Err(_) => return storage_down(),
+            },
+            None => false,
+        };
+        body["signed_in"] = signed_in.into();
+    }
+    Json(body).into_response()
 }
 
 pub async fn healthz() -> Response {
