@@ -14,6 +14,9 @@ const pages = {
           button { background: lime !important; border: 9px dashed blue !important; padding: 40px !important; }
           span, img { display: none !important; } .lk-button, .lk { display: none !important; }`,
   },
+  // A developer's mistakes: a key of another instance, and one that is not a key at all.
+  "/wrong-key": { title: "Wrong key", css: "", key: "pk_test_" + Buffer.from("auth.example.com$").toString("base64") },
+  "/malformed-key": { title: "Malformed key", css: "", key: "pk_live_not a key" },
 };
 
 http
@@ -26,12 +29,12 @@ http
     }
     res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
     res.end(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>${page.title}</title><style>${page.css}</style></head>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${page.title}</title><style>${page.css}</style></head>
 <body>
   <h1 id="host-title">${page.title}</h1>
   <p id="host-content">The host page's own content.</p>
   <div id="latchkey"></div>
-  <script src="${base}/widget.js" data-publishable-key="${key}" async></script>
+  <script src="${base}/widget.js" data-publishable-key="${page.key ?? key}" async></script>
 </body></html>`);
   })
   .listen(Number(port), "127.0.0.1");

@@ -2,8 +2,12 @@
 //! tag, checks the publishable key and calls [`mount`] with the element to fill.
 //!
 //! The widget lives in a shadow root: the host page's CSS cannot reach in, and ours cannot leak
-//! out. It learns its state from Latchkey's frontend API (`/v1/environment`, `/v1/me`, with
-//! credentials) and signs in by navigating the top window: Notion's consent page cannot be framed.
+//! out. It learns its state from Latchkey's frontend API (`/v1/environment?include=signed_in`,
+//! then `/v1/me` only when someone is signed in, with credentials) and signs in by navigating the
+//! top window: Notion's consent page cannot be framed.
+//!
+//! What went wrong is said twice: a short, neutral sentence in the widget's place for the
+//! visitor, and what to change, and where, in the console for the developer or the site's owner.
 #![forbid(unsafe_code)]
 
 use gloo_net::http::{Request, Response};
@@ -11,7 +15,7 @@ use js_sys::Reflect;
 use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
-use web_sys::{RequestCredentials, ShadowRootInit, ShadowRootMode};
+use web_sys::{RequestCredentials, RequestMode, ShadowRootInit, ShadowRootMode};
 
 const STYLE: &str = include_str!("widget.css");
 
@@ -48,7 +52,10 @@ fn user_from(me: &JsValue) -> Option<User> {
 
 fn notion_enabled(environment: &JsValue) -> bool {
     let connections = field(environment, "connections").map(|v| js_sys::Array::from(&v)).unwrap_or_default();
-    connections.iter().any(|c| text(&c, "provider").as_deref() == Some("notion") && field(&c, "enabled").and_then(|e| e.as_bool()) == Some(true))
+    connections.iter().any(|c| {
+        text(&c, "provider").as_deref() == Some("notion")
+            && field(&c, "enabled").and_then(|e| e.as_bool()) == Some(true)
+    })
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -86,25 +93,61 @@ pub fn mount(host: web_sys::HtmlElement, base: String, on_change: js_sys::Functi
     Ok(())
 }
 
+/// Tells the developer (or the site's owner) what is wrong and how to fix it.
+fn console_error(message: &str) {
+    web_sys::console::error_1(&["Latchkey widget: ", message].concat().into());
+}
+
+const UNAVAILABLE: &str = "Sign-in is unavailable right now. Try again later.";
+
 async fn load(base: &str) -> State {
     let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    // The visitor cannot fix this, and need not learn the site's setup: a neutral sentence for
+    // them, the origin to allow and where for the console.
     let not_allowed = || {
-        State::Problem(
-            ["Sign-in is not available here: ", &origin, " is not an allowed origin of this Latchkey instance. Its owner can add it under Account Portal → allowed origins."].concat(),
-        )
+        console_error(
+            &[
+                &origin,
+                " is not an allowed origin of the Latchkey instance at ",
+                base,
+                ", so it does not answer this page. Add ",
+                &origin,
+                " to LATCHKEY_ALLOWED_ORIGINS, or under \"More allowed origins\" on ",
+                base,
+                "/dashboard/account-portal.",
+            ]
+            .concat(),
+        );
+        State::Problem("Sign-in is not available on this site right now.".into())
     };
-    let environment = match Request::get(&[base, "/v1/environment"].concat()).credentials(RequestCredentials::Include).send().await {
+    let get = |path: &str| Request::get(&[base, path].concat()).credentials(RequestCredentials::Include).send();
+    // `signed_in` spares a signed-out visitor's browser the 401 of `/v1/me`, which it would log.
+    let environment = match get("/v1/environment?include=signed_in").await {
         Ok(response) if response.ok() => json(response).await,
         Ok(response) if response.status() == 403 => return not_allowed(),
         Ok(_) => None,
-        // A CORS refusal looks like a network error from here.
-        Err(_) => return not_allowed(),
+        // A CORS refusal looks like a network error from here. If Latchkey answers a request
+        // that needs no CORS, it is up, and it refused this origin.
+        Err(_) => {
+            let probe = Request::get(&[base, "/healthz"].concat()).mode(RequestMode::NoCors).send().await;
+            if probe.is_ok() {
+                return not_allowed();
+            }
+            console_error(
+                &["cannot reach Latchkey at ", base, "; is it running, and is widget.js loaded from it?"].concat(),
+            );
+            return State::Problem(UNAVAILABLE.into());
+        }
     };
     let Some(environment) = environment else {
-        return State::Problem("Sign-in is unavailable right now. Try again later.".into());
+        console_error(&[base, "/v1/environment did not answer as expected; Latchkey's own log says why."].concat());
+        return State::Problem(UNAVAILABLE.into());
     };
     let enabled = notion_enabled(&environment);
-    match Request::get(&[base, "/v1/me"].concat()).credentials(RequestCredentials::Include).send().await {
+    if field(&environment, "signed_in").and_then(|v| v.as_bool()) == Some(false) {
+        return State::SignedOut { enabled };
+    }
+    match get("/v1/me").await {
         Ok(response) if response.ok() => match json(response).await.as_ref().and_then(user_from) {
             Some(user) => State::SignedIn(user),
             None => State::SignedOut { enabled },
@@ -112,6 +155,26 @@ async fn load(base: &str) -> State {
         Ok(response) if response.status() == 403 => not_allowed(),
         _ => State::SignedOut { enabled },
     }
+}
+
+/// Focuses the menu's item at `index` (from the end when negative), wrapping around.
+fn focus_item(menu: &web_sys::Element, index: i32) {
+    let items = menu.children();
+    let count = items.length() as i32;
+    if count > 0 {
+        if let Some(item) =
+            items.item(index.rem_euclid(count) as u32).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = item.focus();
+        }
+    }
+}
+
+/// Where the focused item is among the menu's items.
+fn item_index(menu: &web_sys::Element, item: Option<web_sys::EventTarget>) -> i32 {
+    let items = menu.children();
+    let item = item.map(JsValue::from).unwrap_or_default();
+    (0..items.length()).find(|&i| items.item(i).is_some_and(|e| JsValue::from(e) == item)).map_or(-1, |i| i as i32)
 }
 
 fn initials(user: &User) -> String {
@@ -125,6 +188,9 @@ fn initials(user: &User) -> String {
 fn Widget(base: &'static str, on_change: &'static js_sys::Function) -> impl IntoView {
     let state = RwSignal::new(State::Loading);
     let menu_open = RwSignal::new(false);
+    // The account's button and its menu: `part(0)` and `part(1)`.
+    let account = NodeRef::<leptos::html::Div>::new();
+    let part = move |i: u32| account.get_untracked().and_then(|a| a.children().item(i));
     // One task for both: (sign out, then) learn the state afresh.
     let refresh = move |sign_out: bool| {
         leptos::task::spawn_local(async move {
@@ -142,6 +208,65 @@ fn Widget(base: &'static str, on_change: &'static js_sys::Function) -> impl Into
     };
     refresh(false);
 
+    // A press anywhere outside the account menu and its button closes the menu. (Seen from the
+    // page, a press inside the shadow root comes from the host element: hence the event's path.)
+    let outside = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
+        if menu_open.get_untracked() && !account.get_untracked().is_some_and(|a| event.composed_path().includes(&a, 0))
+        {
+            menu_open.set(false);
+        }
+    });
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        let _ = document.add_event_listener_with_callback("pointerdown", outside.as_ref().unchecked_ref());
+    }
+    outside.forget(); // it lives as long as the page, as the widget does
+
+    // The WAI-ARIA menu button pattern: opening moves the focus into the menu (the first item,
+    // or the last for ArrowUp), arrows move it on; Escape closes it and gives the focus back to
+    // the button; Tab closes it and moves on.
+    let open = move |at: i32| {
+        menu_open.set(true);
+        if let Some(menu) = part(1) {
+            // Shown now, not when the view catches up: a hidden item cannot take the focus.
+            let _ = menu.remove_attribute("hidden");
+            focus_item(&menu, at);
+        }
+    };
+    let close = move |refocus: bool| {
+        menu_open.set(false);
+        if let Some(trigger) = part(0).filter(|_| refocus).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = trigger.focus();
+        }
+    };
+    let on_key = move |event: web_sys::KeyboardEvent| {
+        // Which item has the focus; -1: none (the button has it).
+        let here = part(1).map_or(-1, |menu| item_index(&menu, event.target()));
+        let to = match event.key().as_str() {
+            // From the button, Down opens on the first item, Up on the last.
+            "ArrowDown" => here + 1,
+            "ArrowUp" if here < 0 => -1,
+            "ArrowUp" => here - 1,
+            "Home" if here >= 0 => 0,
+            "End" if here >= 0 => -1,
+            "Escape" => {
+                event.prevent_default();
+                return close(true);
+            }
+            "Tab" => return close(false),
+            // A link activates on Enter by itself but not on Space; a button on both.
+            " " => {
+                if let Some(link) = event.target().and_then(|t| t.dyn_into::<web_sys::HtmlAnchorElement>().ok()) {
+                    event.prevent_default();
+                    link.click();
+                }
+                return;
+            }
+            _ => return,
+        };
+        event.prevent_default();
+        open(to);
+    };
+
     let sign_in = move |_| {
         let Some(window) = web_sys::window() else { return };
         let here = window.location().href().unwrap_or_default();
@@ -154,11 +279,6 @@ fn Widget(base: &'static str, on_change: &'static js_sys::Function) -> impl Into
     let sign_out = move |_| {
         menu_open.set(false);
         refresh(true);
-    };
-    let on_key = move |event: web_sys::KeyboardEvent| {
-        if event.key() == "Escape" {
-            menu_open.set(false);
-        }
     };
 
     move || match state.get() {
@@ -178,19 +298,21 @@ fn Widget(base: &'static str, on_change: &'static js_sys::Function) -> impl Into
                 None => Either::Right(view! { <span class="lk-avatar" aria-hidden="true">{initials(&user)}</span> }),
             };
             let manage = [base, "/user"].concat();
+            // Ids are the shadow root's own: two widgets on one page do not clash.
             EitherOf4::D(view! {
-                <div class="lk-account" on:keydown=on_key>
-                    <button class="lk-user" type="button" aria-haspopup="menu" aria-expanded=move || if menu_open.get() { "true" } else { "false" }
-                        on:click=move |_| menu_open.update(|open| *open = !*open)>
+                <div class="lk-account" node_ref=account on:keydown=on_key>
+                    <button class="lk-user" id="lk-user" type="button"
+                        aria-haspopup="menu" aria-controls="lk-menu"
+                        aria-expanded=move || if menu_open.get() { "true" } else { "false" }
+                        // Enter and Space click a button: they open the menu on its first item.
+                        on:click=move |_| if menu_open.get_untracked() { close(false) } else { open(0) }>
                         {avatar}
                         <span class="lk-name">{label}</span>
                     </button>
-                    {move || menu_open.get().then(|| view! {
-                        <div class="lk-menu" role="menu">
-                            <a role="menuitem" href=manage.clone() target="_top">"Manage account"</a>
-                            <button role="menuitem" type="button" on:click=sign_out>"Sign out"</button>
-                        </div>
-                    })}
+                    <div class="lk-menu" id="lk-menu" role="menu" aria-labelledby="lk-user" hidden=move || !menu_open.get()>
+                        <a role="menuitem" tabindex="-1" href=manage target="_top">"Manage account"</a>
+                        <button role="menuitem" tabindex="-1" type="button" on:click=sign_out>"Sign out"</button>
+                    </div>
                 </div>
             })
         }
