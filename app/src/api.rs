@@ -10,11 +10,22 @@ pub struct Profile {
     pub user: User,
     pub sessions: Vec<DeviceSession>,
     pub environment: String,
+    /// The app the person came from (`?redirect_url=`, an allowed origin), for a way back to it.
+    pub back_to: Option<BackLink>,
+    /// The server's clock (Unix ms), so times read "5 minutes ago" as of this page.
+    pub now: i64,
+}
+
+/// A link back to an app: where, and the host it is named by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackLink {
+    pub href: String,
+    pub host: String,
 }
 
 /// The signed-in user's profile; `None` (and a redirect to `/sign-in`) when signed out.
 #[server(endpoint = "profile")]
-pub async fn get_profile() -> Result<Option<Profile>, ServerFnError> {
+pub async fn get_profile(redirect_url: Option<String>) -> Result<Option<Profile>, ServerFnError> {
     use server::*;
     let latchkey = latchkey()?;
     let auth = match session_cookie(&latchkey) {
@@ -26,11 +37,33 @@ pub async fn get_profile() -> Result<Option<Profile>, ServerFnError> {
         return Ok(None);
     };
     let sessions = latchkey.device_sessions(&auth.session).await.map_err(storage_error)?;
+    // Only an allowed origin, and only another site than this one: never an open redirect.
+    let back_to = match redirect_url {
+        Some(candidate) => {
+            let allowed = latchkey.allowed_origins().await.map_err(|e| ServerFnError::new(e.message))?;
+            domain::redirect::check_redirect_url(&candidate, &latchkey.config.public_url, &allowed)
+                .filter(|url| url.origin() != latchkey.config.public_url.origin())
+                .and_then(|url| Some(BackLink { host: url.host_str()?.to_string(), href: url.to_string() }))
+        }
+        None => None,
+    };
     Ok(Some(Profile {
         user: std::sync::Arc::unwrap_or_clone(auth.user),
         sessions,
         environment: latchkey.config.environment.as_str().to_string(),
+        back_to,
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
     }))
+}
+
+/// Why signing in cannot start right now, as a failure code (`connection_disabled`, …), or
+/// `None` when the Notion button works.
+#[server(endpoint = "sign-in-availability")]
+pub async fn sign_in_unavailable() -> Result<Option<String>, ServerFnError> {
+    let latchkey = server::latchkey()?;
+    Ok(latchkey.sign_in_unavailable().await.map(|failure| failure.code().to_string()))
 }
 
 #[cfg(feature = "ssr")]

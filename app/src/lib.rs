@@ -13,10 +13,13 @@ mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use admin::pages_export::{Dashboard, Section};
+use admin::pages_export::{
+    ApiKeys, AuditLog, ConnectionPage, Connections, Dashboard, OAuthAppPage, OAuthApps, Portal, UserPage, Users,
+    WebhookPage, Webhooks,
+};
 
 /// Pages that load the WASM bundle: the dashboard, an app of its own. The account portal does
 /// not: `/sign-in` is a link and some text, `/user` some text and forms; each stays a few
@@ -80,18 +83,21 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-up") view=pages::SignUpPage ssr=SsrMode::Async/>
                 <Route path=path!("/user") view=pages::UserPage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard") view=|| view! { <Dashboard section=Section::Connections/> } ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard/sso-connections") view=|| view! { <Dashboard section=Section::Connections/> } ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard/sso-connections/:id") view=|| view! { <Dashboard section=Section::Connection/> } ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard/account-portal") view=|| view! { <Dashboard section=Section::Portal/> } ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard/users") view=|| view! { <Dashboard section=Section::Users/> } ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard/users/:id") view=|| view! { <Dashboard section=Section::User/> } ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard/api-keys") view=|| view! { <Dashboard section=Section::Keys/> } ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard/webhooks") view=|| view! { <Dashboard section=Section::Webhooks/> } ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard/webhooks/:id") view=|| view! { <Dashboard section=Section::Webhook/> } ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard/oauth-applications") view=|| view! { <Dashboard section=Section::OAuthApplications/> } ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard/oauth-applications/:id") view=|| view! { <Dashboard section=Section::OAuthApplication/> } ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard/audit-log") view=|| view! { <Dashboard section=Section::Audit/> } ssr=SsrMode::Async/>
+                // One frame (sidebar, status) for every dashboard page; the section is nested.
+                <ParentRoute path=path!("/dashboard") view=Dashboard ssr=SsrMode::Async>
+                    <Route path=path!("") view=Connections ssr=SsrMode::Async/>
+                    <Route path=path!("sso-connections") view=Connections ssr=SsrMode::Async/>
+                    <Route path=path!("sso-connections/:id") view=ConnectionPage ssr=SsrMode::Async/>
+                    <Route path=path!("account-portal") view=Portal ssr=SsrMode::Async/>
+                    <Route path=path!("users") view=Users ssr=SsrMode::Async/>
+                    <Route path=path!("users/:id") view=UserPage ssr=SsrMode::Async/>
+                    <Route path=path!("api-keys") view=ApiKeys ssr=SsrMode::Async/>
+                    <Route path=path!("webhooks") view=Webhooks ssr=SsrMode::Async/>
+                    <Route path=path!("webhooks/:id") view=WebhookPage ssr=SsrMode::Async/>
+                    <Route path=path!("oauth-applications") view=OAuthApps ssr=SsrMode::Async/>
+                    <Route path=path!("oauth-applications/:id") view=OAuthAppPage ssr=SsrMode::Async/>
+                    <Route path=path!("audit-log") view=AuditLog ssr=SsrMode::Async/>
+                </ParentRoute>
             </Routes>
         </Router>
     }

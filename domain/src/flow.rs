@@ -68,6 +68,26 @@ pub struct SignedIn {
     pub created_user: bool,
 }
 
+/// A sign-in that did not finish, and where "try again" goes: the same page (sign-in or sign-up)
+/// with the same `redirect_url` the flow had, so a retry still ends in the app it came from.
+#[derive(Debug)]
+pub struct SignInFailed {
+    pub failure: Failure,
+    /// `/sign-in?redirect_url=…` (or `/sign-up…`) when the flow was known; else `None`.
+    pub retry_href: Option<String>,
+    /// Where the flow would have ended: the way back to the app without signing in.
+    pub redirect_url: Option<String>,
+}
+
+/// The portal page a flow started from, keeping where it was to end.
+fn retry_href(flow: &FlowRow) -> String {
+    let page = if flow.intent == Intent::SignUp.as_str() { "/sign-up" } else { "/sign-in" };
+    format!(
+        "{page}?redirect_url={}",
+        url::form_urlencoded::byte_serialize(flow.redirect_url.as_bytes()).collect::<String>()
+    )
+}
+
 /// The longest query string the callback reads; Notion's are far shorter.
 pub const MAX_CALLBACK_QUERY_LEN: usize = 4096;
 
@@ -164,16 +184,36 @@ impl Latchkey {
         browser_nonce: Option<&str>,
         previous_session: Option<&str>,
         user_agent: Option<&str>,
-    ) -> Result<SignedIn, Failure> {
+    ) -> Result<SignedIn, SignInFailed> {
         // The state is consumed whatever happens next: a callback URL works once.
         let flow = match &callback.state {
-            Some(state) if is_token_shaped(state) => {
-                self.store.take_flow(&token_hash(state)).await.map_err(storage_failure)?
-            }
+            Some(state) if is_token_shaped(state) => self
+                .store
+                .take_flow(&token_hash(state))
+                .await
+                .map_err(|e| SignInFailed { failure: storage_failure(e), retry_href: None, redirect_url: None })?,
             Some(_) => None,
             None => None,
         };
+        // Only a flow this browser started may send it back to an app: a stranger's state must
+        // not choose where a failure page links.
+        let ours = flow.as_ref().filter(|f| browser_nonce.is_some_and(|n| token_hash(n) == f.browser_hash));
+        let retry = ours.map(retry_href);
+        let redirect_url = ours.map(|f| f.redirect_url.clone());
+        self.finish_taken_flow(callback, flow, browser_nonce, previous_session, user_agent)
+            .await
+            .map_err(|failure| SignInFailed { failure, retry_href: retry, redirect_url })
+    }
 
+    /// The rest of [`Latchkey::finish_sign_in`], once the flow row is taken.
+    async fn finish_taken_flow(
+        &self,
+        callback: &Callback,
+        flow: Option<FlowRow>,
+        browser_nonce: Option<&str>,
+        previous_session: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<SignedIn, Failure> {
         // Notion's error first: the person cancelled, or Notion refused.
         if let Some(error) = &callback.error {
             // Escaped: the value is the caller's, and CR/LF or terminal escapes must not forge
@@ -312,6 +352,17 @@ impl Latchkey {
                 Err(e) => info!(error = %e, "a refused callback's code could not be exchanged"),
             }
         });
+    }
+
+    /// Why a sign-in started now would fail before it leaves for Notion (no enabled connection,
+    /// no credentials, no database), or `None` when it can start: the portal's pages then offer
+    /// no button that only leads to an error page.
+    pub async fn sign_in_unavailable(&self) -> Option<Failure> {
+        let connection = match self.enabled_connection().await {
+            Ok(connection) => connection,
+            Err(failure) => return Some(failure),
+        };
+        self.credentials_for(&connection).err()
     }
 
     pub(crate) async fn enabled_connection(&self) -> Result<ConnectionRow, Failure> {

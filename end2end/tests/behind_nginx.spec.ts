@@ -244,7 +244,7 @@ test("two replicas behind nginx: the admin adds Notion in the dashboard and a pe
     await expect(page.getByRole("heading", { name: "SSO connections" })).toBeVisible();
     await page.getByRole("button", { name: "Add connection" }).click();
     await page.getByRole("button", { name: "For all users" }).click();
-    await page.getByRole("button", { name: "Notion" }).click();
+    await page.getByLabel("Choose provider").selectOption("Notion");
     const dialog = page.getByRole("dialog");
     await expect(dialog.getByLabel("Authorization URL")).toHaveValue(`${publicUrl}/v1/oauth_callback`);
     await page.getByLabel("OAuth Client ID").fill(prodNotionClient.id);

@@ -45,7 +45,7 @@ test("development: Add connection → For all users → Notion → Add connectio
   // once; following the journey from there adds Notion by taking that one over.
   await page.getByRole("button", { name: "Add connection" }).click();
   await page.getByRole("button", { name: "For all users" }).click();
-  await page.getByRole("button", { name: "Notion" }).click();
+  await page.getByLabel("Choose provider").selectOption("Notion");
   await expect(page.getByLabel("Enable for sign-up and sign-in")).toBeChecked();
   await expect(page.getByLabel("Use custom credentials")).not.toBeChecked();
   await page.getByRole("dialog").getByRole("button", { name: "Add connection" }).click();
@@ -54,7 +54,7 @@ test("development: Add connection → For all users → Notion → Add connectio
   // Adding a second one explains why not.
   await page.getByRole("button", { name: "Add connection" }).click();
   await page.getByRole("button", { name: "For all users" }).click();
-  await page.getByRole("button", { name: "Notion" }).click();
+  await page.getByLabel("Choose provider").selectOption("Notion");
   await page.getByRole("dialog").getByRole("button", { name: "Add connection" }).click();
   await expect(page.getByRole("dialog").getByRole("alert")).toContainText("already a Notion connection");
   await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
@@ -87,7 +87,7 @@ test("production: custom credentials, copy the Authorization URL, Add connection
 
   await page.getByRole("button", { name: "Add connection" }).click();
   await page.getByRole("button", { name: "For all users" }).click();
-  await page.getByRole("button", { name: "Notion" }).click();
+  await page.getByLabel("Choose provider").selectOption("Notion");
   await expect(page.getByLabel("Enable for sign-up and sign-in")).toBeChecked();
   const custom = page.getByLabel("Use custom credentials");
   await expect(custom).toBeChecked();
@@ -142,18 +142,142 @@ async function signUpPerson(playwright: typeof import("@playwright/test"), n: nu
   await request.dispose();
 }
 
-test("the Users page pages through more than 20 users", async ({ page, playwright }) => {
-  test.setTimeout(60_000);
-  for (let n = 1; n <= 21; n++) await signUpPerson(playwright, n);
+test("the Users page pages through 45 users, both ways", async ({ page, playwright }) => {
+  test.setTimeout(90_000);
+  for (let n = 1; n <= 45; n++) await signUpPerson(playwright, n);
   await signInAsAdmin(page, dev);
   await page.getByRole("link", { name: "Users" }).click();
   const next = page.getByRole("button", { name: "Next", exact: true });
   const previous = page.getByRole("button", { name: "Previous", exact: true });
   await expect(next).toBeEnabled();
   await expect(previous).toBeDisabled();
-  const firstPage = await page.locator("tbody tr").allTextContents();
-  expect(firstPage.length).toBe(20);
-  await next.click();
-  await expect(previous).toBeEnabled();
-  await expect.poll(async () => (await page.locator("tbody tr").allTextContents()).join("|")).not.toBe(firstPage.join("|"));
+  const total = Number((await page.locator(".pager .muted").textContent())?.match(/\d+/)?.[0]);
+  expect(total).toBeGreaterThanOrEqual(45);
+  const seen = new Set<string>();
+  const pages: string[] = [];
+  for (let p = 0; p < Math.ceil(total / 20); p++) {
+    if (p > 0) {
+      await next.click();
+      await expect.poll(async () => (await page.locator("tbody tr").allTextContents()).join("|")).not.toBe(pages[p - 1]);
+    }
+    const rows = await page.locator("tbody tr").allTextContents();
+    expect(rows.length).toBe(p < Math.ceil(total / 20) - 1 ? 20 : total - 20 * p);
+    rows.forEach((r) => seen.add(r));
+    pages.push(rows.join("|"));
+  }
+  // Every user once, and Next stops on the last page.
+  expect(seen.size).toBe(total);
+  await expect(next).toBeDisabled();
+  await previous.click();
+  await expect.poll(async () => (await page.locator("tbody tr").allTextContents()).join("|")).toBe(pages[pages.length - 2]);
+});
+
+/** Presses Tab until `target` has the focus (at most `max` times), as a keyboard user would. */
+async function tabTo(page: Page, target: import("@playwright/test").Locator, max = 40) {
+  for (let i = 0; i < max; i++) {
+    if (await target.evaluate((el) => el === document.activeElement).catch(() => false)) return;
+    await page.keyboard.press("Tab");
+  }
+  await expect(target).toBeFocused();
+}
+
+const focusInside = (page: Page, selector: string) =>
+  page.evaluate((s) => !!document.activeElement && !!document.querySelector(s)?.contains(document.activeElement), selector);
+
+test("the admin's journey by keyboard alone: focus moves into the dialog, stays there, and comes back", async ({ page }) => {
+  await page.goto(`${dev}/dashboard`);
+  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
+  await tabTo(page, page.getByLabel("Password"));
+  await page.keyboard.type(adminPassword);
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "SSO connections" })).toBeVisible();
+
+  // Enter opens the dialog; focus goes to its first choice and Tab goes round inside it.
+  const opener = page.getByRole("button", { name: "Add connection" });
+  await tabTo(page, opener);
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog");
+  await expect(dialog.getByRole("button", { name: "For all users" })).toBeFocused();
+  for (let i = 0; i < 5; i++) {
+    await page.keyboard.press("Tab");
+    expect(await focusInside(page, "[role=dialog]"), `Tab ${i + 1} left the dialog`).toBe(true);
+  }
+  for (let i = 0; i < 5; i++) {
+    await page.keyboard.press("Shift+Tab");
+    expect(await focusInside(page, "[role=dialog]"), `Shift+Tab ${i + 1} left the dialog`).toBe(true);
+  }
+  // Escape closes it and gives the focus back to the button that opened it.
+  await page.keyboard.press("Escape");
+  await expect(dialog).toHaveCount(0);
+  await expect(opener).toBeFocused();
+
+  // Space opens it again; the provider is a labelled select the arrow keys choose in.
+  await page.keyboard.press(" ");
+  await expect(dialog.getByRole("button", { name: "For all users" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  const provider = dialog.getByLabel("Choose provider");
+  await expect(provider).toBeFocused();
+  await page.keyboard.press("ArrowDown");
+  await expect(provider).toHaveValue("notion");
+  const enable = dialog.getByRole("switch", { name: "Enable for sign-up and sign-in" });
+  await page.keyboard.press("Tab");
+  await expect(enable).toBeFocused();
+  await page.keyboard.press(" ");
+  await expect(enable).not.toBeChecked();
+  await page.keyboard.press(" ");
+  await expect(enable).toBeChecked();
+  await tabTo(page, dialog.getByRole("button", { name: "Add connection" }));
+  await page.keyboard.press("Enter");
+  // A development instance already has its connection (an earlier test, or the first start's
+  // own, which this takes over): either way the dialog says what happened.
+  const refused = dialog.getByRole("alert");
+  await expect(refused.or(page.getByRole("status").filter({ hasText: "Notion" }))).toBeVisible();
+  if (await refused.isVisible()) {
+    await expect(refused).toContainText("already a Notion connection");
+    expect(await focusInside(page, "[role=dialog]")).toBe(true);
+    await page.keyboard.press("Escape");
+  }
+  await expect(dialog).toHaveCount(0);
+  await expect(opener).toBeFocused();
+
+  // The connection's page: a switch turned off asks before saving, and Save says so.
+  await tabTo(page, page.getByRole("link", { name: "Configure" }));
+  await page.keyboard.press("Enter");
+  const on = page.getByRole("switch", { name: "Enable for sign-up and sign-in" });
+  await tabTo(page, on);
+  await page.keyboard.press(" ");
+  await tabTo(page, page.getByRole("button", { name: "Save" }));
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("alertdialog", { name: "Confirm disable" })).toBeVisible();
+  await tabTo(page, page.getByRole("button", { name: "Keep it on" }));
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("alertdialog")).toHaveCount(0);
+  await tabTo(page, on);
+  await page.keyboard.press(" ");
+  await expect(on).toBeChecked();
+  await tabTo(page, page.getByRole("button", { name: "Save" }));
+  await page.keyboard.press("Enter");
+  await expect(page.locator(".save-notice")).toHaveText("Saved.");
+  // …and the message goes after a few seconds.
+  await expect(page.locator(".save-notice")).toHaveText("", { timeout: 8_000 });
+});
+
+test("on a phone (390×844) no dashboard page scrolls sideways, and the sections stay one tap away", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signInAsAdmin(page, dev);
+  await expect(page.getByRole("heading", { name: "SSO connections" })).toBeVisible();
+  const sections = ["SSO connections", "Account Portal", "Users", "Webhooks", "OAuth applications", "API keys", "Audit log"];
+  for (const name of sections) {
+    await page.getByRole("navigation", { name: "Dashboard" }).getByRole("link", { name }).click();
+    await expect(page.getByRole("heading", { name, level: 1 })).toBeVisible();
+    await expect(page.locator(".loading")).toHaveCount(0);
+    const [scrollWidth, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(scrollWidth, `${name} is wider than the phone`).toBeLessThanOrEqual(width);
+    // The sidebar is one row at the top, not a column of tall tiles.
+    const nav = await page.getByRole("navigation", { name: "Dashboard" }).boundingBox();
+    expect(nav!.height, `${name}: the sidebar's height`).toBeLessThan(80);
+  }
+  // Moving between sections keeps the frame: the sidebar never gives way to a bare "Loading…".
+  await page.getByRole("navigation", { name: "Dashboard" }).getByRole("link", { name: "Users" }).click();
+  await expect(page.getByRole("navigation", { name: "Dashboard" })).toBeVisible();
 });

@@ -77,7 +77,7 @@ test("an admin creates an OAuth application, copies its secret once, skips conse
   await expect(page.getByLabel("Client ID")).toHaveValue(clientId);
   await expect(page.getByLabel("Issuer")).toHaveValue(issuer);
   const settings = page.getByRole("form", { name: "Application settings" });
-  const skip = settings.getByRole("checkbox", { name: /Skip consent/ });
+  const skip = settings.getByRole("switch", { name: /Skip consent/ });
   await expect(skip).not.toBeChecked();
   await skip.check();
   await settings.getByRole("button", { name: "Save" }).click();
@@ -142,7 +142,7 @@ test("a public OAuth application has no client secret to show or rotate", async 
   const form = page.getByRole("form", { name: "Create application" });
   await form.getByLabel("Name").fill("Public SPA E2E");
   await form.getByLabel("Redirect URIs, one per line").fill("http://localhost:5173/callback");
-  await form.getByRole("checkbox", { name: "Public client (no secret, PKCE required)" }).check();
+  await form.getByRole("switch", { name: "Public client (no secret, PKCE required)" }).check();
   await form.getByRole("button", { name: "Create application" }).click();
   const created = page.getByRole("status", { name: "Application created" });
   await expect(created).toContainText("PKCE with S256 is required");

@@ -132,23 +132,45 @@ test("a name and workspace that look like HTML are shown as text", async ({ page
   expect((await (await page.request.get("/v1/me")).json()).user).toMatchObject({ name, email: "eve@example.com" });
 });
 
-test("cancelling on Notion's consent page explains what happened", async ({ page }) => {
-  await openConsent(page);
+test("cancelling on Notion's consent page explains what happened, and the way back keeps the app", async ({ page }) => {
+  // The person came from an app (the widget's host, an allowed origin).
+  const app = "http://127.0.0.1:3101/after?tab=2";
+  await page.goto(`/sign-in?redirect_url=${encodeURIComponent(app)}`);
+  await page.getByRole("link", { name: "Sign in with Notion" }).click();
   const callback = page.waitForResponse(
     (r) => r.url().includes("/v1/oauth_callback") && r.request().isNavigationRequest(),
   );
   await page.getByRole("button", { name: "Cancel" }).click();
   const response = await callback;
-  expect(response.status()).toBe(400);
+  // The person's own choice: a page, not an error.
+  expect(response.status()).toBe(200);
 
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("You cancelled the sign-in");
   await expect(page.locator('[data-error="access_denied"]')).toBeVisible();
+  await expect(page.getByText("Error code")).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Back to 127.0.0.1" })).toHaveAttribute("href", app);
   expect((await page.request.get("/v1/me")).status()).toBe(401);
 
-  await page.getByRole("link", { name: "Back to sign in" }).click();
-  await expect(page).toHaveURL(/\/sign-in$/);
-  await expect(page.getByRole("link", { name: "Sign in with Notion" })).toBeVisible();
-  expect((await page.request.get("/v1/me")).status()).toBe(401);
+  // Try again still ends in the app.
+  await page.getByRole("link", { name: "Try again" }).click();
+  await expect(page).toHaveURL(`/sign-in?redirect_url=${encodeURIComponent(app)}`);
+  await page.getByRole("link", { name: "Sign in with Notion" }).click();
+  await page.locator('input[name="person"][value="custom"]').check();
+  await page.locator('input[name="custom_name"]').fill("Returning Rita");
+  await page.locator('input[name="custom_email"]').fill("rita@example.com");
+  await page.getByRole("button", { name: "Allow access" }).click();
+  await expect(page).toHaveURL(app);
+
+  // Manage account from that app: /user leads back to it.
+  await page.goto(`/user?redirect_url=${encodeURIComponent(app)}`);
+  await expect(page.locator("h1.name")).toHaveText("Returning Rita");
+  await page.getByRole("link", { name: "← Back to 127.0.0.1" }).click();
+  await expect(page).toHaveURL(app);
+  // A site that is not allowed gets no link.
+  await page.goto(`/user?redirect_url=${encodeURIComponent("https://evil.example/")}`);
+  await expect(page.locator("h1.name")).toHaveText("Returning Rita");
+  await expect(page.getByRole("link", { name: /Back to/ })).toHaveCount(0);
+  await signOutButton(page).click();
 });
 
 test("signing another device out ends that device's session", async ({ browser }) => {

@@ -58,7 +58,14 @@ test("signing in from a third-party page returns there, signed in, and signs out
   await expect(page.getByRole("menuitem", { name: "Manage account" })).toHaveCount(0);
 
   await account.click();
-  await expect(page.getByRole("menuitem", { name: "Manage account" })).toHaveAttribute("href", "http://127.0.0.1:3100/user");
+  // Manage account carries this page, and the account page leads back to it.
+  const manage = page.getByRole("menuitem", { name: "Manage account" });
+  await expect(manage).toHaveAttribute("href", `http://127.0.0.1:3100/user?redirect_url=${encodeURIComponent(`${host}/`)}`);
+  await manage.click();
+  await expect(page.locator("h1.name")).toHaveText("Katherine Johnson");
+  await page.getByRole("link", { name: "← Back to 127.0.0.1" }).click();
+  await page.waitForURL(`${host}/`);
+  await account.click();
   await page.getByRole("menuitem", { name: "Sign out" }).click();
   await expect(page.getByRole("button", { name: "Sign in with Notion" })).toBeVisible();
   const me = await page.request.get("http://127.0.0.1:3100/v1/me");

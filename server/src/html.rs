@@ -26,25 +26,49 @@ pub fn document(title: String, body: impl IntoView + 'static) -> String {
 
 /// The page a person sees when a sign-in does not sign them in: what happened, what to do.
 pub fn failure_page(failure: Failure, retry_href: Option<String>) -> Response {
-    failure_page_with_hint(failure, retry_href, None)
+    failure_page_with(failure, FailureLinks { retry_href, ..FailureLinks::default() })
 }
 
-/// The same, with a line for the site's owner (e.g. which redirect URI Notion must have).
-pub fn failure_page_with_hint(failure: Failure, retry_href: Option<String>, owner_hint: Option<String>) -> Response {
-    let retry_href = retry_href.unwrap_or_else(|| "/sign-in".to_string());
+/// Where a failure page's links go, and a line for the site's owner.
+#[derive(Default)]
+pub struct FailureLinks {
+    /// The portal page to try again on (keeping the app's `redirect_url`); `/sign-in` if none.
+    pub retry_href: Option<String>,
+    /// The app the sign-in was to end in, when it is another site: a way back without signing in.
+    pub back_to: Option<url::Url>,
+    /// For the site's owner (e.g. which redirect URI Notion must have).
+    pub owner_hint: Option<String>,
+}
+
+/// The failure page with its links. Cancelling is the person's own choice, not an error: it
+/// answers 200 with "Try again" and no error code; every other failure its own status.
+pub fn failure_page_with(failure: Failure, links: FailureLinks) -> Response {
+    let retry_href = links.retry_href.unwrap_or_else(|| "/sign-in".to_string());
+    let cancelled = failure == Failure::Cancelled;
+    let back = links.back_to.and_then(|url| {
+        let host = url.host_str()?.to_string();
+        Some(view! { <a class="button" href=url.to_string()>{format!("Back to {host}")}</a> })
+    });
     let body = view! {
         <main class="auth">
             <section class="card" aria-labelledby="failure-heading">
                 <div class="brand" aria-hidden="true">"Latchkey"</div>
                 <h1 id="failure-heading">{failure.title()}</h1>
                 <p class="lead" data-error=failure.code()>{failure.message()}</p>
-                <a class="button primary" href=retry_href>"Back to sign in"</a>
-                {owner_hint.map(|hint| view! { <p class="small owner-hint">{hint}</p> })}
-                <p class="muted small">"Error code: " <code>{failure.code()}</code></p>
+                <div class="actions stacked-actions">
+                    <a class="button primary" href=retry_href>{if cancelled { "Try again" } else { "Back to sign in" }}</a>
+                    {back}
+                </div>
+                {links.owner_hint.map(|hint| view! { <p class="small owner-hint">{hint}</p> })}
+                {(!cancelled).then(|| view! { <p class="muted small">"Error code: " <code>{failure.code()}</code></p> })}
             </section>
         </main>
     };
-    let status = StatusCode::from_u16(failure.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = if cancelled {
+        StatusCode::OK
+    } else {
+        StatusCode::from_u16(failure.status()).unwrap_or(StatusCode::BAD_REQUEST)
+    };
     (status, Html(document(failure.title().to_string(), body))).into_response()
 }
 

@@ -1,6 +1,8 @@
 //! `latchkey`: reads the configuration, opens storage, serves the portal, the API and (in
 //! development) the Notion sandbox. Its other commands (check, backup, …) are in `cli.rs`.
 #![forbid(unsafe_code)]
+// The dashboard's nested routes are deeply nested view types (see app/src/lib.rs).
+#![recursion_limit = "256"]
 // Handlers return `Result<_, Response>` to answer early; a Response is large and that is fine.
 #![allow(clippy::result_large_err)]
 

@@ -34,10 +34,54 @@ async fn cancelling_on_notion() {
     let callback = consent_in_sandbox(&server, &mut browser, "ada", "cancel").await;
     assert_eq!(query_param(&callback, "error").as_deref(), Some("access_denied"));
     let page = browser.get(&callback).await;
-    assert_failure_page(&page, "access_denied", 400);
+    // The person's own choice: not an error page, a way to try again.
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.error_code().as_deref(), Some("access_denied"));
     assert!(page.body.contains("You cancelled the sign-in"));
+    assert!(page.body.contains(r#"href="/sign-in?redirect_url="#) && page.body.contains("Try again"), "{}", page.body);
+    assert!(!page.body.contains("Error code"), "{}", page.body);
     assert_eq!(server.sign_in_rows().await, [0, 0, 0, 0]);
     assert_eq!(server.count("sign_in_flows").await, 0, "the cancelled flow is gone");
+}
+
+fn enc(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// After a cancel or a failure, "Try again" still ends in the app the person came from, and a
+/// link leads back to that app without signing in.
+#[tokio::test]
+async fn after_a_cancel_or_a_failure_the_way_back_keeps_the_app() {
+    let app = "http://app.localhost:4321";
+    let server = Server::start(&[("LATCHKEY_ALLOWED_ORIGINS", app)]).await;
+    let back = format!("{app}/projects?tab=2");
+    let start = format!("/v1/oauth/notion/start?intent=sign_up&redirect_url={}", enc(&back));
+
+    let mut browser = Browser::new();
+    let callback = common::consent_in_sandbox_from(&server, &mut browser, &start, "ada", "cancel").await;
+    let page = browser.get(&callback).await;
+    let retry = format!(r#"href="/sign-up?redirect_url={}""#, enc(&back));
+    assert!(page.body.contains(&retry), "Try again keeps the app and the intent: {}", page.body);
+    assert!(page.body.contains(&format!(r#"href="{back}""#)) && page.body.contains("Back to app.localhost"));
+    // Following "Try again" starts a flow that still ends in the app.
+    let again = browser.get(&server.url(&format!("/sign-up?redirect_url={}", enc(&back)))).await;
+    assert!(again.body.contains(&format!("redirect_url={}", enc(&back))), "{}", again.body);
+
+    // A failure after the state check (Notion refusing the code) keeps them as well.
+    let mut browser = Browser::new();
+    let callback = common::consent_in_sandbox_from(&server, &mut browser, &start, "ada", "allow").await;
+    let code = query_param(&callback, "code").expect("code");
+    let tampered = callback.replace(&format!("code={code}"), "code=not-the-code");
+    let page = browser.get(&tampered).await;
+    assert_failure_page(&page, "code_rejected", 400);
+    assert!(page.body.contains(&retry), "{}", page.body);
+
+    // A callback with a state that is not this browser's links nowhere of the flow's.
+    let mut victim = Browser::new();
+    let callback = common::consent_in_sandbox_from(&server, &mut victim, &start, "ada", "allow").await;
+    let page = Browser::new().get(&callback).await;
+    assert_failure_page(&page, "state_other_browser", 400);
+    assert!(!page.body.contains("app.localhost"), "{}", page.body);
 }
 
 #[tokio::test]

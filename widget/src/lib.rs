@@ -297,7 +297,10 @@ fn Widget(base: &'static str, on_change: &'static js_sys::Function) -> impl Into
                 Some(src) => Either::Left(view! { <img class="lk-avatar" src=src alt=""/> }),
                 None => Either::Right(view! { <span class="lk-avatar" aria-hidden="true">{initials(&user)}</span> }),
             };
-            let manage = [base, "/user"].concat();
+            // With the page it came from, so the account page leads back here.
+            let here = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+            let back: String = js_sys::encode_uri_component(&here).into();
+            let manage = [base, "/user?redirect_url=", &back].concat();
             // Ids are the shadow root's own: two widgets on one page do not clash.
             EitherOf4::D(view! {
                 <div class="lk-account" node_ref=account on:keydown=on_key>

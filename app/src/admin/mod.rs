@@ -8,5 +8,8 @@ mod pages;
 
 /// What the router mounts.
 pub mod pages_export {
-    pub use super::pages::{Dashboard, Section};
+    pub use super::pages::{
+        ApiKeys, AuditLog, ConnectionPage, Connections, Dashboard, OAuthAppPage, OAuthApps, Portal, UserPage, Users,
+        WebhookPage, Webhooks,
+    };
 }

@@ -8,34 +8,23 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use super::api::*;
 use crate::format::utc_datetime;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Section {
-    Connections,
-    Connection,
-    Portal,
-    Users,
-    User,
-    Keys,
-    Webhooks,
-    Webhook,
-    OAuthApplications,
-    OAuthApplication,
-    Audit,
-}
-
-/// Any dashboard page: the sign-in form until the admin is signed in, then the section.
+/// The dashboard's frame at `/dashboard…`: the sign-in form until the admin is signed in, then
+/// the sidebar and, in its main area, the section the nested route chose (an `<Outlet/>`). The
+/// frame stays put while the admin moves between sections: only the main area loads.
 #[component]
-pub fn Dashboard(section: Section) -> impl IntoView {
+pub fn Dashboard() -> impl IntoView {
     let status = Resource::new(|| (), |_| get_status());
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
         <Title text="Latchkey dashboard"/>
         <div class="dashboard" data-hydrated=move || hydrated.get().then_some("true")>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            // Until the bundle has loaded, buttons cannot work yet: say so rather than look dead.
+            <p class="hydrating" role="status" hidden=move || hydrated.get()>"Loading the dashboard…"</p>
+            <Suspense fallback=|| view! { <p class="muted loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match status.await {
-                        Ok(s) if s.signed_in => view! { <Frame status=s section reload=status/> }.into_any(),
+                        Ok(s) if s.signed_in => view! { <Frame status=s reload=status/> }.into_any(),
                         Ok(_) => view! { <SignIn reload=status/> }.into_any(),
                         Err(e) => view! { <p class="alert" role="alert">{e.to_string()}</p> }.into_any(),
                     }
@@ -49,6 +38,115 @@ fn error_text(error: ServerFnError) -> String {
     match error {
         ServerFnError::ServerError(message) => message,
         other => other.to_string(),
+    }
+}
+
+/// An on/off setting, shown and announced as a switch (`role="switch"`), not a checkbox.
+#[component]
+fn Switch(label: &'static str, on: RwSignal<bool>, #[prop(optional)] disabled: bool) -> impl IntoView {
+    view! {
+        <label class="toggle switch-toggle">
+            <input type="checkbox" role="switch" prop:checked=move || on.get() disabled=disabled
+                on:change=move |ev| on.set(event_target_checked(&ev))/>
+            <span class="switch-track" aria-hidden="true"></span>
+            <span>{label}</span>
+        </label>
+    }
+}
+
+/// How long "Saved." and "Copied" stay before they go.
+const FEEDBACK_FOR: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// A save's feedback, in one live region: "Saving…" while it runs, "Saved." for a few seconds
+/// after, or the refusal until the next try. An older "Saved." never stands beside a new save.
+#[component]
+fn SaveNotice<T>(action: Action<(), Result<T, ServerFnError>>) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+{
+    let saved_shown = RwSignal::new(false);
+    let generation = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            saved_shown.set(true);
+            let mine = generation.get_untracked().wrapping_add(1);
+            generation.set(mine);
+            // The page may be gone by then: `try_` leaves a disposed signal alone.
+            set_timeout(
+                move || {
+                    if generation.try_get_untracked() == Some(mine) {
+                        saved_shown.try_set(false);
+                    }
+                },
+                FEEDBACK_FOR,
+            );
+        }
+    });
+    view! {
+        <div class="save-notice" role="status">
+            {move || {
+                if action.pending().get() {
+                    return Some(view! { <p class="notice">"Saving…"</p> }.into_any());
+                }
+                match action.value().get() {
+                    Some(Ok(_)) if saved_shown.get() => Some(view! { <p class="notice">"Saved."</p> }.into_any()),
+                    Some(Err(e)) => Some(view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any()),
+                    _ => None,
+                }
+            }}
+        </div>
+    }
+}
+
+/// The focusable controls inside `root`, in tab order. (Only the browser has a focus; the
+/// server's build of this page never calls it.)
+#[cfg(not(feature = "hydrate"))]
+fn focusables(_root: &leptos::web_sys::Element) -> Vec<leptos::web_sys::HtmlElement> {
+    Vec::new()
+}
+
+/// The focusable controls inside `root`, in tab order.
+#[cfg(feature = "hydrate")]
+fn focusables(root: &leptos::web_sys::Element) -> Vec<leptos::web_sys::HtmlElement> {
+    use leptos::wasm_bindgen::JsCast;
+    let selector = "button:not([disabled]), input:not([disabled]), select:not([disabled]), \
+                    textarea:not([disabled]), a[href], [tabindex]:not([tabindex='-1'])";
+    let Ok(nodes) = root.query_selector_all(selector) else { return Vec::new() };
+    (0..nodes.length()).filter_map(|i| nodes.item(i)?.dyn_into::<leptos::web_sys::HtmlElement>().ok()).collect()
+}
+
+/// Focus on the first control inside `root`, once the browser has laid out what just appeared.
+fn focus_first_in(root: NodeRef<leptos::html::Div>) {
+    request_animation_frame(move || {
+        if let Some(first) = root.get_untracked().and_then(|el| focusables(&el).into_iter().next()) {
+            let _ = first.focus();
+        }
+    });
+}
+
+/// A modal dialog's keyboard: Escape closes it, Tab and Shift+Tab go round inside it.
+fn modal_keys(ev: leptos::ev::KeyboardEvent, root: NodeRef<leptos::html::Div>, close: impl Fn()) {
+    match ev.key().as_str() {
+        "Escape" => {
+            ev.prevent_default();
+            close();
+        }
+        "Tab" => {
+            let Some(root) = root.get_untracked() else { return };
+            let controls = focusables(&root);
+            let (Some(first), Some(last)) = (controls.first(), controls.last()) else { return };
+            let active = leptos::prelude::document().active_element();
+            let at = |el: &leptos::web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == el.as_ref());
+            let inside = active.as_ref().is_some_and(|a| root.contains(Some(a)));
+            if ev.shift_key() && (at(first) || !inside) {
+                ev.prevent_default();
+                let _ = last.focus();
+            } else if !ev.shift_key() && (at(last) || !inside) {
+                ev.prevent_default();
+                let _ = first.focus();
+            }
+        }
+        _ => {}
     }
 }
 
@@ -76,49 +174,56 @@ fn SignIn(reload: Resource<Result<Status, ServerFnError>>) -> impl IntoView {
     }
 }
 
+/// The sidebar's sections: label, link, and the paths that are part of it.
+const SECTIONS: [(&str, &str); 7] = [
+    ("SSO connections", "/dashboard/sso-connections"),
+    ("Account Portal", "/dashboard/account-portal"),
+    ("Users", "/dashboard/users"),
+    ("Webhooks", "/dashboard/webhooks"),
+    ("OAuth applications", "/dashboard/oauth-applications"),
+    ("API keys", "/dashboard/api-keys"),
+    ("Audit log", "/dashboard/audit-log"),
+];
+
+/// Whether the page at `path` belongs to the section at `href` (`/dashboard` is the first).
+fn in_section(path: &str, href: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    path == href
+        || path.strip_prefix(href).is_some_and(|rest| rest.starts_with('/'))
+        || (path == "/dashboard" && href == SECTIONS[0].1)
+}
+
 #[component]
-fn Frame(status: Status, section: Section, reload: Resource<Result<Status, ServerFnError>>) -> impl IntoView {
+fn Frame(status: Status, reload: Resource<Result<Status, ServerFnError>>) -> impl IntoView {
     let sign_out = ServerAction::<AdminSignOut>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_out.value().get() {
             reload.refetch();
         }
     });
-    let link = move |href: &'static str, label: &'static str, this: &[Section]| {
-        let current = this.contains(&section);
-        view! { <a href=href aria-current=current.then_some("page") class:active=current>{label}</a> }
-    };
-    let body = match section {
-        Section::Connections => view! { <Connections status=status.clone()/> }.into_any(),
-        Section::Connection => view! { <ConnectionPage status=status.clone()/> }.into_any(),
-        Section::Portal => view! { <Portal/> }.into_any(),
-        Section::Users => view! { <Users/> }.into_any(),
-        Section::User => view! { <UserPage/> }.into_any(),
-        Section::Keys => view! { <ApiKeys/> }.into_any(),
-        Section::Webhooks => view! { <Webhooks/> }.into_any(),
-        Section::Webhook => view! { <WebhookPage/> }.into_any(),
-        Section::OAuthApplications => view! { <OAuthApps/> }.into_any(),
-        Section::OAuthApplication => view! { <OAuthAppPage/> }.into_any(),
-        Section::Audit => view! { <AuditLog/> }.into_any(),
-    };
+    let location = leptos_router::hooks::use_location();
+    let production = status.production;
+    // The sections read the instance's status (production or not, its URLs) from here.
+    provide_context(status);
     view! {
         <div class="dash">
             <nav class="dash-nav" aria-label="Dashboard">
                 <div class="brand">"Latchkey"</div>
-                {link("/dashboard/sso-connections", "SSO connections", &[Section::Connections, Section::Connection])}
-                {link("/dashboard/account-portal", "Account Portal", &[Section::Portal])}
-                {link("/dashboard/users", "Users", &[Section::Users, Section::User])}
-                {link("/dashboard/webhooks", "Webhooks", &[Section::Webhooks, Section::Webhook])}
-                {link("/dashboard/oauth-applications", "OAuth applications", &[Section::OAuthApplications, Section::OAuthApplication])}
-                {link("/dashboard/api-keys", "API keys", &[Section::Keys])}
-                {link("/dashboard/audit-log", "Audit log", &[Section::Audit])}
+                <ul class="dash-links">
+                    {SECTIONS.into_iter().map(|(label, href)| {
+                        let current = move || in_section(&location.pathname.get(), href);
+                        view! {
+                            <li><a href=href aria-current=move || current().then_some("page") class:active=current>{label}</a></li>
+                        }
+                    }).collect_view()}
+                </ul>
                 <ActionForm action=sign_out><button type="submit" class="button subtle">"Sign out"</button></ActionForm>
             </nav>
             <main class="dash-main">
-                {(!status.production).then(|| view! {
+                {(!production).then(|| view! {
                     <p class="dev-banner">"Development instance: connections use shared credentials (the built-in Notion sandbox unless LATCHKEY_SHARED_NOTION_CLIENT_ID is set). Production instances need your own Notion integration."</p>
                 })}
-                {body}
+                <leptos_router::components::Outlet/>
             </main>
         </div>
     }
@@ -164,8 +269,18 @@ fn copy_to_clipboard(text: &str) {
 #[component]
 fn CopyButton(text: String) -> impl IntoView {
     let copied = RwSignal::new(false);
+    let copy = move |_| {
+        copy_to_clipboard(&text);
+        copied.set(true);
+        set_timeout(
+            move || {
+                copied.try_set(false);
+            },
+            FEEDBACK_FOR,
+        );
+    };
     view! {
-        <button type="button" class="button" on:click=move |_| { copy_to_clipboard(&text); copied.set(true); }>
+        <button type="button" class="button" on:click=copy>
             {move || if copied.get() { "Copied" } else { "Copy" }}
         </button>
     }
@@ -200,14 +315,42 @@ fn RedirectHelp(status: Status) -> impl IntoView {
     }
 }
 
+/// What "Add connection" did, in words: a development instance's own connection taken over
+/// looks the same in the table, so say so.
+fn added_message(connection: &Connection) -> &'static str {
+    if connection.created_at != connection.updated_at {
+        "Notion is set up. This development instance had already made a connection with shared credentials, so that signing in worked at once; it now has the settings you chose."
+    } else {
+        "Notion connection added. People can sign in with Notion now."
+    }
+}
+
 #[component]
-fn Connections(status: Status) -> impl IntoView {
+pub fn Connections() -> impl IntoView {
+    let status = expect_context::<Status>();
     let list = Resource::new(|| (), |_| get_connections());
-    let step = RwSignal::new(0u8); // 0 closed, 1 audience, 2 provider, 3 settings
+    let step = RwSignal::new(0u8); // 0 closed, 1 who can use it, 2 provider and its settings
+    let provider = RwSignal::new(String::new());
     let enabled = RwSignal::new(true);
     let custom = RwSignal::new(status.production);
     let client_id = RwSignal::new(String::new());
     let client_secret = RwSignal::new(String::new());
+    let dialog = NodeRef::<leptos::html::Div>::new();
+    let opener = NodeRef::<leptos::html::Button>::new();
+    let open = move || {
+        step.set(1);
+        provider.set(String::new());
+        focus_first_in(dialog);
+    };
+    // Closing gives focus back to the button that opened the dialog.
+    let close = move || {
+        step.set(0);
+        request_animation_frame(move || {
+            if let Some(button) = opener.get_untracked() {
+                let _ = button.focus();
+            }
+        });
+    };
     let add = Action::new(move |_: &()| {
         let (e, c, id, secret) =
             (enabled.get_untracked(), custom.get_untracked(), client_id.get_untracked(), client_secret.get_untracked());
@@ -215,7 +358,7 @@ fn Connections(status: Status) -> impl IntoView {
     });
     Effect::new(move |_| {
         if let Some(Ok(_)) = add.value().get() {
-            step.set(0);
+            close();
             client_secret.set(String::new());
             list.refetch();
         }
@@ -225,9 +368,10 @@ fn Connections(status: Status) -> impl IntoView {
     view! {
         <header class="dash-header">
             <h1>"SSO connections"</h1>
-            <button type="button" class="button primary" on:click=move |_| { add.value().set(None); step.set(1); }>"Add connection"</button>
+            <button type="button" class="button primary" node_ref=opener on:click=move |_| { add.value().set(None); open(); }>"Add connection"</button>
         </header>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        {move || add.value().get().and_then(|r| r.ok()).map(|c| view! { <p class="notice card" role="status">{added_message(&c)}</p> })}
+        <Suspense fallback=|| view! { <p class="muted loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
                     Ok(rows) if rows.is_empty() => view! { <p class="card muted">"No connections yet. Add one to let people sign in with Notion."</p> }.into_any(),
@@ -238,44 +382,62 @@ fn Connections(status: Status) -> impl IntoView {
         </Suspense>
         <Show when=move || step.get() != 0>
             <div class="modal-backdrop">
-                <div class="modal card" role="dialog" aria-modal="true" aria-labelledby="modal-title">
+                <div class="modal card" role="dialog" aria-modal="true" aria-labelledby="modal-title" node_ref=dialog
+                    on:keydown=move |ev| modal_keys(ev, dialog, close)>
                     <h2 id="modal-title">"Add connection"</h2>
                     <Show when=move || step.get() == 1>
-                        <p class="muted">"Who can use it?"</p>
-                        <div class="choices">
-                            <button type="button" class="button choice-button" on:click=move |_| step.set(2)>"For all users"</button>
+                        <p class="muted" id="audience-label">"Who can use it?"</p>
+                        <div class="choices" role="group" aria-labelledby="audience-label">
+                            <button type="button" class="button choice-button" on:click=move |_| { step.set(2); focus_first_in(dialog); }>"For all users"</button>
                             <button type="button" class="button choice-button" disabled=true title="Not yet available">"For specific domains (not yet available)"</button>
                         </div>
                     </Show>
                     <Show when=move || step.get() == 2>
-                        <p class="muted">"Choose provider"</p>
-                        <div class="choices">
-                            <button type="button" class="button choice-button" on:click=move |_| step.set(3)>"Notion"</button>
-                        </div>
-                    </Show>
-                    <Show when=move || step.get() == 3>
-                        <label class="toggle"><input type="checkbox" prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev))/> "Enable for sign-up and sign-in"</label>
-                        <label class="toggle">
-                            <input type="checkbox" prop:checked=move || custom.get() disabled=production on:change=move |ev| custom.set(event_target_checked(&ev))/>
-                            " Use custom credentials"
-                        </label>
-                        {production.then(|| view! { <p class="small muted">"Production instances always use your own Notion integration's credentials."</p> })}
-                        <Show when=move || custom.get()>
-                            <RedirectHelp status=help_status.get_value()/>
-                            <label class="field">"OAuth Client ID" <input type="text" prop:value=move || client_id.get() on:input=move |ev| client_id.set(event_target_value(&ev))/></label>
-                            <label class="field">"OAuth Client Secret" <input type="password" autocomplete="off" prop:value=move || client_secret.get() on:input=move |ev| client_secret.set(event_target_value(&ev))/></label>
+                        <label class="field" for="provider">"Choose provider"</label>
+                        <select id="provider" class="select" prop:value=move || provider.get()
+                            on:change=move |ev| provider.set(event_target_value(&ev))>
+                            <option value="" disabled=true selected=true>"Select a provider"</option>
+                            <option value="notion">"Notion"</option>
+                        </select>
+                        <Show when=move || provider.get() == "notion">
+                            <Switch label="Enable for sign-up and sign-in" on=enabled/>
+                            <Switch label="Use custom credentials" on=custom disabled=production/>
+                            {production.then(|| view! { <p class="small muted">"Production instances always use your own Notion integration's credentials."</p> })}
+                            <Show when=move || custom.get()>
+                                <NotionIntegrationHelp/>
+                                <RedirectHelp status=help_status.get_value()/>
+                                <label class="field">"OAuth Client ID" <input type="text" prop:value=move || client_id.get() on:input=move |ev| client_id.set(event_target_value(&ev))/></label>
+                                <label class="field">"OAuth Client Secret" <input type="password" autocomplete="off" prop:value=move || client_secret.get() on:input=move |ev| client_secret.set(event_target_value(&ev))/></label>
+                            </Show>
+                            {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> })}
                         </Show>
-                        {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> })}
                     </Show>
                     <div class="actions">
-                        <button type="button" class="button" on:click=move |_| step.set(0)>"Cancel"</button>
-                        <Show when=move || step.get() == 3>
-                            <button type="button" class="button primary" disabled=move || add.pending().get() on:click=move |_| { add.dispatch(()); }>"Add connection"</button>
+                        <button type="button" class="button" on:click=move |_| close()>"Cancel"</button>
+                        <Show when=move || step.get() == 2 && provider.get() == "notion">
+                            // aria-disabled, not disabled, while it runs: a disabled button would drop
+                            // the keyboard's focus out of the dialog.
+                            <button type="button" class="button primary" aria-disabled=move || add.pending().get().to_string()
+                                on:click=move |_| if !add.pending().get_untracked() { add.dispatch(()); }>
+                                {move || if add.pending().get() { "Adding…" } else { "Add connection" }}
+                            </button>
                         </Show>
                     </div>
                 </div>
             </div>
         </Show>
+    }
+}
+
+/// Where a Notion integration is made, and what to pick there.
+#[component]
+fn NotionIntegrationHelp() -> impl IntoView {
+    view! {
+        <p class="small">
+            "Create the integration at "
+            <a href="https://www.notion.so/profile/integrations" target="_blank" rel="noopener noreferrer">"Notion's integrations page"</a>
+            ", then copy its OAuth client ID and secret here."
+        </p>
     }
 }
 
@@ -299,7 +461,8 @@ fn ConnectionTable(rows: Vec<Connection>) -> impl IntoView {
 }
 
 #[component]
-fn ConnectionPage(status: Status) -> impl IntoView {
+pub fn ConnectionPage() -> impl IntoView {
+    let status = expect_context::<Status>();
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let loaded = Resource::new(id, get_connection);
@@ -354,12 +517,32 @@ fn ConnectionForm(connection: Connection, status: Status) -> impl IntoView {
     });
     let production = status.production;
     let status = StoredValue::new(status);
+    // Switching the (only) connection off stops every sign-in: ask before saving that.
+    let was_enabled = RwSignal::new(connection.enabled);
+    let confirm_disable = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Ok(saved)) = save.value().get() {
+            was_enabled.set(saved.enabled);
+        }
+    });
+    let save_clicked = move || {
+        if was_enabled.get_untracked() && !enabled.get_untracked() {
+            confirm_disable.set(true);
+        } else {
+            save.dispatch(());
+        }
+    };
     view! {
         <section class="card">
             <h1>"Notion connection"</h1>
-            <label class="toggle"><input type="checkbox" prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev))/> " Enable for sign-up and sign-in"</label>
-            <label class="toggle"><input type="checkbox" prop:checked=move || custom.get() disabled=production on:change=move |ev| custom.set(event_target_checked(&ev))/> " Use custom credentials"</label>
-            <Show when=move || custom.get()>
+            <Switch label="Enable for sign-up and sign-in" on=enabled/>
+            <Switch label="Use custom credentials" on=custom disabled=production/>
+            <Show when=move || custom.get()
+                fallback=move || view! {
+                    <p class="small muted">"Shared credentials: Latchkey's development integration (the Notion sandbox unless one is configured). People are sent back to:"</p>
+                    <CopyField id="authorization-url" label="Authorization URL" value=status.get_value().redirect_uri.clone()/>
+                }>
+                <NotionIntegrationHelp/>
                 <RedirectHelp status=status.get_value()/>
                 <label class="field">"OAuth Client ID" <input type="text" prop:value=move || client_id.get() on:input=move |ev| client_id.set(event_target_value(&ev))/></label>
                 <label class="field">"OAuth Client Secret"
@@ -368,14 +551,19 @@ fn ConnectionForm(connection: Connection, status: Status) -> impl IntoView {
                         prop:value=move || client_secret.get() on:input=move |ev| client_secret.set(event_target_value(&ev))/>
                 </label>
             </Show>
-            {move || save.value().get().map(|r| match r {
-                Ok(_) => view! { <p class="notice" role="status">"Saved."</p> }.into_any(),
-                Err(e) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
-            })}
+            <SaveNotice action=save/>
             <div class="actions">
                 <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete"</button>
-                <button type="button" class="button primary" on:click=move |_| { save.dispatch(()); }>"Save"</button>
+                <button type="button" class="button primary" aria-disabled=move || save.pending().get().to_string()
+                    on:click=move |_| if !save.pending().get_untracked() { save_clicked() }>"Save"</button>
             </div>
+            <Show when=move || confirm_disable.get()>
+                <div class="confirm" role="alertdialog" aria-label="Confirm disable">
+                    <p>"Turn off sign-in with Notion? This is the only connection: nobody can sign in or sign up until it is on again. People signed in now stay signed in."</p>
+                    <button type="button" class="button" on:click=move |_| confirm_disable.set(false)>"Keep it on"</button>
+                    <button type="button" class="button danger" on:click=move |_| { confirm_disable.set(false); save.dispatch(()); }>"Yes, turn it off"</button>
+                </div>
+            </Show>
             <Show when=move || confirm_delete.get()>
                 <div class="confirm" role="alertdialog" aria-label="Confirm delete">
                     <p>"Delete this connection? Nobody can sign in with Notion until you add one again."</p>
@@ -389,7 +577,7 @@ fn ConnectionForm(connection: Connection, status: Status) -> impl IntoView {
 }
 
 #[component]
-fn Portal() -> impl IntoView {
+pub fn Portal() -> impl IntoView {
     let info = Resource::new(|| (), |_| get_portal());
     view! {
         <header class="dash-header"><h1>"Account Portal"</h1></header>
@@ -435,11 +623,9 @@ fn PortalView(info: PortalInfo) -> impl IntoView {
             </label>
             <label class="field">"After sign-in, go to" <input type="text" placeholder="/user" prop:value=move || after_in.get() on:input=move |ev| after_in.set(event_target_value(&ev))/></label>
             <label class="field">"After sign-up, go to" <input type="text" placeholder="/user" prop:value=move || after_up.get() on:input=move |ev| after_up.set(event_target_value(&ev))/></label>
-            {move || save.value().get().map(|r| match r {
-                Ok(()) => view! { <p class="notice" role="status">"Saved."</p> }.into_any(),
-                Err(e) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
-            })}
-            <div class="actions"><button type="button" class="button primary" on:click=move |_| { save.dispatch(()); }>"Save"</button></div>
+            <SaveNotice action=save/>
+            <div class="actions"><button type="button" class="button primary" aria-disabled=move || save.pending().get().to_string()
+                on:click=move |_| if !save.pending().get_untracked() { save.dispatch(()); }>"Save"</button></div>
         </section>
     }
 }
@@ -451,7 +637,7 @@ fn on_last_page(page: i64, total: i64) -> bool {
 }
 
 #[component]
-fn Users() -> impl IntoView {
+pub fn Users() -> impl IntoView {
     let query = RwSignal::new(String::new());
     let page = RwSignal::new(0i64);
     let list = Resource::new(move || (query.get(), page.get()), |(q, p)| find_users(q, p));
@@ -497,7 +683,7 @@ fn UserRow(user: User) -> impl IntoView {
 }
 
 #[component]
-fn UserPage() -> impl IntoView {
+pub fn UserPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(id, get_user_detail);
@@ -511,6 +697,8 @@ fn UserPage() -> impl IntoView {
         }
     });
     let confirm = RwSignal::new(false);
+    // Which session's Revoke was pressed: asked before it is ended.
+    let confirm_revoke = RwSignal::new(None::<String>);
     let remove = Action::new(move |id: &String| {
         let id = id.clone();
         async move { delete_user(id).await }
@@ -544,10 +732,21 @@ fn UserPage() -> impl IntoView {
                                         let sid = s.id.clone();
                                         view! {
                                             <li><span>"Since " {utc_datetime(s.created_at)} " · last active " {utc_datetime(s.last_active_at)}</span>
-                                                <button type="button" class="button subtle" on:click=move |_| { revoke.dispatch(sid.clone()); }>"Revoke"</button></li>
+                                                <button type="button" class="button subtle" on:click=move |_| confirm_revoke.set(Some(sid.clone()))>"Revoke"</button></li>
                                         }
                                     }).collect_view()}
                                 </ul>
+                                <Show when=move || confirm_revoke.read().is_some()>
+                                    <div class="confirm" role="alertdialog" aria-label="Confirm revoke session">
+                                        <p>"Revoke this session? That device is signed out at once, and the apps it signed in to lose access when their token ends."</p>
+                                        <button type="button" class="button" on:click=move |_| confirm_revoke.set(None)>"Keep it"</button>
+                                        <button type="button" class="button danger" on:click=move |_| {
+                                            if let Some(sid) = confirm_revoke.get_untracked() { revoke.dispatch(sid); }
+                                            confirm_revoke.set(None);
+                                        }>"Yes, revoke"</button>
+                                    </div>
+                                </Show>
+                                {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <p class="alert" role="alert">{error_text(e)}</p> })}
                             </section>
                             <section class="card">
                                 <button type="button" class="button danger" on:click=move |_| confirm.set(true)>"Delete user"</button>
@@ -574,12 +773,13 @@ fn UserPage() -> impl IntoView {
 }
 
 #[component]
-fn ApiKeys() -> impl IntoView {
+pub fn ApiKeys() -> impl IntoView {
     let loaded = Resource::new(|| (), |_| get_keys());
     let reveal = Action::new(|_: &()| reveal_secret_key());
     let rotate = Action::new(|_: &()| rotate_secret_key());
     let confirm = RwSignal::new(false);
-    let shown = move || rotate.value().get().or_else(|| reveal.value().get());
+    let hidden = RwSignal::new(true);
+    let shown = move || rotate.value().get().or_else(|| reveal.value().get()).filter(|_| !hidden.get());
     view! {
         <header class="dash-header"><h1>"API keys"</h1></header>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -589,7 +789,10 @@ fn ApiKeys() -> impl IntoView {
                         <section class="card">
                             <h2>"Publishable key"</h2>
                             <p class="small muted">"For the widget's script tag; safe in a browser."</p>
-                            <code class="key" data-key="publishable">{k.publishable_key}</code>
+                            <div class="copy-row">
+                                <code class="key" data-key="publishable">{k.publishable_key.clone()}</code>
+                                <CopyButton text=k.publishable_key/>
+                            </div>
                         </section>
                     }.into_any(),
                     Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
@@ -599,23 +802,54 @@ fn ApiKeys() -> impl IntoView {
         <section class="card">
             <h2>"Secret key"</h2>
             <p class="small muted">"For your servers' calls to the backend API. Never put it in a browser."</p>
-            {move || match shown() {
-                Some(Ok(key)) => view! { <code class="key" data-key="secret">{key}</code> }.into_any(),
-                Some(Err(e)) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
-                None => view! { <code class="key">"sk_••••••••••••••••"</code> }.into_any(),
-            }}
+            <RevealedKey shown=Signal::derive(shown) kind="secret" masked="sk_••••••••••••••••"/>
             <div class="actions">
-                <button type="button" class="button" on:click=move |_| { reveal.dispatch(()); }>"Reveal"</button>
+                <RevealButton hidden reveal/>
                 <button type="button" class="button danger" on:click=move |_| confirm.set(true)>"Rotate"</button>
             </div>
             <Show when=move || confirm.get()>
                 <div class="confirm" role="alertdialog" aria-label="Confirm rotate">
                     <p>"Make a new secret key? The current one stops working at once."</p>
                     <button type="button" class="button" on:click=move |_| confirm.set(false)>"Keep the current key"</button>
-                    <button type="button" class="button danger" on:click=move |_| { confirm.set(false); rotate.dispatch(()); }>"Yes, rotate"</button>
+                    <button type="button" class="button danger" on:click=move |_| { confirm.set(false); hidden.set(false); rotate.dispatch(()); }>"Yes, rotate"</button>
                 </div>
             </Show>
         </section>
+    }
+}
+
+/// A secret once revealed (with its Copy button), or its masked stand-in.
+#[component]
+fn RevealedKey(
+    shown: Signal<Option<Result<String, ServerFnError>>>,
+    kind: &'static str,
+    masked: &'static str,
+) -> impl IntoView {
+    move || match shown.get() {
+        Some(Ok(key)) => view! {
+            <div class="copy-row"><code class="key" data-key=kind>{key.clone()}</code><CopyButton text=key/></div>
+        }
+        .into_any(),
+        Some(Err(e)) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
+        None => view! { <code class="key">{masked}</code> }.into_any(),
+    }
+}
+
+/// "Reveal" asks the server for the secret; once shown it becomes "Hide".
+#[component]
+fn RevealButton(hidden: RwSignal<bool>, reveal: Action<(), Result<String, ServerFnError>>) -> impl IntoView {
+    let toggle = move |_| {
+        if hidden.get_untracked() {
+            hidden.set(false);
+            reveal.dispatch(());
+        } else {
+            hidden.set(true);
+        }
+    };
+    view! {
+        <button type="button" class="button" aria-pressed=move || (!hidden.get()).to_string() on:click=toggle>
+            {move || if hidden.get() { "Reveal" } else { "Hide" }}
+        </button>
     }
 }
 
@@ -665,7 +899,7 @@ fn events_summary(events: &[WebhookEvent]) -> String {
 }
 
 #[component]
-fn Webhooks() -> impl IntoView {
+pub fn Webhooks() -> impl IntoView {
     let list = Resource::new(|| (), |_| get_webhooks());
     let adding = RwSignal::new(false);
     let url = RwSignal::new(String::new());
@@ -740,7 +974,7 @@ fn WebhookTable(rows: Vec<Webhook>) -> impl IntoView {
 }
 
 #[component]
-fn WebhookPage() -> impl IntoView {
+pub fn WebhookPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(id, get_webhook_detail);
@@ -771,7 +1005,8 @@ fn WebhookForm(detail: WebhookDetail, reload: Resource<Result<WebhookDetail, Ser
     let reveal = Action::new(move |_: &()| reveal_webhook_secret(id.get_value()));
     let rotate = Action::new(move |_: &()| rotate_webhook_secret(id.get_value()));
     let confirm_rotate = RwSignal::new(false);
-    let shown = move || rotate.value().get().or_else(|| reveal.value().get());
+    let hidden = RwSignal::new(true);
+    let shown = move || rotate.value().get().or_else(|| reveal.value().get()).filter(|_| !hidden.get());
     let retry = Action::new(move |delivery: &String| retry_webhook_delivery(id.get_value(), delivery.clone()));
     Effect::new(move |_| {
         if let Some(Ok(())) = retry.value().get() {
@@ -793,11 +1028,8 @@ fn WebhookForm(detail: WebhookDetail, reload: Resource<Result<WebhookDetail, Ser
                 <input type="url" prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/>
             </label>
             <EventChoices chosen/>
-            <label class="toggle"><input type="checkbox" prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev))/> " Enabled"</label>
-            {move || save.value().get().map(|r| match r {
-                Ok(_) => view! { <p class="notice" role="status">"Saved."</p> }.into_any(),
-                Err(e) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
-            })}
+            <Switch label="Enabled" on=enabled/>
+            <SaveNotice action=save/>
             <div class="actions">
                 <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete endpoint"</button>
                 <button type="button" class="button primary" disabled=move || save.pending().get() on:click=move |_| { save.dispatch(()); }>"Save"</button>
@@ -813,20 +1045,16 @@ fn WebhookForm(detail: WebhookDetail, reload: Resource<Result<WebhookDetail, Ser
         <section class="card">
             <h2>"Signing secret"</h2>
             <p class="small muted">"Your server checks each delivery's signature with it (the standardwebhooks package)."</p>
-            {move || match shown() {
-                Some(Ok(secret)) => view! { <code class="key" data-key="webhook-secret">{secret}</code> }.into_any(),
-                Some(Err(e)) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
-                None => view! { <code class="key">"whsec_••••••••••••••••"</code> }.into_any(),
-            }}
+            <RevealedKey shown=Signal::derive(shown) kind="webhook-secret" masked="whsec_••••••••••••••••"/>
             <div class="actions">
-                <button type="button" class="button" on:click=move |_| { reveal.dispatch(()); }>"Reveal"</button>
+                <RevealButton hidden reveal/>
                 <button type="button" class="button danger" on:click=move |_| confirm_rotate.set(true)>"Rotate"</button>
             </div>
             <Show when=move || confirm_rotate.get()>
                 <div class="confirm" role="alertdialog" aria-label="Confirm rotate secret">
                     <p>"Make a new signing secret? Deliveries are signed with it from the next attempt on."</p>
                     <button type="button" class="button" on:click=move |_| confirm_rotate.set(false)>"Keep the current secret"</button>
-                    <button type="button" class="button danger" on:click=move |_| { confirm_rotate.set(false); rotate.dispatch(()); }>"Yes, rotate"</button>
+                    <button type="button" class="button danger" on:click=move |_| { confirm_rotate.set(false); hidden.set(false); rotate.dispatch(()); }>"Yes, rotate"</button>
                 </div>
             </Show>
         </section>
@@ -908,7 +1136,7 @@ fn OpenIdValues(settings: OpenIdSettings, #[prop(optional)] client_id: Option<St
 }
 
 #[component]
-fn OAuthApps() -> impl IntoView {
+pub fn OAuthApps() -> impl IntoView {
     let list = Resource::new(|| (), |_| get_oauth_applications());
     let creating = RwSignal::new(false);
     let name = RwSignal::new(String::new());
@@ -957,9 +1185,9 @@ fn OAuthApps() -> impl IntoView {
                     <textarea rows="3" required placeholder="https://app.example.com/auth/callback"
                         prop:value=move || uris.get() on:input=move |ev| uris.set(event_target_value(&ev))></textarea>
                 </label>
-                <label class="toggle"><input type="checkbox" prop:checked=move || public.get() on:change=move |ev| public.set(event_target_checked(&ev))/> " Public client (no secret, PKCE required)"</label>
+                <Switch label="Public client (no secret, PKCE required)" on=public/>
                 <p class="small muted">"For single-page and native apps, which cannot keep a secret. This cannot be changed later."</p>
-                <label class="toggle"><input type="checkbox" prop:checked=move || skip_consent.get() on:change=move |ev| skip_consent.set(event_target_checked(&ev))/> " Skip consent (a trusted first-party app: people are not asked)"</label>
+                <Switch label="Skip consent (a trusted first-party app: people are not asked)" on=skip_consent/>
                 {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> })}
                 <div class="actions">
                     <button type="button" class="button" on:click=move |_| creating.set(false)>"Cancel"</button>
@@ -1012,7 +1240,7 @@ fn OAuthAppTable(rows: Vec<OAuthApplication>) -> impl IntoView {
 }
 
 #[component]
-fn OAuthAppPage() -> impl IntoView {
+pub fn OAuthAppPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(id, get_oauth_application_detail);
@@ -1075,11 +1303,8 @@ fn OAuthAppForm(detail: OAuthApplicationDetail) -> impl IntoView {
             <label class="field">"Redirect URIs, one per line"
                 <textarea rows="3" required prop:value=move || uris.get() on:input=move |ev| uris.set(event_target_value(&ev))></textarea>
             </label>
-            <label class="toggle"><input type="checkbox" prop:checked=move || skip_consent.get() on:change=move |ev| skip_consent.set(event_target_checked(&ev))/> " Skip consent (a trusted first-party app: people are not asked)"</label>
-            {move || save.value().get().map(|r| match r {
-                Ok(_) => view! { <p class="notice" role="status">"Saved."</p> }.into_any(),
-                Err(e) => view! { <div class="alert" role="alert"><p>{error_text(e)}</p></div> }.into_any(),
-            })}
+            <Switch label="Skip consent (a trusted first-party app: people are not asked)" on=skip_consent/>
+            <SaveNotice action=save/>
             <div class="actions">
                 <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete application"</button>
                 <button type="submit" class="button primary" disabled=move || save.pending().get()>"Save"</button>
@@ -1123,7 +1348,7 @@ fn no_older_entries(page: i64, total: i64) -> bool {
 
 /// Who did what to this instance, newest first.
 #[component]
-fn AuditLog() -> impl IntoView {
+pub fn AuditLog() -> impl IntoView {
     let page = RwSignal::new(0i64);
     let list = Resource::new(move || page.get(), get_audit_log);
     let who = |actor: &str| match actor {

@@ -6,6 +6,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::api::sign_in_unavailable;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Intent {
     SignIn,
@@ -81,10 +83,30 @@ fn AuthCard(intent: Intent) -> impl IntoView {
                         <p>{failure.message()}</p>
                     </div>
                 })}
-                <a class="notion-button" rel="external" href=move || start_href(intent, redirect_url().as_deref())>
-                    <NotionMark/>
-                    <span>{button}</span>
-                </a>
+                // The route renders whole on the server (SsrMode::Async): no script, no flash.
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match sign_in_unavailable().await {
+                            Ok(None) => view! {
+                                <a class="notion-button" rel="external" href=move || start_href(intent, redirect_url().as_deref())>
+                                    <NotionMark/>
+                                    <span>{button}</span>
+                                </a>
+                            }.into_any(),
+                            // Nothing to click that would only end on an error page: say why instead.
+                            Ok(Some(code)) => {
+                                let failure = Failure::from_code(&code).unwrap_or(Failure::ConnectionDisabled);
+                                view! {
+                                    <div class="alert" role="status" data-unavailable=failure.code()>
+                                        <strong>{failure.title()}</strong>
+                                        <p>{failure.message()}</p>
+                                    </div>
+                                }.into_any()
+                            }
+                            Err(error) => view! { <div class="alert" role="alert"><p>{error.to_string()}</p></div> }.into_any(),
+                        }
+                    })}
+                </Suspense>
                 <p class="switch">
                     {switch_text} " "
                     <a href=move || switch_href(switch_page, redirect_url().as_deref())>{switch_link}</a>

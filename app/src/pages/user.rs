@@ -3,21 +3,23 @@
 use domain::model::{DeviceSession, User, Workspace};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use crate::api::{get_profile, Profile};
-use crate::format::{device_name, initials, utc_datetime};
+use crate::format::{device_name, distinct_names, initials, time_ago, utc_datetime};
 
 #[component]
 pub fn UserPage() -> impl IntoView {
     // Rendered whole on the server (the route is SsrMode::Async) and never hydrated: signing
     // out, here or on another device, is a plain form. So the profile is awaited directly
     // rather than through a Resource, which would also copy it into the page for hydration.
+    let redirect_url = use_query_map().read_untracked().get("redirect_url");
     view! {
         <Title text="Your account"/>
         <main class="profile">
             <Suspense fallback=|| view! { <p class="muted">"Loading your account…"</p> }>
                 {Suspend::new(async move {
-                    match get_profile().await {
+                    match get_profile(redirect_url.clone()).await {
                         Ok(Some(profile)) => view! { <ProfileView profile/> }.into_any(),
                         Ok(None) => view! {
                             <section class="card"><p>"You are signed out. " <a href="/sign-in">"Sign in"</a></p></section>
@@ -34,9 +36,12 @@ pub fn UserPage() -> impl IntoView {
 
 #[component]
 fn ProfileView(profile: Profile) -> impl IntoView {
-    let Profile { user, sessions, environment } = profile;
+    let Profile { user, sessions, environment, back_to, now } = profile;
     let workspaces: Vec<Workspace> = user.external_accounts.iter().flat_map(|a| a.workspaces.clone()).collect();
     view! {
+        {back_to.map(|back| view! {
+            <p class="back-link"><a href=back.href>{format!("← Back to {}", back.host)}</a></p>
+        })}
         {(environment == "development").then(|| view! {
             <p class="dev-banner">"Development instance: sign-ins go through the Notion sandbox unless shared credentials are set."</p>
         })}
@@ -62,7 +67,10 @@ fn ProfileView(profile: Profile) -> impl IntoView {
         <section class="card">
             <h2>"Where you are signed in"</h2>
             <ul class="list sessions">
-                {sessions.into_iter().map(|s| view! { <SessionItem session=s/> }).collect_view()}
+                {
+                    let names = distinct_names(sessions.iter().map(|s| device_name(s.user_agent.as_deref())).collect());
+                    sessions.into_iter().zip(names).map(|(s, name)| view! { <SessionItem session=s name now/> }).collect_view()
+                }
             </ul>
         </section>
     }
@@ -93,17 +101,23 @@ fn WorkspaceItem(workspace: Workspace) -> impl IntoView {
     }
 }
 
+/// A moment as people read it ("5 minutes ago"), the exact UTC time on hover.
 #[component]
-fn SessionItem(session: DeviceSession) -> impl IntoView {
+fn When(at: i64, now: i64) -> impl IntoView {
+    view! { <time title=utc_datetime(at)>{time_ago(at, now)}</time> }
+}
+
+#[component]
+fn SessionItem(session: DeviceSession, name: String, now: i64) -> impl IntoView {
     let action = format!("/v1/sessions/{}/revoke", session.session.id);
     view! {
         <li class:current=session.current>
             <div>
-                <strong>{device_name(session.user_agent.as_deref())}</strong>
+                <strong>{name}</strong>
                 {session.current.then(|| view! { <span class="badge">"This device"</span> })}
                 <p class="muted small">
-                    "Signed in " {utc_datetime(session.session.created_at)}
-                    " · last active " {utc_datetime(session.session.last_active_at)}
+                    "Signed in " <When at=session.session.created_at now/>
+                    " · last active " <When at=session.session.last_active_at now/>
                 </p>
             </div>
             {(!session.current).then(|| view! {

@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use domain::config::is_loopback_host;
 use domain::failure::Failure;
-use domain::flow::{unique_query_params, Callback, Intent};
+use domain::flow::{unique_query_params, Callback, Intent, SignInFailed};
 use domain::session::{cookie_names, flow_cookie, removal_cookie, session_cookie};
 use domain::Latchkey;
 use url::Url;
 
 use super::AppState;
-use crate::html::{failure_page, failure_page_with_hint};
+use crate::html::{failure_page, failure_page_with, FailureLinks};
 
 pub async fn start(
     State(state): State<AppState>,
@@ -68,7 +68,7 @@ pub async fn callback(
             let jar = jar.add(session_cookie(signed_in.session_token.expose(), secure));
             (jar, Redirect::to(&signed_in.redirect_url)).into_response()
         }
-        Err(failure) => {
+        Err(SignInFailed { failure, retry_href, redirect_url }) => {
             crate::observe::sign_in_outcome(failure.code());
             // Back after a sign-in, or a callback opened twice: nothing was signed in, but the
             // person already is. Send them on rather than show a dead link's error.
@@ -91,7 +91,11 @@ pub async fn callback(
                     latchkey.config.redirect_uri()
                 )
             });
-            (jar, failure_page_with_hint(failure, None, hint)).into_response()
+            // The app the person came from, when it is another site: a way back to it.
+            let back_to = redirect_url
+                .and_then(|url| Url::parse(&url).ok())
+                .filter(|url| url.origin() != latchkey.config.public_url.origin());
+            (jar, failure_page_with(failure, FailureLinks { retry_href, back_to, owner_hint: hint })).into_response()
         }
     }
 }

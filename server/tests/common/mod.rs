@@ -456,7 +456,18 @@ pub fn consent_form(authorize_url: &str, person: &str, decision: &str) -> String
 /// Starts a sign-in and answers the sandbox's consent page; returns the callback URL Notion
 /// would send the browser to.
 pub async fn consent_in_sandbox(server: &impl Base, browser: &mut Browser, person: &str, decision: &str) -> String {
-    let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
+    consent_in_sandbox_from(server, browser, "/v1/oauth/notion/start", person, decision).await
+}
+
+/// The same, from a start URL of the caller's (an intent, a `redirect_url`).
+pub async fn consent_in_sandbox_from(
+    server: &impl Base,
+    browser: &mut Browser,
+    start_path: &str,
+    person: &str,
+    decision: &str,
+) -> String {
+    let start = browser.get(&server.url(start_path)).await;
     assert_eq!(start.status, StatusCode::SEE_OTHER, "start redirects to Notion: {}", start.body);
     let authorize = start.location().expect("authorize URL");
     let consent = browser.get(&authorize).await;
