@@ -53,8 +53,9 @@ fi
 # end-to-end tests) live in tools/.
 if [ ! -x "$ROOT/tools/node_modules/.bin/wasm-opt" ] || [ ! -x "$ROOT/tools/node_modules/.bin/esbuild" ] \
   || [ ! -d "$ROOT/tools/node_modules/@playwright/test" ] || [ ! -d "$ROOT/tools/node_modules/jose" ] \
-  || [ ! -d "$ROOT/tools/node_modules/standardwebhooks" ] || [ ! -d "$ROOT/tools/node_modules/openid-client" ]; then
-  step "npm install (binaryen $BINARYEN_VERSION, esbuild, @playwright/test, jose, standardwebhooks, openid-client)"
+  || [ ! -d "$ROOT/tools/node_modules/standardwebhooks" ] || [ ! -d "$ROOT/tools/node_modules/openid-client" ] \
+  || [ ! -f "$ROOT/tools/node_modules/axe-core/axe.min.js" ]; then
+  step "npm install (binaryen $BINARYEN_VERSION, esbuild, @playwright/test, jose, standardwebhooks, openid-client, axe-core)"
   (cd "$ROOT/tools" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
 fi
 

@@ -30,10 +30,11 @@ http
     res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
     res.end(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${page.title}</title><style>${page.css}</style></head>
-<body>
+<body><main>
   <h1 id="host-title">${page.title}</h1>
   <p id="host-content">The host page's own content.</p>
   <div id="latchkey"></div>
+</main>
   <script src="${base}/widget.js" data-publishable-key="${page.key ?? key}" async></script>
 </body></html>`);
   })

@@ -41,7 +41,7 @@ test("an admin creates an OAuth application, copies its secret once, skips conse
   await form.getByLabel("Name").fill(name);
   await form.getByLabel("Redirect URIs, one per line").fill("not a url");
   await form.getByRole("button", { name: "Create application" }).click();
-  await expect(form.getByRole("alert")).toContainText("`not a url` is not an absolute URL");
+  await expect(form.getByRole("alert")).toContainText("Redirect URIs: “not a url” is not an absolute URL");
   await expect(page.getByText("No applications yet.")).toBeVisible();
 
   await form.getByLabel("Redirect URIs, one per line").fill(`${redirect}\n\nhttp://127.0.0.1:4999/cb`);
@@ -91,7 +91,7 @@ test("an admin creates an OAuth application, copies its secret once, skips conse
   // Editing in a bad redirect URI is refused in words; what was saved stays.
   await settings.getByLabel("Redirect URIs, one per line").fill("not a url");
   await settings.getByRole("button", { name: "Save" }).click();
-  await expect(settings.getByRole("alert")).toContainText("`not a url` is not an absolute URL");
+  await expect(settings.getByRole("alert")).toContainText("Redirect URIs: “not a url” is not an absolute URL");
   await page.reload();
   await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
   await expect(settings.getByLabel("Redirect URIs, one per line")).toHaveValue(`${redirect}\nhttp://127.0.0.1:4999/cb`);

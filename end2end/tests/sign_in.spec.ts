@@ -106,6 +106,14 @@ test.describe("without JavaScript", () => {
   });
 });
 
+test("the sandbox's Allow access is on the first screen, on a laptop and on a phone", async ({ page }) => {
+  for (const viewport of [{ width: 1280, height: 720 }, { width: 390, height: 844 }]) {
+    await page.setViewportSize(viewport);
+    await openConsent(page);
+    await expect(page.getByRole("button", { name: "Allow access" }), `${viewport.width}×${viewport.height}`).toBeInViewport();
+  }
+});
+
 test("a name and workspace that look like HTML are shown as text", async ({ page }) => {
   const dialogs: string[] = [];
   page.on("dialog", async (dialog) => {

@@ -74,13 +74,23 @@ pub fn failure_page_with(failure: Failure, links: FailureLinks) -> Response {
 
 /// A page that explains and stops: an OpenID request that cannot go back to its app.
 pub fn notice_page(status: StatusCode, title: String, message: String) -> Response {
+    notice_page_with_link(status, title, message, ("/user", "Your account"))
+}
+
+/// The same, with the one link the person needs next.
+pub fn notice_page_with_link(
+    status: StatusCode,
+    title: String,
+    message: String,
+    (href, label): (&'static str, &'static str),
+) -> Response {
     let body = view! {
         <main class="auth">
             <section class="card" aria-labelledby="notice-heading">
                 <div class="brand" aria-hidden="true">"Latchkey"</div>
                 <h1 id="notice-heading">{title.clone()}</h1>
                 <p class="lead">{message}</p>
-                <a class="button" href="/user">"Your account"</a>
+                <a class="button" href=href>{label}</a>
             </section>
         </main>
     };

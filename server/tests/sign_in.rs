@@ -204,3 +204,42 @@ async fn a_session_cookie_planted_before_sign_in_is_never_the_session_after() {
     // The planted session ended with the sign-in on that device.
     assert_eq!(attacker.get(&server.url("/v1/me")).await.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_person_deletes_their_own_account_from_the_profile() {
+    let server = Server::start(&[]).await;
+    let mut ada = Browser::new();
+    sign_in(&server, &mut ada, "ada").await;
+    let mut phone = Browser::new();
+    sign_in(&server, &mut phone, "ada").await;
+    let profile = ada.get(&server.url("/user")).await;
+    assert!(profile.body.contains(r#"action="/v1/me/delete""#), "the profile offers it");
+
+    // Not without the box ticked, and never from another site.
+    let unconfirmed = ada.post_form(&server.url("/v1/me/delete"), "").await;
+    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+    let forged = ada
+        .request(
+            Method::POST,
+            &server.url("/v1/me/delete"),
+            Some("confirm=yes".into()),
+            &[("origin", "https://evil.example"), ("content-type", "application/x-www-form-urlencoded")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(server.count("users").await, 1);
+
+    let deleted = ada.post_form(&server.url("/v1/me/delete"), "confirm=yes").await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert!(deleted.body.contains("Your account is deleted"));
+    assert!(deleted.set_cookies().iter().any(|c| c.starts_with("latchkey_session=") && c.contains("Max-Age=0")));
+    assert_eq!(server.count("users").await, 0);
+    // Every session of theirs ended, this device's and the phone's.
+    assert_eq!(ada.get(&server.url("/v1/me")).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(phone.get(&server.url("/v1/me")).await.status, StatusCode::UNAUTHORIZED);
+    // Signed out, there is nothing to delete.
+    assert_eq!(
+        Browser::new().post_form(&server.url("/v1/me/delete"), "confirm=yes").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -445,7 +445,7 @@ fn NotionIntegrationHelp() -> impl IntoView {
 fn ConnectionTable(rows: Vec<Connection>) -> impl IntoView {
     view! {
         <table class="table card">
-            <thead><tr><th>"Provider"</th><th>"Status"</th><th>"Credentials"</th><th></th></tr></thead>
+            <thead><tr><th>"Provider"</th><th>"Status"</th><th>"Credentials"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
             <tbody>
                 {rows.into_iter().map(|c| view! {
                     <tr>
@@ -958,7 +958,7 @@ pub fn Webhooks() -> impl IntoView {
 fn WebhookTable(rows: Vec<Webhook>) -> impl IntoView {
     view! {
         <table class="table card">
-            <thead><tr><th>"Endpoint"</th><th>"Events"</th><th>"Status"</th><th></th></tr></thead>
+            <thead><tr><th>"Endpoint"</th><th>"Events"</th><th>"Status"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
             <tbody>
                 {rows.into_iter().map(|w| view! {
                     <tr>
@@ -1065,7 +1065,7 @@ fn WebhookForm(detail: WebhookDetail, reload: Resource<Result<WebhookDetail, Ser
             </header>
             {(deliveries.is_empty()).then(|| view! { <p class="muted">"Nothing sent yet."</p> })}
             <table class="table">
-                <thead><tr><th>"Event"</th><th>"Status"</th><th>"Attempts"</th><th>"Last answer"</th><th>"Next attempt"</th><th></th></tr></thead>
+                <thead><tr><th>"Event"</th><th>"Status"</th><th>"Attempts"</th><th>"Last answer"</th><th>"Next attempt"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                 <tbody>
                     {deliveries.into_iter().map(|d| view! { <DeliveryRow delivery=d retry/> }).collect_view()}
                 </tbody>
@@ -1220,7 +1220,7 @@ pub fn OAuthApps() -> impl IntoView {
 fn OAuthAppTable(rows: Vec<OAuthApplication>) -> impl IntoView {
     view! {
         <table class="table card stacked">
-            <thead><tr><th>"Name"</th><th>"Client ID"</th><th>"Type"</th><th>"Redirect URIs"</th><th>"Consent"</th><th></th></tr></thead>
+            <thead><tr><th>"Name"</th><th>"Client ID"</th><th>"Type"</th><th>"Redirect URIs"</th><th>"Consent"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
             <tbody>
                 {rows.into_iter().map(|app| view! {
                     <tr data-application=app.id.clone()>

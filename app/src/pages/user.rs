@@ -73,6 +73,18 @@ fn ProfileView(profile: Profile) -> impl IntoView {
                 }
             </ul>
         </section>
+
+        <section class="card danger-zone" aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete your account"</h2>
+            <p class="small muted">"Your account and every session end at once, and this site's access to your Notion workspaces is revoked. Apps you signed in to lose access when their tokens run out."</p>
+            <form method="post" action="/v1/me/delete">
+                <label class="choice">
+                    <input type="checkbox" name="confirm" value="yes" required/>
+                    <span>"I understand: delete my account"</span>
+                </label>
+                <button type="submit" class="button danger">"Delete account"</button>
+            </form>
+        </section>
     }
 }
 

@@ -42,8 +42,58 @@ impl AdminError {
         AdminError::new(404, "not_found", format!("No {what} with that id."))
     }
 
+    /// A refused value, worded for the person who typed it: the field as the form names it,
+    /// then what is wrong, with their text in quotes (“not a url” is not…), never code-like
+    /// `allowed_origins: \`not a url\``.
     pub fn invalid(field: &str, message: &str) -> Self {
-        AdminError::new(422, "invalid_field", format!("{field}: {message}"))
+        AdminError::new(422, "invalid_field", format!("{}: {}", field_label(field), quoted(message)))
+    }
+}
+
+/// The name a form gives a field of the API.
+fn field_label(field: &str) -> &str {
+    match field {
+        "allowed_origins" => "Allowed origins",
+        "after_sign_in_url" => "After sign-in, go to",
+        "after_sign_up_url" => "After sign-up, go to",
+        "url" => "Endpoint URL",
+        "events" => "Events",
+        "redirect_uris" => "Redirect URIs",
+        "name" => "Name",
+        "password" => "Password",
+        "client_id" => "OAuth Client ID",
+        "client_secret" => "OAuth Client Secret",
+        "provider" => "Provider",
+        other => other,
+    }
+}
+
+/// `text` in backticks becomes “text”.
+fn quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len() + 4);
+    let mut open = true;
+    for c in message.chars() {
+        if c == '`' {
+            out.push(if open { '“' } else { '”' });
+            open = !open;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod wording_tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_as_sentences_not_code() {
+        let error =
+            AdminError::invalid("allowed_origins", "`not a url` is not an origin such as https://app.example.com");
+        assert_eq!(error.message, "Allowed origins: “not a url” is not an origin such as https://app.example.com");
+        assert_eq!(error.status, 422);
+        assert_eq!(AdminError::invalid("something_new", "is wrong").message, "something_new: is wrong");
     }
 }
 

@@ -141,6 +141,41 @@ pub async fn revoke_session(
     }
 }
 
+/// `POST /v1/me/delete` (the form on `/user`, with its `confirm=yes` box ticked): deletes the
+/// signed-in person's account as an admin's delete does (every session ends, the Notion grants
+/// are revoked, `user.deleted` goes to the webhooks), clears the cookie and says it is done.
+pub async fn delete_account(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    axum::Form(form): axum::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let latchkey = &state.latchkey;
+    let auth = match signed_in(latchkey, &headers, &jar).await {
+        Ok(auth) => auth,
+        Err(refused) => return refused,
+    };
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        return api_error(StatusCode::BAD_REQUEST, "confirmation_required", "Tick the box to confirm the deletion.");
+    }
+    if let Err(error) = latchkey.delete_user(&auth.user.id).await {
+        return api_error(
+            StatusCode::from_u16(error.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            error.code,
+            &error.message,
+        );
+    }
+    let secure = latchkey.config.secure_cookies();
+    let jar = jar.add(removal_cookie(cookie_names(secure).session, secure));
+    let page = crate::html::notice_page_with_link(
+        StatusCode::OK,
+        "Your account is deleted".into(),
+        "Your account and every session are gone, and this site's access to your Notion workspaces is revoked. You can sign up again at any time.".into(),
+        ("/sign-up", "Sign up again"),
+    );
+    (jar, page).into_response()
+}
+
 /// `GET /v1/environment`: what a sign-in UI needs to know before it draws a button.
 ///
 /// With `?include=signed_in` (what the widget asks) the answer also says whether this browser

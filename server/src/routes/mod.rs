@@ -57,6 +57,7 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
     let api = Router::new()
         .merge(cross_origin_api)
         .route("/v1/sessions/{id}/revoke", post(frontend_api::revoke_session))
+        .route("/v1/me/delete", post(frontend_api::delete_account))
         .route("/widget.js", get(frontend_api::widget_loader))
         .route("/.well-known/jwks.json", get(session_tokens::jwks))
         .route("/v1/client/handshake", get(session_tokens::handshake))

@@ -149,8 +149,7 @@ fn consent_page(params: &AuthorizeParams, problem: Option<&str>) -> String {
                 <p class="sandbox-tag">"Notion sandbox · development only"</p>
                 <h1>"Sign in to this app with Notion"</h1>
                 <p class="lead">
-                    "This is Latchkey's built-in stand-in for Notion's consent page. Nothing here is sent to Notion: "
-                    "pick a sample person and workspace, or type your own."
+                    "Latchkey's stand-in for Notion's consent page: nothing is sent to Notion. Pick who you are, or type your own."
                 </p>
                 {problem.map(|p| view! { <div class="alert" role="alert"><p>{p.to_string()}</p></div> })}
                 {hidden("client_id", &params.client_id)}
@@ -158,41 +157,45 @@ fn consent_page(params: &AuthorizeParams, problem: Option<&str>) -> String {
                 {hidden("response_type", &params.response_type)}
                 {hidden("owner", &params.owner)}
                 {hidden("state", &params.state)}
-                <fieldset>
-                    <legend>"Notion person"</legend>
-                    {people}
-                    <label class="choice">
-                        <input type="radio" name="person" value="custom"/>
-                        <span>"Someone else:"</span>
-                    </label>
-                    <div class="custom">
-                        <input type="text" name="custom_name" placeholder="Name" aria-label="Name" maxlength="100"/>
-                        <input type="email" name="custom_email" placeholder="Email" aria-label="Email" maxlength="200"/>
-                    </div>
-                </fieldset>
-                <fieldset>
-                    <legend>"Workspace to share"</legend>
-                    {workspaces}
-                    <label class="choice">
-                        <input type="radio" name="workspace" value="custom"/>
-                        <span>"Another workspace:"</span>
-                    </label>
-                    <div class="custom">
-                        <input type="text" name="custom_workspace" placeholder="Workspace name" aria-label="Workspace name" maxlength="100"/>
-                    </div>
-                </fieldset>
-                <fieldset>
-                    <legend>"Answer like Notion does when…"</legend>
+                // Side by side on a wide screen, so "Allow access" is on the first screen.
+                <div class="sandbox-choices">
+                    <fieldset>
+                        <legend>"Notion person"</legend>
+                        {people}
+                        <label class="choice">
+                            <input type="radio" name="person" value="custom"/>
+                            <span>"Someone else:"</span>
+                        </label>
+                        <div class="custom">
+                            <input type="text" name="custom_name" placeholder="Name" aria-label="Name" maxlength="100"/>
+                            <input type="email" name="custom_email" placeholder="Email" aria-label="Email" maxlength="200"/>
+                        </div>
+                    </fieldset>
+                    <fieldset>
+                        <legend>"Workspace to share"</legend>
+                        {workspaces}
+                        <label class="choice">
+                            <input type="radio" name="workspace" value="custom"/>
+                            <span>"Another workspace:"</span>
+                        </label>
+                        <div class="custom">
+                            <input type="text" name="custom_workspace" placeholder="Workspace name" aria-label="Workspace name" maxlength="100"/>
+                        </div>
+                    </fieldset>
+                </div>
+                <div class="actions">
+                    <button type="submit" name="decision" value="cancel" class="button">"Cancel"</button>
+                    <button type="submit" name="decision" value="allow" class="button primary">"Allow access"</button>
+                </div>
+                // Rarely wanted, so folded away: make the answer one of Notion's odd ones.
+                <details class="sandbox-more">
+                    <summary>"Answer like Notion does when…"</summary>
                     <select name="quirk" aria-label="Notion's answer">
                         <option value="none" selected=true>"…all is well (person with email)"</option>
                         <option value="no_email">"…the integration lacks the email capability"</option>
                         <option value="workspace_owner">"…the integration is a legacy workspace integration"</option>
                     </select>
-                </fieldset>
-                <div class="actions">
-                    <button type="submit" name="decision" value="cancel" class="button">"Cancel"</button>
-                    <button type="submit" name="decision" value="allow" class="button primary">"Allow access"</button>
-                </div>
+                </details>
             </form>
         </main>
     };
