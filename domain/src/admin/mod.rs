@@ -83,6 +83,16 @@ fn quoted(message: &str) -> String {
     out
 }
 
+
+impl From<StoreError> for AdminError {
+    fn from(error: StoreError) -> Self {
+        tracing::warn!(%error, "storage failed");
+        AdminError::new(503, "storage_unavailable", "We could not reach our database. Try again in a moment.")
+    }
+}
+
+pub type AdminResult<T> = Result<T, AdminError>;
+
 #[cfg(test)]
 mod wording_tests {
     use super::*;
@@ -96,12 +106,3 @@ mod wording_tests {
         assert_eq!(AdminError::invalid("something_new", "is wrong").message, "something_new: is wrong");
     }
 }
-
-impl From<StoreError> for AdminError {
-    fn from(error: StoreError) -> Self {
-        tracing::warn!(%error, "storage failed");
-        AdminError::new(503, "storage_unavailable", "We could not reach our database. Try again in a moment.")
-    }
-}
-
-pub type AdminResult<T> = Result<T, AdminError>;
