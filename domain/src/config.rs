@@ -372,6 +372,14 @@ impl Config {
         format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
     }
 
+    /// The same, as a `Url` to add a query to: `path` is a path (no `?`), under the public URL's.
+    pub fn public_url_at(&self, path: &str) -> Url {
+        let mut url = self.public_url.clone();
+        let base = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base}{path}"));
+        url
+    }
+
     /// Cookies are `Secure` on https and always in production.
     pub fn secure_cookies(&self) -> bool {
         self.is_production() || self.public_url.scheme() == "https"

@@ -2,6 +2,7 @@
 //! real binary on loopback, the sandbox standing in for Notion, every answer read off the wire;
 //! and by relying parties no one here wrote: panva's `openid-client` (Node) and `authlib`
 //! (Python). Apache's `mod_auth_openidc` is in the end-to-end suite (Chromium).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption fails it
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Replicas, faults and load: what happens on Latchkey's worst day. The replica and
 //! database-outage tests need PostgreSQL (`LATCHKEY_TEST_POSTGRES`, as `scripts/test.sh` sets);
 //! on SQLite alone they say so and pass.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption fails it
 
 mod common;
 

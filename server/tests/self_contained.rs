@@ -1,5 +1,6 @@
 //! The built binary on its own: copied to an empty directory and started there, it serves its
 //! pages, CSS, WASM and the widget, with no repository, `Leptos.toml` or `target/site` beside it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption fails it
 
 mod common;
 

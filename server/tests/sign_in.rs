@@ -1,4 +1,5 @@
 //! The sign-in through the built-in Notion sandbox, against the real binary and its SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption fails it
 
 mod common;
 

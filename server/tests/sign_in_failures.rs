@@ -1,5 +1,6 @@
 //! Every way a sign-in can fail ends on a page a person understands, with no session and no
 //! new rows. Against the real binary, its SQLite file, the sandbox and a misbehaving Notion.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption fails it
 
 mod common;
 

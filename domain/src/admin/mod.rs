@@ -83,7 +83,6 @@ fn quoted(message: &str) -> String {
     out
 }
 
-
 impl From<StoreError> for AdminError {
     fn from(error: StoreError) -> Self {
         tracing::warn!(%error, "storage failed");

@@ -134,6 +134,7 @@ impl Request {
 /// HMAC of the request under the session's token hash: only a page this server rendered for
 /// this session can carry it, so another site cannot post a consent in the person's name.
 fn consent_token(session_token: &str, request: &str) -> String {
+    #[allow(clippy::expect_used)] // HMAC takes a key of any length: this cannot fail.
     let mut mac = Hmac::<Sha256>::new_from_slice(token_hash(session_token).as_bytes()).expect("any key length");
     mac.update(b"latchkey oidc consent\n");
     mac.update(request.as_bytes());
@@ -228,7 +229,7 @@ impl Latchkey {
     /// The sign-in page, coming back to this authorization request afterwards. `prompt=login`
     /// is remembered as "a sign-in after now", so the return is not asked to sign in again.
     fn sign_in_first(&self, query: &str, now: Millis) -> String {
-        let mut back = Url::parse(&self.config.public_url_join(AUTHORIZE_PATH)).expect("the public URL is a URL");
+        let mut back = self.config.public_url_at(AUTHORIZE_PATH);
         let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
             .filter(|(k, _)| k != LOGIN_AFTER_PARAM)
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -238,7 +239,7 @@ impl Latchkey {
             Some(query) => format!("{AUTHORIZE_PATH}?{query}"),
             None => AUTHORIZE_PATH.to_string(),
         };
-        let mut sign_in = Url::parse(&self.config.public_url_join("/sign-in")).expect("the public URL is a URL");
+        let mut sign_in = self.config.public_url_at("/sign-in");
         sign_in.query_pairs_mut().append_pair("redirect_url", &return_to);
         sign_in.to_string()
     }
