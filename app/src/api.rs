@@ -97,6 +97,6 @@ mod server {
 
     pub fn storage_error(error: domain::store::StoreError) -> ServerFnError {
         leptos::logging::error!("storage error: {error}");
-        ServerFnError::new("We could not reach our database. Try again in a moment.")
+        ServerFnError::new(domain::failure::STORAGE_UNAVAILABLE)
     }
 }

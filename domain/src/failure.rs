@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What every edge says when the database does not answer (APIs, dashboard, OpenID).
+pub const STORAGE_UNAVAILABLE: &str = "We could not reach our database. Try again in a moment.";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Failure {

@@ -9,11 +9,13 @@
 mod assets;
 mod audit;
 mod cli;
+mod error;
 mod html;
 mod observe;
 mod routes;
 mod security;
 mod serve;
+mod state;
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -445,7 +445,7 @@ mod guard {
     /// the admin typed, 404, 409 …), never a 500 for what is the caller's to fix.
     pub fn shown(error: AdminError) -> ServerFnError {
         set_status(error.status, error.retry_after);
-        ServerFnError::new(error.message)
+        ServerFnError::new(error.for_people())
     }
 
     pub fn request_host() -> String {

@@ -42,11 +42,19 @@ impl AdminError {
         AdminError::new(404, "not_found", format!("No {what} with that id."))
     }
 
-    /// A refused value, worded for the person who typed it: the field as the form names it,
-    /// then what is wrong, with their text in quotes (“not a url” is not…), never code-like
-    /// `allowed_origins: \`not a url\``.
+    /// A refused value: `field: what is wrong`, the API's field name first (the backend API's
+    /// readers are programs and their developers).
     pub fn invalid(field: &str, message: &str) -> Self {
-        AdminError::new(422, "invalid_field", format!("{}: {}", field_label(field), quoted(message)))
+        AdminError::new(422, "invalid_field", format!("{field}: {message}"))
+    }
+
+    /// The message for a person at a form (the dashboard): the field as the form names it and
+    /// their text in quotes (“not a url” is not…), never code-like `allowed_origins: \`not a url\``.
+    pub fn for_people(&self) -> String {
+        match self.message.split_once(": ") {
+            Some((field, what)) if self.code == "invalid_field" => format!("{}: {}", field_label(field), quoted(what)),
+            _ => self.message.clone(),
+        }
     }
 }
 
@@ -86,7 +94,7 @@ fn quoted(message: &str) -> String {
 impl From<StoreError> for AdminError {
     fn from(error: StoreError) -> Self {
         tracing::warn!(%error, "storage failed");
-        AdminError::new(503, "storage_unavailable", "We could not reach our database. Try again in a moment.")
+        AdminError::new(503, "storage_unavailable", crate::failure::STORAGE_UNAVAILABLE)
     }
 }
 
@@ -100,8 +108,11 @@ mod wording_tests {
     fn refusals_read_as_sentences_not_code() {
         let error =
             AdminError::invalid("allowed_origins", "`not a url` is not an origin such as https://app.example.com");
-        assert_eq!(error.message, "Allowed origins: “not a url” is not an origin such as https://app.example.com");
+        assert_eq!(error.for_people(), "Allowed origins: “not a url” is not an origin such as https://app.example.com");
+        assert_eq!(error.message, "allowed_origins: `not a url` is not an origin such as https://app.example.com");
         assert_eq!(error.status, 422);
-        assert_eq!(AdminError::invalid("something_new", "is wrong").message, "something_new: is wrong");
+        assert_eq!(AdminError::invalid("something_new", "is wrong").for_people(), "something_new: is wrong");
+        let other = AdminError::new(409, "connection_exists", "There is already one: change it.");
+        assert_eq!(other.for_people(), "There is already one: change it.");
     }
 }

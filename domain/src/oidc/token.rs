@@ -57,7 +57,7 @@ impl OAuthError {
 impl From<StoreError> for OAuthError {
     fn from(error: StoreError) -> Self {
         tracing::warn!(%error, "storage failed");
-        OAuthError::new(503, "temporarily_unavailable", "We could not reach our database. Try again in a moment.")
+        OAuthError::new(503, "temporarily_unavailable", crate::failure::STORAGE_UNAVAILABLE)
     }
 }
 

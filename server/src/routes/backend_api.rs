@@ -19,8 +19,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::frontend_api::api_error;
 use super::AppState;
+use crate::error::{admin_error, api_error};
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -72,10 +72,6 @@ async fn require_secret_key(State(state): State<AppState>, request: Request, nex
         }
         Err(error) => admin_error(error),
     }
-}
-
-pub fn admin_error(error: AdminError) -> Response {
-    api_error(StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST), error.code, &error.message)
 }
 
 fn list<T: serde::Serialize>(data: Vec<T>, total: i64) -> Response {

@@ -11,23 +11,12 @@ use domain::Latchkey;
 use serde_json::json;
 
 use super::AppState;
+use crate::error::ApiError;
+pub(super) use crate::error::{api_error, storage_down};
 use crate::security::origin_allowed;
 
-/// The contract's error body: `{"error": {"code", "message"}}`.
-pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
-}
-
-pub(super) fn storage_down() -> Response {
-    api_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "storage_unavailable",
-        "We could not reach our database. Try again in a moment.",
-    )
-}
-
 fn not_signed_in() -> Response {
-    api_error(StatusCode::UNAUTHORIZED, "unauthenticated", "You are not signed in.")
+    ApiError::unauthenticated().into_response()
 }
 
 pub(super) fn session_token(latchkey: &Latchkey, jar: &CookieJar) -> Option<String> {

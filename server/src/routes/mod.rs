@@ -18,21 +18,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::security::{self, RateLimiter};
-
-/// What every handler can reach. Cloned for every request that extracts it: Arcs only.
-#[derive(Clone, axum::extract::FromRef)]
-pub struct AppState {
-    pub latchkey: Arc<Latchkey>,
-    pub leptos_options: Arc<LeptosOptions>,
-    pub sign_in_limiter: Arc<RateLimiter>,
-}
-
-/// What Leptos' handlers ask for.
-impl axum::extract::FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        LeptosOptions::clone(&state.leptos_options)
-    }
-}
+pub use crate::state::AppState;
 
 pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router {
     let state = AppState {
