@@ -41,8 +41,8 @@ pub async fn get_profile(redirect_url: Option<String>) -> Result<Option<Profile>
     let back_to = match redirect_url {
         Some(candidate) => {
             let allowed = latchkey.allowed_origins().await.map_err(|e| ServerFnError::new(e.message))?;
-            domain::redirect::check_redirect_url(&candidate, &latchkey.config.public_url, &allowed)
-                .filter(|url| url.origin() != latchkey.config.public_url.origin())
+            domain::redirect::check_redirect_url(&candidate, &latchkey.config().public_url, &allowed)
+                .filter(|url| url.origin() != latchkey.config().public_url.origin())
                 .and_then(|url| Some(BackLink { host: url.host_str()?.to_string(), href: url.to_string() }))
         }
         None => None,
@@ -50,7 +50,7 @@ pub async fn get_profile(redirect_url: Option<String>) -> Result<Option<Profile>
     Ok(Some(Profile {
         user: std::sync::Arc::unwrap_or_clone(auth.user),
         sessions,
-        environment: latchkey.config.environment.as_str().to_string(),
+        environment: latchkey.config().environment.as_str().to_string(),
         back_to,
         now: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -83,7 +83,7 @@ mod server {
     pub fn session_cookie(latchkey: &Latchkey) -> Option<String> {
         let parts = use_context::<http::request::Parts>()?;
         let jar = CookieJar::from_headers(&parts.headers);
-        let name = cookie_names(latchkey.config.secure_cookies()).session;
+        let name = cookie_names(latchkey.config().secure_cookies()).session;
         jar.get(name).map(|c| c.value().to_string())
     }
 

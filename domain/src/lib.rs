@@ -45,3 +45,7 @@ pub mod webhooks;
 
 #[cfg(feature = "server")]
 pub use service::Latchkey;
+
+// The domain with a clock the test moves (it reaches the store, so it lives inside the crate).
+#[cfg(all(test, feature = "server"))]
+mod clock_tests;

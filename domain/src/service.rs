@@ -15,17 +15,19 @@ use crate::secret::Secret;
 use crate::store::{ConnectionRow, Store, StoreError};
 use crate::time::{Clock, SystemClock};
 
+/// The domain, assembled. Its parts are the crate's own: the server reads the configuration and
+/// calls methods; it never reaches into the store.
 pub struct Latchkey {
-    pub config: Config,
-    pub store: Store,
-    pub sealer: Sealer,
-    pub notion: NotionClient,
+    pub(crate) config: Config,
+    pub(crate) store: Store,
+    pub(crate) sealer: Sealer,
+    pub(crate) notion: NotionClient,
     /// The built-in Notion sandbox; `Some` only in a development instance without shared credentials.
-    pub sandbox: Option<Sandbox>,
-    pub secret_key: Option<Secret<String>>,
-    pub admin_password: Option<Secret<String>>,
-    pub clock: Arc<dyn Clock>,
-    pub refresh_locks: crate::admin::RefreshLocks,
+    pub(crate) sandbox: Option<Sandbox>,
+    pub(crate) secret_key: Option<Secret<String>>,
+    pub(crate) admin_password: Option<Secret<String>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) refresh_locks: crate::admin::RefreshLocks,
     /// The session-token signing keys this process last read (see tokens.rs).
     pub(crate) key_ring: crate::tokens::KeyRing,
     /// The client webhook deliveries go through (see webhooks.rs).
@@ -118,6 +120,36 @@ impl Latchkey {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The configuration this instance started with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The built-in Notion sandbox, in a development instance without shared credentials.
+    pub fn sandbox(&self) -> Option<&Sandbox> {
+        self.sandbox.as_ref()
+    }
+
+    /// Whether the database answers (`/readyz`).
+    pub async fn database_reachable(&self) -> bool {
+        self.store.ping().await
+    }
+
+    /// Deletes what has expired (sessions, flows, codes…): the periodic clean-up.
+    pub async fn prune_expired(&self) -> Result<(), StoreError> {
+        self.store.prune_expired(self.now()).await.map(|_| ())
+    }
+
+    /// Closes the database connections, at shutdown.
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
+    /// The Notion connection's switch: `Some(enabled)`, or `None` when there is no connection.
+    pub async fn notion_connection_enabled(&self) -> Result<Option<bool>, StoreError> {
+        Ok(self.store.connection_by_provider("notion").await?.map(|c| c.is_enabled()))
     }
 
     /// A development instance starts with Notion on, through shared credentials, so the first

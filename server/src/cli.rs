@@ -106,7 +106,7 @@ async fn set_password() -> Result<(), String> {
         status: if done.is_ok() { 200 } else { 500 },
     };
     latchkey.audit(record).await;
-    latchkey.store.close().await;
+    latchkey.close().await;
     done?;
     println!("latchkey: the admin password is set; every dashboard session has ended");
     Ok(())

@@ -80,14 +80,14 @@ async fn serve_until_stopped() -> ExitCode {
     for line in generated.lines {
         // Printed once, at the start that generated it; afterwards it is only in the data dir.
         // With JSON logs, as a log line too, so every line of the output parses.
-        if latchkey.config.json_logs {
+        if latchkey.config().json_logs {
             info!(target: "latchkey::generated", "{line}");
         } else {
             println!("latchkey: {line}");
         }
     }
     let latchkey = Arc::new(latchkey);
-    let addr = latchkey.config.site_addr;
+    let addr = latchkey.config().site_addr;
     let app = routes::router(latchkey.clone(), leptos_options);
 
     let listener = match tokio::net::TcpListener::bind(addr).await {
@@ -101,13 +101,13 @@ async fn serve_until_stopped() -> ExitCode {
     // it proves which process holds the port.
     info!(
         target: "latchkey::listening",
-        environment = latchkey.config.environment.as_str(),
-        public_url = %latchkey.config.public_url,
-        sandbox = latchkey.sandbox.is_some(),
+        environment = latchkey.config().environment.as_str(),
+        public_url = %latchkey.config().public_url,
+        sandbox = latchkey.sandbox().is_some(),
         "Latchkey is listening on {addr}; sign in at {}",
-        latchkey.config.public_url_join("/sign-in")
+        latchkey.config().public_url_join("/sign-in")
     );
-    if let Some(metrics_addr) = latchkey.config.metrics_addr {
+    if let Some(metrics_addr) = latchkey.config().metrics_addr {
         match observe::serve_metrics(metrics_addr, latchkey.clone()).await {
             Ok(_) => info!("metrics at http://{metrics_addr}/metrics"),
             Err(e) => {
@@ -123,7 +123,7 @@ async fn serve_until_stopped() -> ExitCode {
     let served = serve::serve(listener, app, shutdown_signal()).await;
     // Deliveries under way are abandoned; their leases run out and they are sent again.
     webhooks.abort();
-    latchkey.store.close().await;
+    latchkey.close().await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -138,7 +138,7 @@ async fn prune_forever(latchkey: Arc<Latchkey>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        if let Err(e) = latchkey.store.prune_expired(latchkey.now()).await {
+        if let Err(e) = latchkey.prune_expired().await {
             error!("pruning expired rows failed: {e}");
         }
     }

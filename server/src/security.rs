@@ -79,11 +79,11 @@ pub async fn own_host_for_dashboard(State(latchkey): State<Arc<Latchkey>>, reque
         return next.run(request).await;
     }
     let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if domain::proxy::host_is_ours(&latchkey.config, host) {
+    if domain::proxy::host_is_ours(latchkey.config(), host) {
         return next.run(request).await;
     }
     tracing::warn!(host = %host.escape_debug(), "dashboard request for another host refused");
-    let message = format!("The dashboard answers only at {}.", latchkey.config.public_url_join("/dashboard"));
+    let message = format!("The dashboard answers only at {}.", latchkey.config().public_url_join("/dashboard"));
     (StatusCode::FORBIDDEN, message).into_response()
 }
 

@@ -88,9 +88,9 @@ pub async fn get_status() -> Result<Status, ServerFnError> {
     let signed_in = guard::is_admin(&latchkey).await;
     Ok(Status {
         signed_in,
-        production: latchkey.config.is_production(),
-        public_url: latchkey.config.public_url.as_str().trim_end_matches('/').to_string(),
-        redirect_uri: latchkey.config.redirect_uri(),
+        production: latchkey.config().is_production(),
+        public_url: latchkey.config().public_url.as_str().trim_end_matches('/').to_string(),
+        redirect_uri: latchkey.config().redirect_uri(),
         request_host: guard::request_host(),
     })
 }
@@ -107,7 +107,7 @@ pub async fn admin_sign_in(username: String, password: String) -> Result<(), Ser
             return Err(guard::shown(error));
         }
     };
-    let secure = latchkey.config.secure_cookies();
+    let secure = latchkey.config().secure_cookies();
     let cookie = domain::admin::admin_cookie(session.token.expose(), secure, session.expires_at - latchkey.now());
     guard::set_cookie(&cookie.to_string());
     Ok(())
@@ -120,7 +120,7 @@ pub async fn admin_sign_out() -> Result<(), ServerFnError> {
     if let Some(token) = guard::admin_token(&latchkey) {
         latchkey.admin_sign_out(&token).await.map_err(guard::shown)?;
     }
-    let secure = latchkey.config.secure_cookies();
+    let secure = latchkey.config().secure_cookies();
     guard::set_cookie(&domain::admin::admin_cookie("", secure, 0).to_string());
     Ok(())
 }
@@ -159,7 +159,7 @@ pub async fn add_connection(
         Err(error) if error.status == 409 => {
             let existing = latchkey.list_connections().await.map_err(guard::shown)?;
             let pristine = existing.iter().find(|c| {
-                !latchkey.config.is_production() && c.created_at == c.updated_at && !c.use_custom_credentials
+                !latchkey.config().is_production() && c.created_at == c.updated_at && !c.use_custom_credentials
             });
             let Some(pristine) = pristine else { return Err(guard::shown(error)) };
             let patch = domain::admin::ConnectionPatch {
@@ -204,10 +204,10 @@ pub async fn get_portal() -> Result<PortalInfo, ServerFnError> {
     let latchkey = guard::admin_latchkey(false).await?;
     let settings = latchkey.portal_settings().await.map_err(guard::shown)?;
     Ok(PortalInfo {
-        sign_in_url: latchkey.config.public_url_join("/sign-in"),
-        sign_up_url: latchkey.config.public_url_join("/sign-up"),
-        profile_url: latchkey.config.public_url_join("/user"),
-        configured_origins: latchkey.config.allowed_origins.clone(),
+        sign_in_url: latchkey.config().public_url_join("/sign-in"),
+        sign_up_url: latchkey.config().public_url_join("/sign-up"),
+        profile_url: latchkey.config().public_url_join("/user"),
+        configured_origins: latchkey.config().allowed_origins.clone(),
         extra_origins: settings.allowed_origins,
         after_sign_in_url: settings.after_sign_in_url,
         after_sign_up_url: settings.after_sign_up_url,
@@ -260,7 +260,7 @@ pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
 #[server(endpoint = "dashboard/keys")]
 pub async fn get_keys() -> Result<Keys, ServerFnError> {
     let latchkey = guard::admin_latchkey(false).await?;
-    Ok(Keys { publishable_key: latchkey.publishable_key(), secret_key_pinned: latchkey.config.secret_key.is_some() })
+    Ok(Keys { publishable_key: latchkey.publishable_key(), secret_key_pinned: latchkey.config().secret_key.is_some() })
 }
 
 /// The secret key, only when asked for (a POST, from this page's origin).
@@ -344,8 +344,8 @@ pub async fn retry_webhook_delivery(id: String, delivery_id: String) -> Result<(
 #[cfg(feature = "ssr")]
 fn openid_settings(latchkey: &domain::Latchkey) -> OpenIdSettings {
     OpenIdSettings {
-        issuer: latchkey.config.issuer(),
-        discovery_url: latchkey.config.public_url_join("/.well-known/openid-configuration"),
+        issuer: latchkey.config().issuer(),
+        discovery_url: latchkey.config().public_url_join("/.well-known/openid-configuration"),
     }
 }
 
@@ -469,7 +469,7 @@ mod guard {
     pub fn admin_token(latchkey: &Latchkey) -> Option<String> {
         let parts = parts()?;
         let jar = CookieJar::from_headers(&parts.headers);
-        jar.get(admin_cookie_name(latchkey.config.secure_cookies())).map(|c| c.value().to_string())
+        jar.get(admin_cookie_name(latchkey.config().secure_cookies())).map(|c| c.value().to_string())
     }
 
     /// Cross-site request forgery: a change must come from a page of our own origin, the one in
@@ -479,7 +479,7 @@ mod guard {
     pub fn same_origin() -> Result<(), ServerFnError> {
         let Some(parts) = parts() else { return Ok(()) };
         let Some(origin) = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
-        let ours = latchkey().map(|l| domain::config::origin_of(&l.config.public_url)).unwrap_or_default();
+        let ours = latchkey().map(|l| domain::config::origin_of(&l.config().public_url)).unwrap_or_default();
         if !ours.is_empty() && origin.eq_ignore_ascii_case(&ours) {
             Ok(())
         } else {

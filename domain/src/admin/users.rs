@@ -112,7 +112,8 @@ impl Latchkey {
 
     /// Each grant's current Notion access token. A token Notion reports inactive is renewed
     /// once (one refresh at a time per grant) and the new pair stored before answering.
-    pub async fn notion_tokens(&self, user_id: &str, locks: &RefreshLocks) -> AdminResult<Vec<NotionTokenEntry>> {
+    pub async fn notion_tokens(&self, user_id: &str) -> AdminResult<Vec<NotionTokenEntry>> {
+        let locks = &self.refresh_locks;
         if self.store.user(user_id).await?.is_none() {
             return Err(AdminError::not_found("user"));
         }

@@ -172,7 +172,7 @@ async fn delete_user(State(state): State<AppState>, Path(id): Path<String>) -> R
 }
 
 async fn notion_tokens(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    match state.latchkey.notion_tokens(&id, &state.latchkey.refresh_locks).await {
+    match state.latchkey.notion_tokens(&id).await {
         Ok(entries) => {
             let total = entries.len() as i64;
             list(entries, total)
@@ -217,7 +217,7 @@ async fn verify_session(State(state): State<AppState>, bytes: Bytes) -> Response
 /// The OpenAPI document, with this instance's URL as its server.
 async fn openapi(State(state): State<AppState>) -> Response {
     let mut document: serde_json::Value = serde_json::from_str(OPENAPI).unwrap_or_default();
-    document["servers"] = json!([{"url": state.latchkey.config.public_url.as_str().trim_end_matches('/')}]);
+    document["servers"] = json!([{"url": state.latchkey.config().public_url.as_str().trim_end_matches('/')}]);
     Json(document).into_response()
 }
 

@@ -20,7 +20,7 @@ fn not_signed_in() -> Response {
 }
 
 pub(super) fn session_token(latchkey: &Latchkey, jar: &CookieJar) -> Option<String> {
-    jar.get(cookie_names(latchkey.config.secure_cookies()).session).map(|c| c.value().to_string())
+    jar.get(cookie_names(latchkey.config().secure_cookies()).session).map(|c| c.value().to_string())
 }
 
 pub(super) async fn authenticated(latchkey: &Latchkey, jar: &CookieJar) -> Result<Authenticated, Response> {
@@ -43,7 +43,7 @@ fn is_form_post(headers: &HeaderMap) -> bool {
 pub(super) async fn cross_site(latchkey: &Latchkey, headers: &HeaderMap) -> Option<Response> {
     // Most requests carry no Origin (same-origin GETs, servers), or our own: no need to read
     // the settings for those.
-    if origin_allowed(headers, &latchkey.config.allowed_origins) {
+    if origin_allowed(headers, &latchkey.config().allowed_origins) {
         return None;
     }
     let allowed = match latchkey.allowed_origins().await {
@@ -101,7 +101,7 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap, jar: Co
             return storage_down();
         }
     }
-    let secure = latchkey.config.secure_cookies();
+    let secure = latchkey.config().secure_cookies();
     let jar = jar.add(removal_cookie(cookie_names(secure).session, secure));
     if is_form_post(&headers) {
         (jar, Redirect::to("/sign-in")).into_response()
@@ -154,7 +154,7 @@ pub async fn delete_account(
             &error.message,
         );
     }
-    let secure = latchkey.config.secure_cookies();
+    let secure = latchkey.config().secure_cookies();
     let jar = jar.add(removal_cookie(cookie_names(secure).session, secure));
     let page = crate::html::notice_page_with_link(
         StatusCode::OK,
@@ -181,15 +181,15 @@ pub async fn environment(
     if let Some(refused) = cross_site(latchkey, &headers).await {
         return refused;
     }
-    let enabled = match latchkey.store.connection_by_provider("notion").await {
-        Ok(connection) => connection.map(|c| c.is_enabled()),
+    let enabled = match latchkey.notion_connection_enabled().await {
+        Ok(enabled) => enabled,
         Err(_) => return storage_down(),
     };
     let connections: Vec<_> = enabled
         .map(|enabled| json!({"provider": "notion", "name": "Notion", "enabled": enabled}))
         .into_iter()
         .collect();
-    let mut body = json!({"environment": latchkey.config.environment.as_str(), "connections": connections});
+    let mut body = json!({"environment": latchkey.config().environment.as_str(), "connections": connections});
     if query.as_deref().unwrap_or("").split('&').any(|pair| pair == "include=signed_in") {
         let signed_in = match session_token(latchkey, &jar) {
             Some(token) => match latchkey.authenticate(&token).await {
@@ -208,7 +208,7 @@ pub async fn healthz() -> Response {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    if state.latchkey.store.ping().await {
+    if state.latchkey.database_reachable().await {
         Json(json!({"status": "ready"})).into_response()
     } else {
         storage_down()

@@ -22,11 +22,11 @@ pub use crate::state::AppState;
 
 pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router {
     let state = AppState {
-        sign_in_limiter: Arc::new(RateLimiter::per_minute(latchkey.config.rate_limit_per_minute)),
+        sign_in_limiter: Arc::new(RateLimiter::per_minute(latchkey.config().rate_limit_per_minute)),
         latchkey: latchkey.clone(),
         leptos_options: Arc::new(leptos_options.clone()),
     };
-    let hsts = latchkey.config.public_url.scheme() == "https";
+    let hsts = latchkey.config().public_url.scheme() == "https";
 
     let sign_in = Router::new()
         .route("/v1/oauth/notion/start", get(oauth::start))
@@ -52,7 +52,7 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
 
     let mut app =
         Router::new().merge(sign_in).merge(api).merge(oidc::routes()).merge(backend_api::routes(state.clone()));
-    if latchkey.sandbox.is_some() {
+    if latchkey.sandbox().is_some() {
         app = app.merge(sandbox::routes());
     }
 
@@ -72,7 +72,10 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
     .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
     .layer(axum::middleware::from_fn_with_state(latchkey.clone(), crate::audit::record))
     .layer(axum::middleware::from_fn(crate::observe::observe))
-    .layer(axum::middleware::from_fn_with_state(Arc::new(latchkey.config.trusted_proxies.clone()), security::client_ip))
+    .layer(axum::middleware::from_fn_with_state(
+        Arc::new(latchkey.config().trusted_proxies.clone()),
+        security::client_ip,
+    ))
     .with_state(state)
 }
 

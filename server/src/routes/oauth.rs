@@ -26,7 +26,7 @@ pub async fn start(
     if let Some(canonical) = loopback_alias_redirect(latchkey, &headers, query.as_deref()) {
         return canonical;
     }
-    let secure = latchkey.config.secure_cookies();
+    let secure = latchkey.config().secure_cookies();
     let [redirect_url, intent] = match unique_query_params(query.as_deref().unwrap_or(""), ["redirect_url", "intent"]) {
         Ok(params) => params,
         Err(failure) => return failure_page(failure, None),
@@ -50,7 +50,7 @@ pub async fn callback(
     jar: CookieJar,
 ) -> Response {
     let latchkey = &state.latchkey;
-    let secure = latchkey.config.secure_cookies();
+    let secure = latchkey.config().secure_cookies();
     let names = cookie_names(secure);
     let nonce = jar.get(names.flow).map(|c| c.value().to_string());
     let previous_session = jar.get(names.session).map(|c| c.value().to_string());
@@ -88,13 +88,13 @@ pub async fn callback(
             let hint = matches!(failure, Failure::CodeRejected | Failure::ClientRejected | Failure::NotionRejected).then(|| {
                 format!(
                     "If you run this site: the Notion integration must be Public, with exactly {} registered as its redirect URI, and the client ID and secret from that integration.",
-                    latchkey.config.redirect_uri()
+                    latchkey.config().redirect_uri()
                 )
             });
             // The app the person came from, when it is another site: a way back to it.
             let back_to = redirect_url
                 .and_then(|url| Url::parse(&url).ok())
-                .filter(|url| url.origin() != latchkey.config.public_url.origin());
+                .filter(|url| url.origin() != latchkey.config().public_url.origin());
             (jar, failure_page_with(failure, FailureLinks { retry_href, back_to, owner_hint: hint })).into_response()
         }
     }
@@ -105,14 +105,14 @@ pub async fn callback(
 /// another browser. Move the browser to the public URL's host before the flow cookie is set.
 /// Only between loopback names, so a proxy that rewrites `Host` can never cause a loop.
 fn loopback_alias_redirect(latchkey: &Latchkey, headers: &HeaderMap, query: Option<&str>) -> Option<Response> {
-    let public = &latchkey.config.public_url;
+    let public = &latchkey.config().public_url;
     let host = headers.get(HOST)?.to_str().ok()?;
     let public_host = format!("{}:{}", public.host_str()?, public.port_or_known_default()?);
     let requested = Url::parse(&format!("http://{host}")).ok()?;
     if host == public_host || !is_loopback_host(public) || !is_loopback_host(&requested) {
         return None;
     }
-    let mut target = latchkey.config.public_url_join("/v1/oauth/notion/start");
+    let mut target = latchkey.config().public_url_join("/v1/oauth/notion/start");
     if let Some(query) = query {
         target.push('?');
         target.push_str(query);

@@ -118,7 +118,7 @@ fn from_own_origin(latchkey: &Latchkey, headers: &HeaderMap) -> bool {
     match headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
         // Browsers send Origin on every form POST; a request without one is not a browser's.
         None => true,
-        Some(origin) => origin == latchkey.config.issuer(),
+        Some(origin) => origin == latchkey.config().issuer(),
     }
 }
 
@@ -194,7 +194,7 @@ async fn logout_confirmed(State(state): State<AppState>, headers: HeaderMap, jar
 }
 
 async fn sign_out_and_leave(latchkey: &Latchkey, jar: CookieJar, redirect: Option<String>) -> Response {
-    let secure = latchkey.config.secure_cookies();
+    let secure = latchkey.config().secure_cookies();
     if let Some(token) = session_token(latchkey, &jar) {
         if latchkey.sign_out(&token).await.is_err() {
             return crate::html::failure_page(domain::failure::Failure::StorageUnavailable, None);

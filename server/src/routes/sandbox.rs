@@ -49,7 +49,7 @@ impl AuthorizeParams {
 }
 
 fn sandbox_of(state: &AppState) -> Result<&Sandbox, Response> {
-    state.latchkey.sandbox.as_ref().ok_or_else(|| StatusCode::NOT_FOUND.into_response())
+    state.latchkey.sandbox().ok_or_else(|| StatusCode::NOT_FOUND.into_response())
 }
 
 async fn authorize_page(State(state): State<AppState>, Query(params): Query<AuthorizeParams>) -> Response {

@@ -70,7 +70,7 @@ pub async fn handshake(State(state): State<AppState>, RawQuery(query): RawQuery,
         Ok(allowed) => allowed,
         Err(_) => return failure_page(Failure::StorageUnavailable, None),
     };
-    let Some(mut back) = check_redirect_url(&redirect_url, &latchkey.config.public_url, &allowed) else {
+    let Some(mut back) = check_redirect_url(&redirect_url, &latchkey.config().public_url, &allowed) else {
         return failure_page(Failure::RedirectNotAllowed, None);
     };
     let app_origin = origin_of(&back);

@@ -25,6 +25,9 @@ const read = (request) =>
   });
 
 const server = createServer(async (request, response) => {
+  // The answer is the mode of the moment the request arrived: one sent before a switch (say,
+  // just before the sender was killed) is not recorded as a delivery made after it.
+  const modeAtArrival = mode;
   const body = await read(request);
   if (request.url === "/control" && request.method === "POST") {
     const asked = JSON.parse(body);
@@ -39,7 +42,7 @@ const server = createServer(async (request, response) => {
     return;
   }
   attempts += 1;
-  switch (mode) {
+  switch (modeAtArrival) {
     case "fail":
       response.writeHead(500).end("down for maintenance");
       return;

@@ -7,15 +7,15 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use domain::config::Config;
-use domain::crypto::{random_token, token_hash};
-use domain::failure::Failure;
-use domain::flow::{Callback, Intent};
-use domain::notion::Identity;
-use domain::session::{ABSOLUTE_LIFETIME, FLOW_LIFETIME, IDLE_TIMEOUT, TOUCH_INTERVAL};
-use domain::store::{GrantRecord, NewSession, SignInRecord};
-use domain::time::Clock;
-use domain::Latchkey;
+use crate::config::Config;
+use crate::crypto::{random_token, token_hash};
+use crate::failure::Failure;
+use crate::flow::{Callback, Intent};
+use crate::notion::Identity;
+use crate::service::Latchkey;
+use crate::session::{ABSOLUTE_LIFETIME, FLOW_LIFETIME, IDLE_TIMEOUT, TOUCH_INTERVAL};
+use crate::store::{GrantRecord, NewSession, SignInRecord};
+use crate::time::Clock;
 
 /// Starts at a fixed instant; the test moves it.
 struct TestClock(AtomicI64);
@@ -145,7 +145,7 @@ async fn last_active_is_written_at_most_once_a_minute() {
     let dir = tempfile::tempdir().unwrap();
     let (latchkey, clock) = latchkey(dir.path()).await;
     let token = session(&latchkey, "tom").await;
-    let last_active = |auth: Option<domain::session::Authenticated>| auth.expect("live").session.last_active_at;
+    let last_active = |auth: Option<crate::session::Authenticated>| auth.expect("live").session.last_active_at;
 
     clock.set(T0 + TOUCH_INTERVAL - 1);
     assert_eq!(last_active(latchkey.authenticate(&token).await.unwrap()), T0, "not yet a minute: not written");
