@@ -8,7 +8,14 @@ cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
 export LEPTOS_OUTPUT_NAME=latchkey
 
-cargo leptos build --release --frontend-only
+# Views with erased types (`--cfg erase_components`, what cargo-leptos does by default only in
+# debug builds): one shared, dynamically dispatched copy of the rendering code instead of one per
+# view type; the dashboard's WASM shrinks by a quarter (620 -> 451 kB gzip). The server is built
+# with the same flag, so that it renders exactly what the bundle hydrates. Not exported: the
+# widget is a workspace of its own and keeps its build.
+ERASE="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
+
+RUSTFLAGS="$ERASE" cargo leptos build --release --frontend-only
 "$ROOT/scripts/build-widget.sh"
-cargo build --release --locked -p server --bin latchkey
+RUSTFLAGS="$ERASE" cargo build --release --locked -p server --bin latchkey
 echo "==> target/release/latchkey ($(du -h target/release/latchkey | cut -f1)): copy it anywhere and run it"
