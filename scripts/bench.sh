@@ -12,12 +12,10 @@ export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
 
 "$ROOT/scripts/setup.sh"
 
-echo "==> cargo leptos build --release (target/release/latchkey and the optimised site bundle)"
-cargo leptos build --release
-if [ -x "$ROOT/scripts/build-widget.sh" ]; then
-  echo "==> the widget (scripts/build-widget.sh)"
-  "$ROOT/scripts/build-widget.sh" || echo "warning: the widget did not build; its page weight will say so" >&2
-fi
+# What `make release` ships (the bundle and the server with erased view types, the widget,
+# all embedded in target/release/latchkey), so the figures are the product's.
+echo "==> scripts/build-release.sh (target/release/latchkey and the optimised site bundle)"
+"$ROOT/scripts/build-release.sh"
 echo "==> cargo build --release -p bench"
 cargo build --release -p bench
 
