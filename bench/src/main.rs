@@ -225,7 +225,7 @@ async fn run(options: &Options) -> Result<(), String> {
     let root = options.root.canonicalize().map_err(|e| format!("{}: {e}", options.root.display()))?;
     let binary = options.latchkey.clone().unwrap_or_else(|| root.join("target/release/latchkey"));
     if !binary.exists() {
-        return Err(format!("{} is missing: run `cargo leptos build --release` first", binary.display()));
+        return Err(format!("{} is missing: run `scripts/build-release.sh` (or `make bench`) first", binary.display()));
     }
     let site_root = options.site_root.clone().unwrap_or_else(|| root.join("target/site"));
     let site_root = site_root.canonicalize().map_err(|e| format!("{}: {e}", site_root.display()))?;

@@ -502,7 +502,11 @@ pub fn render(results: &Results, options: &Options, previous: &str) -> String {
             results.load_before, machine.nproc
         );
     }
-    let _ = writeln!(out, "- **Build**: commit {}; {}; `cargo leptos build --release`", machine.commit, machine.rustc);
+    let _ = writeln!(
+        out,
+        "- **Build**: commit {}; {}; `scripts/build-release.sh` (what `make release` ships)",
+        machine.commit, machine.rustc
+    );
     let _ = writeln!(out, "- **Command**: {}", options.command);
     let shown = |path: &std::path::Path| {
         let relative = path.strip_prefix(&options.root).unwrap_or(path);
