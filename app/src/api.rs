@@ -52,9 +52,7 @@ pub async fn get_profile(redirect_url: Option<String>) -> Result<Option<Profile>
         sessions,
         environment: latchkey.config().environment.as_str().to_string(),
         back_to,
-        now: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        now: latchkey.now(),
     }))
 }
 

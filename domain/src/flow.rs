@@ -197,7 +197,7 @@ impl Latchkey {
         };
         // Only a flow this browser started may send it back to an app: a stranger's state must
         // not choose where a failure page links.
-        let ours = flow.as_ref().filter(|f| browser_nonce.is_some_and(|n| token_hash(n) == f.browser_hash));
+        let ours = flow.as_ref().filter(|f| f.started_in(browser_nonce));
         let retry = ours.map(retry_href);
         let redirect_url = ours.map(|f| f.redirect_url.clone());
         self.finish_taken_flow(callback, flow, browser_nonce, previous_session, user_agent)
@@ -309,10 +309,7 @@ impl Latchkey {
         if self.now() >= flow.expires_at {
             return Err(Failure::StateExpired);
         }
-        let Some(nonce) = browser_nonce else {
-            return Err(Failure::StateOtherBrowser);
-        };
-        if token_hash(nonce) != flow.browser_hash {
+        if !flow.started_in(browser_nonce) {
             return Err(Failure::StateOtherBrowser);
         }
         Ok(flow)

@@ -31,11 +31,21 @@ pub struct AdminError {
     pub message: String,
     /// For 429: seconds until trying again makes sense.
     pub retry_after: Option<i64>,
+    /// For `invalid_field`: which field and what is wrong, kept apart so each reader gets its
+    /// own wording (see [`AdminError::for_people`]).
+    pub invalid: Option<InvalidField>,
+}
+
+/// A refused value: the API's field name, and the problem in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidField {
+    pub field: String,
+    pub problem: String,
 }
 
 impl AdminError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        AdminError { status, code, message: message.into(), retry_after: None }
+        AdminError { status, code, message: message.into(), retry_after: None, invalid: None }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -45,15 +55,18 @@ impl AdminError {
     /// A refused value: `field: what is wrong`, the API's field name first (the backend API's
     /// readers are programs and their developers).
     pub fn invalid(field: &str, message: &str) -> Self {
-        AdminError::new(422, "invalid_field", format!("{field}: {message}"))
+        AdminError {
+            invalid: Some(InvalidField { field: field.to_string(), problem: message.to_string() }),
+            ..AdminError::new(422, "invalid_field", format!("{field}: {message}"))
+        }
     }
 
     /// The message for a person at a form (the dashboard): the field as the form names it and
     /// their text in quotes (“not a url” is not…), never code-like `allowed_origins: \`not a url\``.
     pub fn for_people(&self) -> String {
-        match self.message.split_once(": ") {
-            Some((field, what)) if self.code == "invalid_field" => format!("{}: {}", field_label(field), quoted(what)),
-            _ => self.message.clone(),
+        match &self.invalid {
+            Some(InvalidField { field, problem }) => format!("{}: {}", field_label(field), quoted(problem)),
+            None => self.message.clone(),
         }
     }
 }

@@ -53,6 +53,13 @@ pub struct FlowRow {
     pub expires_at: Millis,
 }
 
+impl FlowRow {
+    /// Whether the browser holding this flow cookie value (`None`: no cookie) started the flow.
+    pub fn started_in(&self, browser_nonce: Option<&str>) -> bool {
+        browser_nonce.is_some_and(|nonce| crate::crypto::token_hash(nonce) == self.browser_hash)
+    }
+}
+
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct SessionRow {
     pub id: String,

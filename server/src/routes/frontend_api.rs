@@ -148,11 +148,7 @@ pub async fn delete_account(
         return api_error(StatusCode::BAD_REQUEST, "confirmation_required", "Tick the box to confirm the deletion.");
     }
     if let Err(error) = latchkey.delete_user(&auth.user.id).await {
-        return api_error(
-            StatusCode::from_u16(error.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            error.code,
-            &error.message,
-        );
+        return crate::error::admin_error(error);
     }
     let secure = latchkey.config().secure_cookies();
     let jar = jar.add(removal_cookie(cookie_names(secure).session, secure));
