@@ -11,7 +11,7 @@ run: ## build in release and run a development instance on 127.0.0.1:3000
 	./scripts/run.sh
 
 dev: ## rebuild and restart on every change (cargo leptos watch)
-	PATH="$(CURDIR)/tools/node_modules/.bin:$$PATH" cargo leptos watch
+	PATH="$(CURDIR)/tools/node_modules/.bin:$$PATH" cargo leptos watch --split
 
 test: ## every test: unit, integration, end-to-end
 	./scripts/test.sh

@@ -36,6 +36,9 @@ export const prodPort = 3200;
 export const notionPort = 3201;
 export const prodNotionClient = { id: "prod-client-id-0042", secret: "prod-client-secret-Zx81" };
 export const adminPassword = "e2e-admin-password-1";
+/** How long the dashboard may take to hydrate: the debug build's WASM, main module and the
+ * section's chunks, is tens of megabytes, and these machines are shared. */
+export const HYDRATION_TIMEOUT = 30_000;
 const masterKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 export const publishableKey = "pk_test_MTI3LjAuMC4xOjMxMDAk";
 const baseURL = `http://127.0.0.1:${port}`;

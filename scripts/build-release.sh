@@ -15,7 +15,7 @@ export LEPTOS_OUTPUT_NAME=latchkey
 # widget is a workspace of its own and keeps its build.
 ERASE="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
 
-RUSTFLAGS="$ERASE" cargo leptos build --release --frontend-only
+RUSTFLAGS="$ERASE" cargo leptos build --release --frontend-only --split
 "$ROOT/scripts/build-widget.sh"
 RUSTFLAGS="$ERASE" cargo build --release --locked -p server --bin latchkey
 echo "==> target/release/latchkey ($(du -h target/release/latchkey | cut -f1)): copy it anywhere and run it"

@@ -24,7 +24,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 if [ -z "${LATCHKEY_BIN:-}" ]; then
-  cargo leptos build
+  cargo leptos build --split
 fi
 
 # A fresh, empty data dir for the server Playwright starts; removed afterwards.

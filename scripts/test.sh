@@ -13,7 +13,7 @@ export LEPTOS_OUTPUT_NAME=latchkey
 "$ROOT/scripts/setup.sh" --test
 
 echo "==> site bundle (WASM, CSS) and the widget"
-cargo leptos build --frontend-only
+cargo leptos build --frontend-only --split
 "$ROOT/scripts/build-widget.sh"
 
 echo "==> unit and property tests, and integration tests on SQLite"

@@ -9,17 +9,19 @@
 pub mod admin;
 pub mod api;
 mod format;
+mod lazy;
 mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
-use admin::pages_export::{
-    ApiKeys, AuditLog, ConnectionPage, Connections, Dashboard, OAuthAppPage, OAuthApps, Portal, UserPage, Users,
-    WebhookPage, Webhooks,
+use admin::sections::{
+    ApiKeysSection, AuditLogSection, ConnectionSection, ConnectionsSection, OAuthAppSection, OAuthAppsSection,
+    PortalSection, UserSection, UsersSection, WebhookSection, WebhooksSection,
 };
+use admin::Dashboard;
 
 /// Pages that load the WASM bundle: the dashboard, an app of its own. The account portal does
 /// not: `/sign-in` is a link and some text, `/user` some text and forms; each stays a few
@@ -29,13 +31,40 @@ fn hydrates(path: &str) -> bool {
     path == "/dashboard" || path.starts_with("/dashboard/")
 }
 
+/// The file, in the site's `pkg` folder, in which `cargo leptos build --split` lists the WASM
+/// chunks each lazily loaded route needs.
+#[cfg(feature = "ssr")]
+pub const SPLIT_MANIFEST_FILE: &str = "__wasm_split_manifest.json";
+
+/// The chunk loader `--split` writes beside the bundle.
+#[cfg(feature = "ssr")]
+const SPLIT_LOADER_FILE: &str = "__wasm_split.______________________.js";
+
+#[cfg(feature = "ssr")]
+static SPLIT_MANIFEST: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>> = std::sync::OnceLock::new();
+
+/// Takes the bundle's split manifest (the server reads it once at start, from wherever it
+/// serves the bundle), so that every hydrated page names the chunks it needs in its `<head>`.
+#[cfg(feature = "ssr")]
+pub fn use_split_manifest(json: &[u8]) -> Result<(), String> {
+    let manifest = serde_json::from_slice(json).map_err(|e| format!("not a split manifest: {e}"))?;
+    let _ = SPLIT_MANIFEST.set(manifest);
+    Ok(())
+}
+
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     let hydrate = {
         let path = use_context::<http::request::Parts>().map(|parts| parts.uri.path().to_string()).unwrap_or_default();
         content_security_policy();
-        hydrates(&path)
+        let hydrate = hydrates(&path);
+        if let Some(manifest) = SPLIT_MANIFEST.get().filter(|_| hydrate) {
+            let pkg = format!("/{}", options.site_pkg_dir);
+            let value = (pkg, manifest.clone(), SPLIT_LOADER_FILE.to_string());
+            provide_context(leptos::WasmSplitManifest(leptos::prelude::ArcStoredValue::new(value)));
+        }
+        hydrate
     };
     #[cfg(not(feature = "ssr"))]
     let hydrate = true;
@@ -79,24 +108,24 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="latchkey" href="/pkg/latchkey.css"/>
         <Router>
             <Routes fallback=pages::NotFound>
-                <Route path=path!("/sign-in") view=pages::SignInPage ssr=SsrMode::Async/>
-                <Route path=path!("/sign-up") view=pages::SignUpPage ssr=SsrMode::Async/>
-                <Route path=path!("/user") view=pages::UserPage ssr=SsrMode::Async/>
-                <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
+                <Route path=path!("/sign-in") view={Lazy::<pages::SignInRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/sign-up") view={Lazy::<pages::SignUpRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/user") view={Lazy::<pages::UserRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/") view={Lazy::<pages::HomeRoute>::new()} ssr=SsrMode::Async/>
                 // One frame (sidebar, status) for every dashboard page; the section is nested.
                 <ParentRoute path=path!("/dashboard") view=Dashboard ssr=SsrMode::Async>
-                    <Route path=path!("") view=Connections ssr=SsrMode::Async/>
-                    <Route path=path!("sso-connections") view=Connections ssr=SsrMode::Async/>
-                    <Route path=path!("sso-connections/:id") view=ConnectionPage ssr=SsrMode::Async/>
-                    <Route path=path!("account-portal") view=Portal ssr=SsrMode::Async/>
-                    <Route path=path!("users") view=Users ssr=SsrMode::Async/>
-                    <Route path=path!("users/:id") view=UserPage ssr=SsrMode::Async/>
-                    <Route path=path!("api-keys") view=ApiKeys ssr=SsrMode::Async/>
-                    <Route path=path!("webhooks") view=Webhooks ssr=SsrMode::Async/>
-                    <Route path=path!("webhooks/:id") view=WebhookPage ssr=SsrMode::Async/>
-                    <Route path=path!("oauth-applications") view=OAuthApps ssr=SsrMode::Async/>
-                    <Route path=path!("oauth-applications/:id") view=OAuthAppPage ssr=SsrMode::Async/>
-                    <Route path=path!("audit-log") view=AuditLog ssr=SsrMode::Async/>
+                    <Route path=path!("") view={Lazy::<ConnectionsSection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("sso-connections") view={Lazy::<ConnectionsSection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("sso-connections/:id") view={Lazy::<ConnectionSection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("account-portal") view={Lazy::<PortalSection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("users") view={Lazy::<UsersSection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("users/:id") view={Lazy::<UserSection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("api-keys") view={Lazy::<ApiKeysSection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("webhooks") view={Lazy::<WebhooksSection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("webhooks/:id") view={Lazy::<WebhookSection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("oauth-applications") view={Lazy::<OAuthAppsSection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("oauth-applications/:id") view={Lazy::<OAuthAppSection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("audit-log") view={Lazy::<AuditLogSection>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -107,5 +136,5 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_lazy(App);
 }

@@ -313,9 +313,20 @@ async fn run(options: &Options) -> Result<(), String> {
     step("page weight: /sign-in, /user, /dashboard, /widget.js");
     let site_pkg = site_root.join("pkg");
     let mut pages = Vec::new();
-    for (page, signed_in) in [("/sign-in", false), ("/user", true), ("/dashboard", true)] {
-        let session = signed_in.then_some(session.as_str());
-        pages.push(weight::page(&mut client, page, session, &site_pkg).await);
+    let user_cookie = format!("{}={session}", signin::SESSION_COOKIE);
+    // The dashboard as its admin sees it: signed in, on its first section (signed out it is
+    // only a password form).
+    let admin_cookie = match admin_sign_in(&mut client).await {
+        Ok(cookie) => Some(cookie),
+        Err(e) => {
+            eprintln!("latchkey-bench: the dashboard is weighed signed out: {e}");
+            None
+        }
+    };
+    for (page, cookie) in
+        [("/sign-in", None), ("/user", Some(user_cookie.as_str())), ("/dashboard", admin_cookie.as_deref())]
+    {
+        pages.push(weight::page(&mut client, page, cookie, &site_pkg).await);
     }
     let widget = weight::page(&mut client, "/widget.js", None, &site_pkg).await;
 
@@ -371,6 +382,21 @@ async fn run(options: &Options) -> Result<(), String> {
     step(&format!("wrote {}", options.out.display()));
     Ok(())
 }
+
+/// Signs in to the dashboard as its admin (the password `procs` starts Latchkey with), as the
+/// dashboard's form does; the admin's cookie as `name=value`.
+async fn admin_sign_in(client: &mut Client) -> Result<String, String> {
+    let origin = vec![(hyper::header::ORIGIN, client.origin())];
+    let form = format!("username=admin&password={}", procs::ADMIN_PASSWORD);
+    let answer = client
+        .send(Method::POST, "/api/dashboard/sign-in", &origin, Some(("application/x-www-form-urlencoded", form)))
+        .await?;
+    let cookie = answer.set_cookie(ADMIN_COOKIE).ok_or_else(|| format!("admin sign-in answered {}", answer.status))?;
+    Ok(format!("{ADMIN_COOKIE}={cookie}"))
+}
+
+/// The dashboard's cookie on plain http (loopback).
+const ADMIN_COOKIE: &str = "latchkey_admin";
 
 /// `GET path` on Latchkey beside `GET /` on the baseline, in alternating rounds.
 async fn compare_get(

@@ -11,6 +11,10 @@ use crate::load::Client;
 /// The longest a process may take to answer its first 200.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The dashboard's password on the instances the bench starts (the dashboard's weight is
+/// measured signed in).
+pub const ADMIN_PASSWORD: &str = "bench-admin-password-1";
+
 pub fn free_addr() -> Result<SocketAddr, String> {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| format!("no free port: {e}"))
 }
@@ -156,6 +160,7 @@ impl LatchkeySetup {
             // The longest a session token may live: the one minted for the SDK figures must stay
             // valid for as long as they are measured.
             .env("LATCHKEY_TOKEN_LIFETIME", "3600")
+            .env("LATCHKEY_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "warn");
         if let Some(url) = &self.database_url {
             command.env("DATABASE_URL", url);

@@ -227,12 +227,11 @@ async fn fetch(
     Ok((resource, answer.body))
 }
 
-/// Loads `page` as a browser would (following same-origin redirects), then every file it
-/// references; `site_pkg` is where the hydration bundle lies, for a WASM file the page's inline
-/// script loads without a `<link>`.
-pub async fn page(client: &mut Client, page: &str, session: Option<&str>, site_pkg: &Path) -> PageWeight {
-    let cookie: Vec<(HeaderName, String)> =
-        session.map(|s| vec![(COOKIE, format!("{}={s}", crate::signin::SESSION_COOKIE))]).unwrap_or_default();
+/// Loads `page` as a browser would (following same-origin redirects), with `cookie`
+/// (`name=value`) if given, then every file it references; `site_pkg` is where the hydration
+/// bundle lies, for a WASM file the page's inline script loads without a `<link>`.
+pub async fn page(client: &mut Client, page: &str, cookie: Option<&str>, site_pkg: &Path) -> PageWeight {
+    let cookie: Vec<(HeaderName, String)> = cookie.map(|c| vec![(COOKIE, c.to_string())]).unwrap_or_default();
     let mut weight = PageWeight { page: page.to_string(), outcome: Outcome::NotBuilt, resources: Vec::new() };
     let mut path = page.to_string();
     let mut hops = 0;

@@ -3,7 +3,7 @@
 // Moderate and minor findings are printed; the ones left on purpose are listed below with why.
 import { test, expect, type Page } from "@playwright/test";
 import path from "node:path";
-import { adminPassword, secretKey } from "../playwright.config";
+import { adminPassword, secretKey, HYDRATION_TIMEOUT } from "../playwright.config";
 
 const dev = "http://127.0.0.1:3100";
 const host = "http://127.0.0.1:3101";
@@ -106,7 +106,7 @@ test("the portal's pages, the sandbox and the failure pages have no serious or u
 test("every dashboard page has no serious or unexplained moderate accessibility violation", async ({ page }) => {
   test.setTimeout(120_000);
   const found: string[] = [];
-  const hydrated = () => expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
+  const hydrated = () => expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible({ timeout: HYDRATION_TIMEOUT });
   found.push(...(await both(page, "dashboard sign-in", async () => (await page.goto(`${dev}/dashboard`), hydrated()))));
   await page.getByLabel("Password").fill(adminPassword);
   await page.getByRole("button", { name: "Sign in" }).click();

@@ -12,7 +12,7 @@ import { connect } from "node:net";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { adminPassword, notionPort, prodNotionClient } from "../playwright.config";
+import { adminPassword, notionPort, prodNotionClient, HYDRATION_TIMEOUT } from "../playwright.config";
 
 const root = path.resolve(__dirname, "../..");
 const bin = path.resolve(root, process.env.LATCHKEY_BIN || "target/debug/latchkey");
@@ -238,7 +238,7 @@ test("two replicas behind nginx: the admin adds Notion in the dashboard and a pe
     // The admin's journey, through nginx: every server function call is a dashboard change
     // checked against the public URL's origin, on whichever replica nginx picks.
     await page.goto("/dashboard");
-    await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
+    await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible({ timeout: HYDRATION_TIMEOUT });
     await page.getByLabel("Password").fill(adminPassword);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByRole("heading", { name: "SSO connections" })).toBeVisible();

@@ -1,14 +1,14 @@
 // The admin's journey, click for click (PRODUCT.md): a development instance and a production
 // instance, from the dashboard's sign-in to a person signing in through the new connection.
 import { test, expect, type Page } from "@playwright/test";
-import { adminPassword, prodPort, prodNotionClient } from "../playwright.config";
+import { adminPassword, prodPort, prodNotionClient, HYDRATION_TIMEOUT } from "../playwright.config";
 
 const dev = "http://127.0.0.1:3100";
 const prod = `http://localhost:${prodPort}`;
 
 async function signInAsAdmin(page: Page, base: string, password = adminPassword) {
   await page.goto(`${base}/dashboard`);
-  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
+  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible({ timeout: HYDRATION_TIMEOUT });
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
@@ -158,7 +158,13 @@ test("the Users page pages through 45 users, both ways", async ({ page, playwrig
   for (let p = 0; p < Math.ceil(total / 20); p++) {
     if (p > 0) {
       await next.click();
-      await expect.poll(async () => (await page.locator("tbody tr").allTextContents()).join("|")).not.toBe(pages[p - 1]);
+      // The next page's rows, not the last page's, nor none while it loads.
+      await expect
+        .poll(async () => {
+          const shown = (await page.locator("tbody tr").allTextContents()).join("|");
+          return shown !== "" && shown !== pages[p - 1];
+        })
+        .toBe(true);
     }
     const rows = await page.locator("tbody tr").allTextContents();
     expect(rows.length).toBe(p < Math.ceil(total / 20) - 1 ? 20 : total - 20 * p);
@@ -186,7 +192,7 @@ const focusInside = (page: Page, selector: string) =>
 
 test("the admin's journey by keyboard alone: focus moves into the dialog, stays there, and comes back", async ({ page }) => {
   await page.goto(`${dev}/dashboard`);
-  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
+  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible({ timeout: HYDRATION_TIMEOUT });
   await tabTo(page, page.getByLabel("Password"));
   await page.keyboard.type(adminPassword);
   await page.keyboard.press("Enter");

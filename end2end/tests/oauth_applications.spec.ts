@@ -2,7 +2,7 @@
 // copies its client secret (shown once), turns off consent, rotates the secret, is told why a
 // bad redirect URI is refused, and deletes the app; every change is in the audit log.
 import { test, expect, type Page } from "@playwright/test";
-import { adminPassword } from "../playwright.config";
+import { adminPassword, HYDRATION_TIMEOUT } from "../playwright.config";
 
 const dev = "http://127.0.0.1:3100";
 const name = "Acme Wiki E2E";
@@ -10,7 +10,7 @@ const redirect = "https://wiki.example.org/auth/callback";
 
 async function signInAsAdmin(page: Page) {
   await page.goto(`${dev}/dashboard/oauth-applications`);
-  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
+  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible({ timeout: HYDRATION_TIMEOUT });
   await page.getByLabel("Password").fill(adminPassword);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { name: "OAuth applications", level: 1 })).toBeVisible();
@@ -66,7 +66,7 @@ test("an admin creates an OAuth application, copies its secret once, skips conse
 
   // Once: after a reload the secret is nowhere on the page.
   await page.reload();
-  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
+  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible({ timeout: HYDRATION_TIMEOUT });
   await expect(row).toBeVisible();
   await expect(page.getByRole("textbox", { name: "Client secret" })).toHaveCount(0);
   expect(await page.content()).not.toContain(secret);
@@ -84,7 +84,7 @@ test("an admin creates an OAuth application, copies its secret once, skips conse
   await expect(settings.getByRole("status")).toHaveText("Saved.");
   await expectNoHorizontalScroll(page);
   await page.reload();
-  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
+  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible({ timeout: HYDRATION_TIMEOUT });
   await expect(skip).toBeChecked();
   expect(await page.content()).not.toContain(secret);
 
@@ -93,7 +93,7 @@ test("an admin creates an OAuth application, copies its secret once, skips conse
   await settings.getByRole("button", { name: "Save" }).click();
   await expect(settings.getByRole("alert")).toContainText("Redirect URIs: “not a url” is not an absolute URL");
   await page.reload();
-  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
+  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible({ timeout: HYDRATION_TIMEOUT });
   await expect(settings.getByLabel("Redirect URIs, one per line")).toHaveValue(`${redirect}\nhttp://127.0.0.1:4999/cb`);
 
   // Rotate asks first, then shows a new secret, once.

@@ -5,7 +5,7 @@
 import { test, expect, type Page } from "@playwright/test";
 import { createServer, type Server } from "node:http";
 import { Webhook } from "standardwebhooks";
-import { adminPassword } from "../playwright.config";
+import { adminPassword, HYDRATION_TIMEOUT } from "../playwright.config";
 
 const dev = "http://127.0.0.1:3100";
 
@@ -35,7 +35,7 @@ function startEndpoint() {
 
 async function signInAsAdmin(page: Page) {
   await page.goto(`${dev}/dashboard/webhooks`);
-  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible();
+  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible({ timeout: HYDRATION_TIMEOUT });
   await page.getByLabel("Password").fill(adminPassword);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { name: "Webhooks" })).toBeVisible();

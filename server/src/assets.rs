@@ -30,3 +30,12 @@ pub fn embedded(request: &Request<Body>) -> Option<Response> {
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     Some(response)
 }
+
+/// A file of the site bundle, as the server serves it: from `LEPTOS_SITE_ROOT` when the operator
+/// set it, else from inside the binary (or, in debug builds, from target/site).
+pub fn site_file(path: &str, site_root: &str) -> Option<Vec<u8>> {
+    if std::env::var_os("LEPTOS_SITE_ROOT").is_some() {
+        return std::fs::read(std::path::Path::new(site_root).join(path)).ok();
+    }
+    Site::get(path).map(|file| file.data.into_owned())
+}

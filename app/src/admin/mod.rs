@@ -5,11 +5,7 @@
 
 pub mod api;
 mod pages;
+pub mod sections;
 
-/// What the router mounts.
-pub mod pages_export {
-    pub use super::pages::{
-        ApiKeys, AuditLog, ConnectionPage, Connections, Dashboard, OAuthAppPage, OAuthApps, Portal, UserPage, Users,
-        WebhookPage, Webhooks,
-    };
-}
+/// The frame around every section (sidebar, status, the admin's sign-in).
+pub use pages::Dashboard;

@@ -646,7 +646,8 @@ pub fn Users() -> impl IntoView {
             <input type="search" placeholder="Search name, email or id" aria-label="Search users"
                 on:input=move |ev| { page.set(0); query.set(event_target_value(&ev)); }/>
         </header>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        // A Transition, not a Suspense: the current page stays while the next one loads.
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
                     Ok(result) => {
@@ -666,7 +667,7 @@ pub fn Users() -> impl IntoView {
                     Err(e) => view! { <p class="alert" role="alert">{error_text(e)}</p> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -56,6 +56,16 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
         app = app.merge(sandbox::routes());
     }
 
+    // Which WASM chunks each lazily loaded route needs, so that a page names them in its HTML:
+    // Leptos looks for the file on disk only, and a release binary carries it inside.
+    let manifest = format!("{}/{}", leptos_options.site_pkg_dir, app::SPLIT_MANIFEST_FILE);
+    match crate::assets::site_file(&manifest, &leptos_options.site_root).map(|json| app::use_split_manifest(&json)) {
+        Some(Ok(())) => {}
+        Some(Err(e)) => tracing::warn!("{manifest}: {e}; pages will fetch their WASM chunks one after another"),
+        None => {
+            tracing::warn!("{manifest} is missing: the site bundle was not built with `cargo leptos build --split`")
+        }
+    }
     let routes = generate_route_list(app::App);
     let context_latchkey = latchkey.clone();
     app.leptos_routes_with_context(&state, routes, move || provide_context(context_latchkey.clone()), {
