@@ -40,7 +40,7 @@ pub async fn get_profile(redirect_url: Option<String>) -> Result<Option<Profile>
     // Only an allowed origin, and only another site than this one: never an open redirect.
     let back_to = match redirect_url {
         Some(candidate) => {
-            let allowed = latchkey.allowed_origins().await.map_err(|e| ServerFnError::new(e.message))?;
+            let allowed = latchkey.allowed_origins().await.map_err(storage_error)?;
             domain::redirect::check_redirect_url(&candidate, &latchkey.config().public_url, &allowed)
                 .filter(|url| url.origin() != latchkey.config().public_url.origin())
                 .and_then(|url| Some(BackLink { host: url.host_str()?.to_string(), href: url.to_string() }))

@@ -128,11 +128,10 @@ impl Latchkey {
 
     /// Step 1: everything checked *before* the browser leaves for Notion.
     pub async fn start_sign_in(&self, redirect_url: Option<&str>, intent: Intent) -> Result<Started, Failure> {
-        let portal = self.portal_settings().await.map_err(|_| Failure::StorageUnavailable)?;
+        let portal = self.portal_settings().await.map_err(storage_failure)?;
         let redirect_url = match redirect_url {
             Some(candidate) => {
-                let mut allowed = self.config.allowed_origins.clone();
-                allowed.extend(portal.allowed_origins);
+                let allowed = self.allowed_origins_with(&portal);
                 check_redirect_url(candidate, &self.config.public_url, &allowed)
                     .ok_or(Failure::RedirectNotAllowed)?
                     .to_string()

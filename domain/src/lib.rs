@@ -27,13 +27,13 @@ pub mod redirect;
 #[cfg(feature = "server")]
 pub mod rotation;
 #[cfg(feature = "server")]
-pub mod sandbox;
-#[cfg(feature = "server")]
 pub mod secret;
 #[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
 pub mod session;
+#[cfg(feature = "server")]
+pub mod settings;
 #[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]

@@ -8,9 +8,9 @@ use base64::Engine;
 use url::Url;
 
 use crate::config::{Config, NotionApi};
-use crate::crypto::{random_id, random_token, MasterKey, Sealer};
-use crate::notion::{ClientCredentials, NotionClient};
-use crate::sandbox::{Sandbox, SANDBOX_CLIENT_ID};
+use crate::crypto::{random_id, random_token, KeyPurpose, MasterKey, Sealer};
+use crate::notion::sandbox::{Sandbox, SANDBOX_CLIENT_ID};
+use crate::notion::{ClientCredentials, NotionClient, RefreshLocks};
 use crate::secret::Secret;
 use crate::store::{ConnectionRow, Store, StoreError};
 use crate::time::{Clock, SystemClock};
@@ -27,7 +27,7 @@ pub struct Latchkey {
     pub(crate) secret_key: Option<Secret<String>>,
     pub(crate) admin_password: Option<Secret<String>>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) refresh_locks: crate::admin::RefreshLocks,
+    pub(crate) refresh_locks: RefreshLocks,
     /// The session-token signing keys this process last read (see tokens.rs).
     pub(crate) key_ring: crate::tokens::KeyRing,
     /// The client webhook deliveries go through (see webhooks.rs).
@@ -79,7 +79,7 @@ impl Latchkey {
         let webhook_http = crate::webhooks::http_client(&config).map_err(|e| StartError::Http(e.to_string()))?;
         let sandbox = (config.notion_api == NotionApi::Sandbox).then(|| {
             Sandbox::new(
-                Secret::new(URL_SAFE_NO_PAD.encode(master_key.derive("sandbox/client-secret"))),
+                Secret::new(URL_SAFE_NO_PAD.encode(master_key.derive(KeyPurpose::SandboxClientSecret))),
                 config.redirect_uri(),
             )
         });

@@ -202,7 +202,7 @@ pub async fn delete_connection(id: String) -> Result<(), ServerFnError> {
 #[server(endpoint = "dashboard/portal")]
 pub async fn get_portal() -> Result<PortalInfo, ServerFnError> {
     let latchkey = guard::admin_latchkey(false).await?;
-    let settings = latchkey.portal_settings().await.map_err(guard::shown)?;
+    let settings = latchkey.portal_settings().await.map_err(|e| guard::shown(e.into()))?;
     Ok(PortalInfo {
         sign_in_url: latchkey.config().public_url_join("/sign-in"),
         sign_up_url: latchkey.config().public_url_join("/sign-up"),
@@ -221,12 +221,12 @@ pub async fn save_portal(
     after_sign_up_url: String,
 ) -> Result<(), ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    let settings = domain::admin::PortalSettings {
+    let settings = domain::settings::PortalSettings {
         allowed_origins: origins.lines().map(str::to_string).collect(),
         after_sign_in_url: Some(after_sign_in_url),
         after_sign_up_url: Some(after_sign_up_url),
     };
-    latchkey.set_portal_settings(settings).await.map(|_| ()).map_err(guard::shown)
+    latchkey.set_portal_settings(settings).await.map(|_| ()).map_err(|e| guard::shown(e.into()))
 }
 
 #[server(endpoint = "dashboard/users")]
@@ -267,7 +267,7 @@ pub async fn get_keys() -> Result<Keys, ServerFnError> {
 #[server(endpoint = "dashboard/reveal-secret-key")]
 pub async fn reveal_secret_key() -> Result<String, ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    let key = latchkey.secret_key().await.map_err(guard::shown)?;
+    let key = latchkey.secret_key().await.map_err(|e| guard::shown(e.into()))?;
     key.map(|k| k.expose().clone())
         .ok_or_else(|| ServerFnError::new("No secret key is set: start Latchkey with LATCHKEY_SECRET_KEY."))
 }
@@ -275,7 +275,7 @@ pub async fn reveal_secret_key() -> Result<String, ServerFnError> {
 #[server(endpoint = "dashboard/rotate-secret-key")]
 pub async fn rotate_secret_key() -> Result<String, ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    latchkey.rotate_secret_key().await.map(|k| k.expose().clone()).map_err(guard::shown)
+    latchkey.rotate_secret_key().await.map(|k| k.expose().clone()).map_err(|e| guard::shown(e.into()))
 }
 
 /// Event types travel as one comma-separated field (the form's checkboxes, joined).

@@ -1,14 +1,11 @@
 //! Users, their sessions and their Notion tokens, for the dashboard and the backend API.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use serde::Serialize;
 
 use super::{AdminError, AdminResult};
 use crate::crypto::SealPurpose;
 use crate::model::{Session, User};
-use crate::notion::NotionError;
+use crate::notion::{NotionError, RefreshLocks};
 use crate::session::Authenticated;
 use crate::store::GrantTokensRow;
 use crate::Latchkey;
@@ -24,18 +21,6 @@ pub struct NotionTokenEntry {
     pub bot_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-}
-
-/// Per-grant locks: one refresh at a time per grant in this process (the database's
-/// compare-and-swap covers other replicas).
-#[derive(Default)]
-pub struct RefreshLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
-
-impl RefreshLocks {
-    fn lock_for(&self, bot_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(bot_id.to_string()).or_default().clone()
-    }
 }
 
 impl Latchkey {

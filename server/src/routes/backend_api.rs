@@ -70,7 +70,7 @@ async fn require_secret_key(State(state): State<AppState>, request: Request, nex
         Ok(false) => {
             api_error(StatusCode::UNAUTHORIZED, "invalid_secret_key", "That secret key is not this instance's.")
         }
-        Err(error) => admin_error(error),
+        Err(error) => admin_error(error.into()),
     }
 }
 
