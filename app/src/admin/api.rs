@@ -52,6 +52,15 @@ pub struct WebhookDetail {
     pub total: i64,
 }
 
+/// What "Add connection" did, as the page words it: a new connection, or (in development) the
+/// first-start connection taken over with the form's settings. An explicit answer, so the page
+/// never has to guess from timestamps or a status code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AddedConnection {
+    Created(Connection),
+    TookOverFirstStart(Connection),
+}
+
 /// What a relying party is configured with, besides its client ID (and secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpenIdSettings {
@@ -143,7 +152,7 @@ pub async fn add_connection(
     use_custom_credentials: bool,
     client_id: String,
     client_secret: String,
-) -> Result<Connection, ServerFnError> {
+) -> Result<AddedConnection, ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
     let input = domain::admin::ConnectionInput {
         provider: "notion".into(),
@@ -152,26 +161,13 @@ pub async fn add_connection(
         client_id: use_custom_credentials.then_some(client_id),
         client_secret: use_custom_credentials.then_some(client_secret),
     };
-    match latchkey.create_connection(input.clone()).await {
-        // A development instance made a shared-credentials connection at first start so that
-        // signing in works at once. The admin's journey still begins with "Add connection":
-        // when that connection is untouched since, adding takes it over with the form's settings.
-        Err(error) if error.status == 409 => {
-            let existing = latchkey.list_connections().await.map_err(guard::shown)?;
-            let pristine = existing.iter().find(|c| {
-                !latchkey.config().is_production() && c.created_at == c.updated_at && !c.use_custom_credentials
-            });
-            let Some(pristine) = pristine else { return Err(guard::shown(error)) };
-            let patch = domain::admin::ConnectionPatch {
-                enabled: input.enabled,
-                use_custom_credentials: input.use_custom_credentials,
-                client_id: input.client_id,
-                client_secret: input.client_secret,
-            };
-            latchkey.update_connection(&pristine.id, patch).await.map_err(guard::shown)
+    let added = latchkey.add_connection(input).await.map_err(guard::shown)?;
+    Ok(match added {
+        domain::admin::ConnectionAdded::Created(connection) => AddedConnection::Created(connection),
+        domain::admin::ConnectionAdded::TookOverFirstStart(connection) => {
+            AddedConnection::TookOverFirstStart(connection)
         }
-        other => other.map_err(guard::shown),
-    }
+    })
 }
 
 #[server(endpoint = "dashboard/save-connection")]

@@ -317,11 +317,10 @@ fn RedirectHelp(status: Status) -> impl IntoView {
 
 /// What "Add connection" did, in words: a development instance's own connection taken over
 /// looks the same in the table, so say so.
-fn added_message(connection: &Connection) -> &'static str {
-    if connection.created_at != connection.updated_at {
-        "Notion is set up. This development instance had already made a connection with shared credentials, so that signing in worked at once; it now has the settings you chose."
-    } else {
-        "Notion connection added. People can sign in with Notion now."
+fn added_message(added: &AddedConnection) -> &'static str {
+    match added {
+        AddedConnection::TookOverFirstStart(_) => "Notion is set up. This development instance had already made a connection with shared credentials, so that signing in worked at once; it now has the settings you chose.",
+        AddedConnection::Created(_) => "Notion connection added. People can sign in with Notion now.",
     }
 }
 

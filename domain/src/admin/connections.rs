@@ -37,6 +37,33 @@ pub struct ConnectionPatch {
     pub client_secret: Option<String>,
 }
 
+/// What "Add connection" did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectionAdded {
+    /// A new connection.
+    Created(Connection),
+    /// The development instance's first-start connection, now with the admin's settings.
+    TookOverFirstStart(Connection),
+}
+
+/// There is a Notion connection already: found before adding, or added by someone else at the
+/// same moment (the unique provider decided).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConnectionExists {
+    Found,
+    Raced,
+}
+
+impl From<ConnectionExists> for AdminError {
+    fn from(exists: ConnectionExists) -> Self {
+        let message = match exists {
+            ConnectionExists::Found => "There is already a Notion connection: change it instead of adding another.",
+            ConnectionExists::Raced => "There is already a Notion connection.",
+        };
+        AdminError::new(409, "connection_exists", message)
+    }
+}
+
 fn clean(value: Option<String>, field: &str, max: usize) -> AdminResult<Option<String>> {
     match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
         Some(v) if v.chars().count() > max => {
@@ -64,15 +91,40 @@ impl Latchkey {
     }
 
     pub async fn create_connection(&self, input: ConnectionInput) -> AdminResult<Connection> {
+        self.try_create_connection(input).await?.map_err(AdminError::from)
+    }
+
+    /// The dashboard's "Add connection". A development instance made a shared-credentials
+    /// connection at first start so that signing in works at once; the admin's journey still
+    /// begins with "Add connection": while that connection is untouched since, adding takes it
+    /// over with the form's settings instead of being refused.
+    pub async fn add_connection(&self, input: ConnectionInput) -> AdminResult<ConnectionAdded> {
+        let exists = match self.try_create_connection(input.clone()).await? {
+            Ok(connection) => return Ok(ConnectionAdded::Created(connection)),
+            Err(exists) => exists,
+        };
+        let existing = self.list_connections().await?;
+        let pristine = existing
+            .iter()
+            .find(|c| !self.config.is_production() && c.created_at == c.updated_at && !c.use_custom_credentials);
+        let Some(pristine) = pristine else { return Err(exists.into()) };
+        let patch = ConnectionPatch {
+            enabled: input.enabled,
+            use_custom_credentials: input.use_custom_credentials,
+            client_id: input.client_id,
+            client_secret: input.client_secret,
+        };
+        self.update_connection(&pristine.id, patch).await.map(ConnectionAdded::TookOverFirstStart)
+    }
+
+    /// Creates the connection, or says there is one already (apart from the other refusals,
+    /// so that [`Latchkey::add_connection`] decides on a type, not on a status code).
+    async fn try_create_connection(&self, input: ConnectionInput) -> AdminResult<Result<Connection, ConnectionExists>> {
         if input.provider != "notion" {
             return Err(AdminError::invalid("provider", "the only provider is `notion`"));
         }
         if self.store.connection_by_provider("notion").await?.is_some() {
-            return Err(AdminError::new(
-                409,
-                "connection_exists",
-                "There is already a Notion connection: change it instead of adding another.",
-            ));
+            return Ok(Err(ConnectionExists::Found));
         }
         let now = self.now();
         let mut row = ConnectionRow {
@@ -86,15 +138,12 @@ impl Latchkey {
             updated_at: now,
         };
         self.apply(&mut row, input.enabled, input.use_custom_credentials, input.client_id, input.client_secret)?;
-        self.store.insert_connection(&row).await.map_err(|e| {
+        match self.store.insert_connection(&row).await {
+            Ok(()) => Ok(Ok(self.connection_model(&row))),
             // Two admins adding at once: the unique provider decides.
-            if e.to_string().to_lowercase().contains("unique") {
-                AdminError::new(409, "connection_exists", "There is already a Notion connection.")
-            } else {
-                e.into()
-            }
-        })?;
-        Ok(self.connection_model(&row))
+            Err(e) if e.to_string().to_lowercase().contains("unique") => Ok(Err(ConnectionExists::Raced)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn update_connection(&self, id: &str, patch: ConnectionPatch) -> AdminResult<Connection> {

@@ -12,7 +12,7 @@ mod webhooks;
 pub use audit::AuditRecord;
 pub use auth::{admin_cookie, admin_cookie_name};
 pub use auth::{AdminSession, ADMIN_USERNAME, MIN_PASSWORD_CHARS};
-pub use connections::{ConnectionInput, ConnectionPatch};
+pub use connections::{ConnectionAdded, ConnectionInput, ConnectionPatch};
 pub use oauth_applications::{OAuthApplicationInput, OAuthApplicationPatch};
 pub use users::NotionTokenEntry;
 pub use webhooks::{WebhookInput, WebhookPatch};
