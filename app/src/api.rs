@@ -78,11 +78,11 @@ mod server {
     }
 
     /// The session token this request carries, if any.
-    pub fn session_cookie(latchkey: &Latchkey) -> Option<String> {
+    pub fn session_cookie(latchkey: &Latchkey) -> Option<domain::ids::SessionToken> {
         let parts = use_context::<http::request::Parts>()?;
         let jar = CookieJar::from_headers(&parts.headers);
         let name = cookie_names(latchkey.config().secure_cookies()).session;
-        jar.get(name).map(|c| c.value().to_string())
+        jar.get(name).map(|c| domain::ids::SessionToken::new(c.value()))
     }
 
     /// Signed out: send the browser to sign in, and back here afterwards.

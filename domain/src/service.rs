@@ -8,7 +8,8 @@ use base64::Engine;
 use url::Url;
 
 use crate::config::{Config, NotionApi};
-use crate::crypto::{random_id, random_token, KeyPurpose, MasterKey, Sealer};
+use crate::crypto::{random_token, KeyPurpose, MasterKey, Sealer};
+use crate::ids::{ConnectionId, Provider};
 use crate::notion::sandbox::{Sandbox, SANDBOX_CLIENT_ID};
 use crate::notion::{ClientCredentials, NotionClient, RefreshLocks};
 use crate::secret::Secret;
@@ -149,7 +150,7 @@ impl Latchkey {
 
     /// The Notion connection's switch: `Some(enabled)`, or `None` when there is no connection.
     pub async fn notion_connection_enabled(&self) -> Result<Option<bool>, StoreError> {
-        Ok(self.store.connection_by_provider("notion").await?.map(|c| c.is_enabled()))
+        Ok(self.store.connection_by_provider(Provider::Notion).await?.map(|c| c.is_enabled()))
     }
 
     /// A development instance starts with Notion on, through shared credentials, so the first
@@ -161,10 +162,10 @@ impl Latchkey {
         }
         let now = self.now();
         let row = ConnectionRow {
-            id: random_id("conn"),
-            provider: "notion".into(),
-            enabled: 1,
-            use_custom_credentials: 0,
+            id: ConnectionId::generate(),
+            provider: Provider::Notion,
+            enabled: true,
+            use_custom_credentials: false,
             client_id: None,
             client_secret_sealed: None,
             created_at: now,

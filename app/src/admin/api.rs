@@ -143,7 +143,7 @@ pub async fn get_connections() -> Result<Vec<Connection>, ServerFnError> {
 #[server(endpoint = "dashboard/connection")]
 pub async fn get_connection(id: String) -> Result<Connection, ServerFnError> {
     let latchkey = guard::admin_latchkey(false).await?;
-    latchkey.get_connection(&id).await.map_err(guard::shown)
+    latchkey.get_connection(&domain::ids::ConnectionId::from(id)).await.map_err(guard::shown)
 }
 
 #[server(endpoint = "dashboard/add-connection")]
@@ -155,7 +155,7 @@ pub async fn add_connection(
 ) -> Result<AddedConnection, ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
     let input = domain::admin::ConnectionInput {
-        provider: "notion".into(),
+        provider: domain::ids::Provider::Notion.as_str().into(),
         enabled: Some(enabled),
         use_custom_credentials: Some(use_custom_credentials),
         client_id: use_custom_credentials.then_some(client_id),
@@ -186,13 +186,13 @@ pub async fn save_connection(
         // Empty keeps the secret that is set.
         client_secret: Some(client_secret).filter(|s| !s.trim().is_empty()),
     };
-    latchkey.update_connection(&id, patch).await.map_err(guard::shown)
+    latchkey.update_connection(&domain::ids::ConnectionId::from(id), patch).await.map_err(guard::shown)
 }
 
 #[server(endpoint = "dashboard/delete-connection")]
 pub async fn delete_connection(id: String) -> Result<(), ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    latchkey.delete_connection(&id).await.map_err(guard::shown)
+    latchkey.delete_connection(&domain::ids::ConnectionId::from(id)).await.map_err(guard::shown)
 }
 
 #[server(endpoint = "dashboard/portal")]
@@ -236,6 +236,7 @@ pub async fn find_users(query: String, page: i64) -> Result<UsersPage, ServerFnE
 #[server(endpoint = "dashboard/user")]
 pub async fn get_user_detail(id: String) -> Result<UserDetail, ServerFnError> {
     let latchkey = guard::admin_latchkey(false).await?;
+    let id = domain::ids::UserId::from(id);
     let user = latchkey.get_user(&id).await.map_err(guard::shown)?;
     let (sessions, _) = latchkey.list_sessions(Some(&id), 100, 0).await.map_err(guard::shown)?;
     Ok(UserDetail { user, sessions })
@@ -244,13 +245,13 @@ pub async fn get_user_detail(id: String) -> Result<UserDetail, ServerFnError> {
 #[server(endpoint = "dashboard/revoke-session")]
 pub async fn revoke_session(id: String) -> Result<(), ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    latchkey.revoke_session(&id).await.map(|_| ()).map_err(guard::shown)
+    latchkey.revoke_session(&domain::ids::SessionId::from(id)).await.map(|_| ()).map_err(guard::shown)
 }
 
 #[server(endpoint = "dashboard/delete-user")]
 pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    latchkey.delete_user(&id).await.map_err(guard::shown)
+    latchkey.delete_user(&domain::ids::UserId::from(id)).await.map_err(guard::shown)
 }
 
 #[server(endpoint = "dashboard/keys")]

@@ -3,7 +3,8 @@
 use serde::Deserialize;
 
 use super::{AdminError, AdminResult};
-use crate::crypto::{random_id, SealPurpose};
+use crate::crypto::SealPurpose;
+use crate::ids::{ConnectionId, Provider};
 use crate::model::Connection;
 use crate::store::ConnectionRow;
 use crate::Latchkey;
@@ -85,7 +86,7 @@ impl Latchkey {
         Ok(self.store.connections().await?.iter().map(|row| self.connection_model(row)).collect())
     }
 
-    pub async fn get_connection(&self, id: &str) -> AdminResult<Connection> {
+    pub async fn get_connection(&self, id: &ConnectionId) -> AdminResult<Connection> {
         let row = self.store.connection(id).await?.ok_or_else(|| AdminError::not_found("connection"))?;
         Ok(self.connection_model(&row))
     }
@@ -120,18 +121,19 @@ impl Latchkey {
     /// Creates the connection, or says there is one already (apart from the other refusals,
     /// so that [`Latchkey::add_connection`] decides on a type, not on a status code).
     async fn try_create_connection(&self, input: ConnectionInput) -> AdminResult<Result<Connection, ConnectionExists>> {
-        if input.provider != "notion" {
+        // Parsed here rather than by serde, so that another name is a 422 on `provider`.
+        let Some(provider) = Provider::parse(&input.provider) else {
             return Err(AdminError::invalid("provider", "the only provider is `notion`"));
-        }
-        if self.store.connection_by_provider("notion").await?.is_some() {
+        };
+        if self.store.connection_by_provider(provider).await?.is_some() {
             return Ok(Err(ConnectionExists::Found));
         }
         let now = self.now();
         let mut row = ConnectionRow {
-            id: random_id("conn"),
-            provider: "notion".into(),
-            enabled: 1,
-            use_custom_credentials: i64::from(self.config.is_production()),
+            id: ConnectionId::generate(),
+            provider,
+            enabled: true,
+            use_custom_credentials: self.config.is_production(),
             client_id: None,
             client_secret_sealed: None,
             created_at: now,
@@ -146,7 +148,7 @@ impl Latchkey {
         }
     }
 
-    pub async fn update_connection(&self, id: &str, patch: ConnectionPatch) -> AdminResult<Connection> {
+    pub async fn update_connection(&self, id: &ConnectionId, patch: ConnectionPatch) -> AdminResult<Connection> {
         let mut row = self.store.connection(id).await?.ok_or_else(|| AdminError::not_found("connection"))?;
         self.apply(&mut row, patch.enabled, patch.use_custom_credentials, patch.client_id, patch.client_secret)?;
         row.updated_at = self.now();
@@ -156,7 +158,7 @@ impl Latchkey {
         Ok(self.connection_model(&row))
     }
 
-    pub async fn delete_connection(&self, id: &str) -> AdminResult<()> {
+    pub async fn delete_connection(&self, id: &ConnectionId) -> AdminResult<()> {
         if self.store.delete_connection(id).await? {
             Ok(())
         } else {
@@ -174,10 +176,10 @@ impl Latchkey {
         client_secret: Option<String>,
     ) -> AdminResult<()> {
         if let Some(enabled) = enabled {
-            row.enabled = i64::from(enabled);
+            row.enabled = enabled;
         }
         if let Some(custom) = custom {
-            row.use_custom_credentials = i64::from(custom);
+            row.use_custom_credentials = custom;
         }
         if let Some(id) = clean(client_id, "client_id", 200)? {
             row.client_id = Some(id);
