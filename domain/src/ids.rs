@@ -4,6 +4,22 @@
 //! The ids are `serde(transparent)`: in JSON each is the plain string it always was. The store
 //! decodes them from text columns (store/codec.rs). Without the `server` feature only the ids
 //! and [`Provider`] are compiled: the browser bundle shares them and nothing more.
+//!
+//! In the right order, ending a session of one's own compiles:
+//!
+//! ```no_run
+//! # async fn own(latchkey: &domain::Latchkey, user: &domain::ids::UserId, session: &domain::ids::SessionId) {
+//! let _ = latchkey.revoke_own_session(user, session).await;
+//! # }
+//! ```
+//!
+//! and with the ids swapped it does not:
+//!
+//! ```compile_fail
+//! # async fn swapped(latchkey: &domain::Latchkey, user: &domain::ids::UserId, session: &domain::ids::SessionId) {
+//! let _ = latchkey.revoke_own_session(session, user).await;
+//! # }
+//! ```
 
 use std::fmt;
 
