@@ -40,7 +40,7 @@ pub async fn get_profile(redirect_url: Option<String>) -> Result<Option<Profile>
     // Only an allowed origin, and only another site than this one: never an open redirect.
     let back_to = match redirect_url {
         Some(candidate) => {
-            let allowed = latchkey.allowed_origins().await.map_err(|e| ServerFnError::new(e.message))?;
+            let allowed = latchkey.allowed_origins().await.map_err(storage_error)?;
             domain::redirect::check_redirect_url(&candidate, &latchkey.config().public_url, &allowed)
                 .filter(|url| url.origin() != latchkey.config().public_url.origin())
                 .and_then(|url| Some(BackLink { host: url.host_str()?.to_string(), href: url.to_string() }))
@@ -78,11 +78,11 @@ mod server {
     }
 
     /// The session token this request carries, if any.
-    pub fn session_cookie(latchkey: &Latchkey) -> Option<String> {
+    pub fn session_cookie(latchkey: &Latchkey) -> Option<domain::ids::SessionToken> {
         let parts = use_context::<http::request::Parts>()?;
         let jar = CookieJar::from_headers(&parts.headers);
         let name = cookie_names(latchkey.config().secure_cookies()).session;
-        jar.get(name).map(|c| c.value().to_string())
+        jar.get(name).map(|c| domain::ids::SessionToken::new(c.value()))
     }
 
     /// Signed out: send the browser to sign in, and back here afterwards.

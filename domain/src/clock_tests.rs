@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::crypto::{random_token, token_hash};
 use crate::failure::Failure;
 use crate::flow::{Callback, Intent};
+use crate::ids::{Provider, SessionId, SessionToken, UserId};
 use crate::notion::Identity;
 use crate::service::Latchkey;
 use crate::session::{ABSOLUTE_LIFETIME, FLOW_LIFETIME, IDLE_TIMEOUT, TOUCH_INTERVAL};
@@ -73,9 +73,10 @@ async fn a_sign_in_flow_lasts_ten_minutes_to_the_millisecond() {
 }
 
 /// A session for a new person, made as the sign-in's transaction makes it, at the clock's now.
-async fn session(latchkey: &Latchkey, person: &str) -> String {
-    let connection = latchkey.store.connection_by_provider("notion").await.unwrap().expect("the dev connection");
-    let token = random_token(32);
+async fn session(latchkey: &Latchkey, person: &str) -> SessionToken {
+    let connection =
+        latchkey.store.connection_by_provider(Provider::Notion).await.unwrap().expect("the dev connection");
+    let token = SessionToken::generate();
     let now = latchkey.now();
     let record = SignInRecord {
         now,
@@ -86,7 +87,7 @@ async fn session(latchkey: &Latchkey, person: &str) -> String {
             email: Some(format!("{person}@example.com")),
             email_verified: false,
         },
-        new_user_id: format!("user_{person}"),
+        new_user_id: UserId::new(format!("user_{person}")),
         new_account_id: format!("eacc_{person}"),
         allow_sign_up: true,
         grant: GrantRecord {
@@ -99,8 +100,8 @@ async fn session(latchkey: &Latchkey, person: &str) -> String {
             refresh_token_sealed: None,
         },
         session: NewSession {
-            id: format!("sess_{person}"),
-            token_hash: token_hash(&token),
+            id: SessionId::new(format!("sess_{person}")),
+            token_hash: token.hash(),
             user_agent: None,
             expires_at: now + ABSOLUTE_LIFETIME,
         },

@@ -82,12 +82,35 @@ impl MasterKey {
     }
 
     /// A sub-key for one purpose, so no two uses ever share key material.
-    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+    pub fn derive(&self, purpose: KeyPurpose) -> [u8; 32] {
         let hk = Hkdf::<Sha256>::new(Some(b"latchkey"), self.0.expose());
         let mut out = [0u8; 32];
         // 32 bytes is far below HKDF-SHA256's limit of 8160: expand cannot fail.
-        let _ = hk.expand(purpose.as_bytes(), &mut out);
+        let _ = hk.expand(purpose.as_str().as_bytes(), &mut out);
         out
+    }
+}
+
+/// What a key derived from the master key is for (the HKDF info). One list, so two uses can
+/// never pick the same text by accident; the texts are fixed forever, since changing one
+/// changes the key (and the development sandbox's client secret).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPurpose {
+    /// The key every [`SealPurpose`] is sealed under.
+    Sealing,
+    /// The short id naming the sealing key in each sealed value.
+    SealingKeyId,
+    /// The development sandbox's client secret.
+    SandboxClientSecret,
+}
+
+impl KeyPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyPurpose::Sealing => "seal/v1",
+            KeyPurpose::SealingKeyId => "seal/v1/key-id",
+            KeyPurpose::SandboxClientSecret => "sandbox/client-secret",
+        }
     }
 }
 
@@ -152,8 +175,8 @@ impl Sealer {
     }
 
     fn cipher_of(master: &MasterKey) -> (String, XChaCha20Poly1305) {
-        let key = master.derive("seal/v1");
-        let key_id = token_hash(&URL_SAFE_NO_PAD.encode(master.derive("seal/v1/key-id")))[..8].to_string();
+        let key = master.derive(KeyPurpose::Sealing);
+        let key_id = token_hash(&URL_SAFE_NO_PAD.encode(master.derive(KeyPurpose::SealingKeyId)))[..8].to_string();
         (key_id, XChaCha20Poly1305::new(&key.into()))
     }
 

@@ -10,8 +10,9 @@
 use tracing::{info, warn};
 use url::Url;
 
-use crate::crypto::{is_token_shaped, random_id, random_token, token_hash, SealPurpose};
+use crate::crypto::{is_token_shaped, random_id, random_token, SealPurpose};
 use crate::failure::Failure;
+use crate::ids::{Provider, SessionId, SessionToken, TokenHash, UserId};
 use crate::notion::{ClientCredentials, NotionClient};
 use crate::redirect::check_redirect_url;
 use crate::secret::Secret;
@@ -62,9 +63,9 @@ pub struct Callback {
 /// A finished sign-in.
 #[derive(Debug)]
 pub struct SignedIn {
-    pub session_token: Secret<String>,
+    pub session_token: SessionToken,
     pub redirect_url: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub created_user: bool,
 }
 
@@ -118,8 +119,6 @@ pub fn unique_query_params<const N: usize>(raw_query: &str, names: [&str; N]) ->
     Ok(values)
 }
 
-const PROVIDER: &str = "notion";
-
 impl Latchkey {
     /// Where a browser goes after signing in when it did not say: the profile page.
     pub fn default_redirect_url(&self) -> String {
@@ -128,11 +127,10 @@ impl Latchkey {
 
     /// Step 1: everything checked *before* the browser leaves for Notion.
     pub async fn start_sign_in(&self, redirect_url: Option<&str>, intent: Intent) -> Result<Started, Failure> {
-        let portal = self.portal_settings().await.map_err(|_| Failure::StorageUnavailable)?;
+        let portal = self.portal_settings().await.map_err(storage_failure)?;
         let redirect_url = match redirect_url {
             Some(candidate) => {
-                let mut allowed = self.config.allowed_origins.clone();
-                allowed.extend(portal.allowed_origins);
+                let allowed = self.allowed_origins_with(&portal);
                 check_redirect_url(candidate, &self.config.public_url, &allowed)
                     .ok_or(Failure::RedirectNotAllowed)?
                     .to_string()
@@ -155,8 +153,8 @@ impl Latchkey {
         // started last finishes; the other starts again.
         let nonce = random_token(32);
         let flow = FlowRow {
-            state_hash: token_hash(&state),
-            browser_hash: token_hash(&nonce),
+            state_hash: TokenHash::of(&state),
+            browser_hash: TokenHash::of(&nonce),
             connection_id: connection.id.clone(),
             intent: intent.as_str().into(),
             redirect_url,
@@ -182,14 +180,14 @@ impl Latchkey {
         &self,
         callback: &Callback,
         browser_nonce: Option<&str>,
-        previous_session: Option<&str>,
+        previous_session: Option<&SessionToken>,
         user_agent: Option<&str>,
     ) -> Result<SignedIn, SignInFailed> {
         // The state is consumed whatever happens next: a callback URL works once.
         let flow = match &callback.state {
             Some(state) if is_token_shaped(state) => self
                 .store
-                .take_flow(&token_hash(state))
+                .take_flow(&TokenHash::of(state))
                 .await
                 .map_err(|e| SignInFailed { failure: storage_failure(e), retry_href: None, redirect_url: None })?,
             Some(_) => None,
@@ -211,7 +209,7 @@ impl Latchkey {
         callback: &Callback,
         flow: Option<FlowRow>,
         browser_nonce: Option<&str>,
-        previous_session: Option<&str>,
+        previous_session: Option<&SessionToken>,
         user_agent: Option<&str>,
     ) -> Result<SignedIn, Failure> {
         // Notion's error first: the person cancelled, or Notion refused.
@@ -256,11 +254,11 @@ impl Latchkey {
         }
 
         // Then one transaction: user, Notion account, workspace grant, session.
-        let session_token = random_token(32);
+        let session_token = SessionToken::generate();
         let record = SignInRecord {
             now,
             identity,
-            new_user_id: random_id("user"),
+            new_user_id: UserId::generate(),
             new_account_id: random_id("eacc"),
             allow_sign_up: true,
             grant: GrantRecord {
@@ -269,19 +267,19 @@ impl Latchkey {
                 workspace_id: token.workspace_id.clone(),
                 workspace_name: token.workspace_name.clone(),
                 workspace_icon: token.workspace_icon.clone(),
-                access_token_sealed: self.sealer.seal(SealPurpose::NotionAccessToken, &token.access_token),
+                access_token_sealed: self.sealer.seal(SealPurpose::NotionAccessToken, token.access_token.expose()),
                 refresh_token_sealed: token
                     .refresh_token
-                    .as_deref()
-                    .map(|t| self.sealer.seal(SealPurpose::NotionRefreshToken, t)),
+                    .as_ref()
+                    .map(|t| self.sealer.seal(SealPurpose::NotionRefreshToken, t.expose())),
             },
             session: NewSession {
-                id: random_id("sess"),
-                token_hash: token_hash(&session_token),
+                id: SessionId::generate(),
+                token_hash: session_token.hash(),
                 user_agent: user_agent.map(|ua| truncate(ua, 256).to_string()),
                 expires_at: now + ABSOLUTE_LIFETIME,
             },
-            replaces_session_hash: previous_session.filter(|t| is_token_shaped(t)).map(token_hash),
+            replaces_session_hash: previous_session.filter(|t| t.is_well_formed()).map(SessionToken::hash),
         };
         let written = match self.store.complete_sign_in(&record).await.map_err(storage_failure)? {
             Ok(written) => written,
@@ -289,7 +287,7 @@ impl Latchkey {
         };
         info!(user_id = %written.user_id, session_id = %written.session_id, created = written.created_user, "signed in with Notion");
         Ok(SignedIn {
-            session_token: Secret::new(session_token),
+            session_token,
             redirect_url: flow.redirect_url,
             user_id: written.user_id,
             created_user: written.created_user,
@@ -339,7 +337,7 @@ impl Latchkey {
             let _permit = permit;
             match notion.exchange_code(&endpoints.server, &credentials, &code, &redirect_uri).await {
                 Ok(token) => {
-                    if let Err(e) = notion.revoke(&endpoints.server, &credentials, &token.access_token).await {
+                    if let Err(e) = notion.revoke(&endpoints.server, &credentials, token.access_token.expose()).await {
                         warn!(error = %e, "revoking the tokens of a refused callback's code failed");
                     } else {
                         info!("a refused callback's code was spent and its token revoked");
@@ -363,7 +361,7 @@ impl Latchkey {
     }
 
     pub(crate) async fn enabled_connection(&self) -> Result<ConnectionRow, Failure> {
-        match self.store.connection_by_provider(PROVIDER).await.map_err(storage_failure)? {
+        match self.store.connection_by_provider(Provider::Notion).await.map_err(storage_failure)? {
             Some(connection) if connection.is_enabled() => Ok(connection),
             _ => Err(Failure::ConnectionDisabled),
         }

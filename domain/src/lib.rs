@@ -1,6 +1,6 @@
 //! Latchkey's domain: what signing in with Notion *means*, free of axum and Leptos.
 //!
-//! Without the `server` feature only [`calendar`], [`failure`] and [`model`] are compiled: the small set of
+//! Without the `server` feature only [`calendar`], [`failure`], [`ids`] and [`model`] are compiled: the small set of
 //! types the browser bundle shares with the server.
 #![forbid(unsafe_code)]
 
@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod calendar;
 pub mod failure;
+pub mod ids;
 pub mod model;
 
 #[cfg(feature = "server")]
@@ -27,13 +28,13 @@ pub mod redirect;
 #[cfg(feature = "server")]
 pub mod rotation;
 #[cfg(feature = "server")]
-pub mod sandbox;
-#[cfg(feature = "server")]
 pub mod secret;
 #[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
 pub mod session;
+#[cfg(feature = "server")]
+pub mod settings;
 #[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]

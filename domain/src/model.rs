@@ -2,9 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{ConnectionId, Provider, SessionId, UserId};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub email: Option<String>,
     pub name: Option<String>,
     pub image_url: Option<String>,
@@ -15,7 +17,7 @@ pub struct User {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExternalAccount {
-    pub provider: String,
+    pub provider: Provider,
     pub provider_user_id: String,
     pub email: Option<String>,
     pub name: Option<String>,
@@ -33,8 +35,8 @@ pub struct Workspace {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
-    pub id: String,
-    pub user_id: String,
+    pub id: SessionId,
+    pub user_id: UserId,
     pub created_at: i64,
     pub last_active_at: i64,
     pub expires_at: i64,
@@ -51,8 +53,8 @@ pub struct DeviceSession {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Connection {
-    pub id: String,
-    pub provider: String,
+    pub id: ConnectionId,
+    pub provider: Provider,
     pub enabled: bool,
     pub use_custom_credentials: bool,
     pub client_id: Option<String>,

@@ -29,6 +29,13 @@ impl<T> fmt::Display for Secret<T> {
     }
 }
 
+/// Read from the wire (Notion's token answers), never written back: there is no `Serialize`.
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Secret<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Secret)
+    }
+}
+
 impl From<String> for Secret<String> {
     fn from(value: String) -> Self {
         Secret(value)

@@ -8,9 +8,10 @@ use base64::Engine;
 use url::Url;
 
 use crate::config::{Config, NotionApi};
-use crate::crypto::{random_id, random_token, MasterKey, Sealer};
-use crate::notion::{ClientCredentials, NotionClient};
-use crate::sandbox::{Sandbox, SANDBOX_CLIENT_ID};
+use crate::crypto::{random_token, KeyPurpose, MasterKey, Sealer};
+use crate::ids::{ConnectionId, Provider};
+use crate::notion::sandbox::{Sandbox, SANDBOX_CLIENT_ID};
+use crate::notion::{ClientCredentials, NotionClient, RefreshLocks};
 use crate::secret::Secret;
 use crate::store::{ConnectionRow, Store, StoreError};
 use crate::time::{Clock, SystemClock};
@@ -27,7 +28,7 @@ pub struct Latchkey {
     pub(crate) secret_key: Option<Secret<String>>,
     pub(crate) admin_password: Option<Secret<String>>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) refresh_locks: crate::admin::RefreshLocks,
+    pub(crate) refresh_locks: RefreshLocks,
     /// The session-token signing keys this process last read (see tokens.rs).
     pub(crate) key_ring: crate::tokens::KeyRing,
     /// The client webhook deliveries go through (see webhooks.rs).
@@ -79,7 +80,7 @@ impl Latchkey {
         let webhook_http = crate::webhooks::http_client(&config).map_err(|e| StartError::Http(e.to_string()))?;
         let sandbox = (config.notion_api == NotionApi::Sandbox).then(|| {
             Sandbox::new(
-                Secret::new(URL_SAFE_NO_PAD.encode(master_key.derive("sandbox/client-secret"))),
+                Secret::new(URL_SAFE_NO_PAD.encode(master_key.derive(KeyPurpose::SandboxClientSecret))),
                 config.redirect_uri(),
             )
         });
@@ -149,7 +150,7 @@ impl Latchkey {
 
     /// The Notion connection's switch: `Some(enabled)`, or `None` when there is no connection.
     pub async fn notion_connection_enabled(&self) -> Result<Option<bool>, StoreError> {
-        Ok(self.store.connection_by_provider("notion").await?.map(|c| c.is_enabled()))
+        Ok(self.store.connection_by_provider(Provider::Notion).await?.map(|c| c.is_enabled()))
     }
 
     /// A development instance starts with Notion on, through shared credentials, so the first
@@ -161,10 +162,10 @@ impl Latchkey {
         }
         let now = self.now();
         let row = ConnectionRow {
-            id: random_id("conn"),
-            provider: "notion".into(),
-            enabled: 1,
-            use_custom_credentials: 0,
+            id: ConnectionId::generate(),
+            provider: Provider::Notion,
+            enabled: true,
+            use_custom_credentials: false,
             client_id: None,
             client_secret_sealed: None,
             created_at: now,

@@ -133,7 +133,7 @@ mod tests {
 }
 
 mod access {
-    use crate::crypto::{is_token_shaped, token_hash};
+    use crate::ids::{SessionId, SessionToken, UserId};
     use crate::model::{self, DeviceSession, WebhookEvent};
     use crate::store::{SessionRow, StoreError};
     use crate::Latchkey;
@@ -148,12 +148,12 @@ mod access {
 
     impl Latchkey {
         /// The live session a session token belongs to, if any. Marks it used (at most once a minute).
-        pub async fn authenticate(&self, token: &str) -> Result<Option<Authenticated>, StoreError> {
-            if !is_token_shaped(token) {
+        pub async fn authenticate(&self, token: &SessionToken) -> Result<Option<Authenticated>, StoreError> {
+            if !token.is_well_formed() {
                 return Ok(None);
             }
             let now = self.now();
-            let hash = token_hash(token);
+            let hash = token.hash();
             let Some(mut session) = self.store.session_by_token_hash(&hash).await? else {
                 return Ok(None);
             };
@@ -171,15 +171,15 @@ mod access {
         }
 
         /// Ends the session a token belongs to. Quietly does nothing for an unknown token.
-        pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
-            if let Some(session) = self.store.session_by_token_hash(&token_hash(token)).await? {
+        pub async fn sign_out(&self, token: &SessionToken) -> Result<(), StoreError> {
+            if let Some(session) = self.store.session_by_token_hash(&token.hash()).await? {
                 self.store.revoke_session(&session.id, None, WebhookEvent::SessionEnded, self.now()).await?;
             }
             Ok(())
         }
 
         /// Ends one of `user_id`'s sessions. False when it is not theirs or already ended.
-        pub async fn revoke_own_session(&self, user_id: &str, session_id: &str) -> Result<bool, StoreError> {
+        pub async fn revoke_own_session(&self, user_id: &UserId, session_id: &SessionId) -> Result<bool, StoreError> {
             self.store.revoke_session(session_id, Some(user_id), WebhookEvent::SessionEnded, self.now()).await
         }
 

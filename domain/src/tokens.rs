@@ -379,8 +379,8 @@ impl Latchkey {
         let exp = (iat + self.config.token_lifetime_secs).min(auth.session.effective_expiry() / SECOND);
         let claims = SessionClaims {
             iss: self.config.issuer(),
-            sub: auth.user.id.clone(),
-            sid: auth.session.id.clone(),
+            sub: auth.user.id.to_string(),
+            sid: auth.session.id.to_string(),
             azp: azp.map(str::to_string),
             iat,
             nbf: iat - CLOCK_SLACK_SECS,

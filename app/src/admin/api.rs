@@ -52,6 +52,15 @@ pub struct WebhookDetail {
     pub total: i64,
 }
 
+/// What "Add connection" did, as the page words it: a new connection, or (in development) the
+/// first-start connection taken over with the form's settings. An explicit answer, so the page
+/// never has to guess from timestamps or a status code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AddedConnection {
+    Created(Connection),
+    TookOverFirstStart(Connection),
+}
+
 /// What a relying party is configured with, besides its client ID (and secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpenIdSettings {
@@ -134,7 +143,7 @@ pub async fn get_connections() -> Result<Vec<Connection>, ServerFnError> {
 #[server(endpoint = "dashboard/connection")]
 pub async fn get_connection(id: String) -> Result<Connection, ServerFnError> {
     let latchkey = guard::admin_latchkey(false).await?;
-    latchkey.get_connection(&id).await.map_err(guard::shown)
+    latchkey.get_connection(&domain::ids::ConnectionId::from(id)).await.map_err(guard::shown)
 }
 
 #[server(endpoint = "dashboard/add-connection")]
@@ -143,35 +152,22 @@ pub async fn add_connection(
     use_custom_credentials: bool,
     client_id: String,
     client_secret: String,
-) -> Result<Connection, ServerFnError> {
+) -> Result<AddedConnection, ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
     let input = domain::admin::ConnectionInput {
-        provider: "notion".into(),
+        provider: domain::ids::Provider::Notion.as_str().into(),
         enabled: Some(enabled),
         use_custom_credentials: Some(use_custom_credentials),
         client_id: use_custom_credentials.then_some(client_id),
         client_secret: use_custom_credentials.then_some(client_secret),
     };
-    match latchkey.create_connection(input.clone()).await {
-        // A development instance made a shared-credentials connection at first start so that
-        // signing in works at once. The admin's journey still begins with "Add connection":
-        // when that connection is untouched since, adding takes it over with the form's settings.
-        Err(error) if error.status == 409 => {
-            let existing = latchkey.list_connections().await.map_err(guard::shown)?;
-            let pristine = existing.iter().find(|c| {
-                !latchkey.config().is_production() && c.created_at == c.updated_at && !c.use_custom_credentials
-            });
-            let Some(pristine) = pristine else { return Err(guard::shown(error)) };
-            let patch = domain::admin::ConnectionPatch {
-                enabled: input.enabled,
-                use_custom_credentials: input.use_custom_credentials,
-                client_id: input.client_id,
-                client_secret: input.client_secret,
-            };
-            latchkey.update_connection(&pristine.id, patch).await.map_err(guard::shown)
+    let added = latchkey.add_connection(input).await.map_err(guard::shown)?;
+    Ok(match added {
+        domain::admin::ConnectionAdded::Created(connection) => AddedConnection::Created(connection),
+        domain::admin::ConnectionAdded::TookOverFirstStart(connection) => {
+            AddedConnection::TookOverFirstStart(connection)
         }
-        other => other.map_err(guard::shown),
-    }
+    })
 }
 
 #[server(endpoint = "dashboard/save-connection")]
@@ -190,19 +186,19 @@ pub async fn save_connection(
         // Empty keeps the secret that is set.
         client_secret: Some(client_secret).filter(|s| !s.trim().is_empty()),
     };
-    latchkey.update_connection(&id, patch).await.map_err(guard::shown)
+    latchkey.update_connection(&domain::ids::ConnectionId::from(id), patch).await.map_err(guard::shown)
 }
 
 #[server(endpoint = "dashboard/delete-connection")]
 pub async fn delete_connection(id: String) -> Result<(), ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    latchkey.delete_connection(&id).await.map_err(guard::shown)
+    latchkey.delete_connection(&domain::ids::ConnectionId::from(id)).await.map_err(guard::shown)
 }
 
 #[server(endpoint = "dashboard/portal")]
 pub async fn get_portal() -> Result<PortalInfo, ServerFnError> {
     let latchkey = guard::admin_latchkey(false).await?;
-    let settings = latchkey.portal_settings().await.map_err(guard::shown)?;
+    let settings = latchkey.portal_settings().await.map_err(|e| guard::shown(e.into()))?;
     Ok(PortalInfo {
         sign_in_url: latchkey.config().public_url_join("/sign-in"),
         sign_up_url: latchkey.config().public_url_join("/sign-up"),
@@ -221,12 +217,12 @@ pub async fn save_portal(
     after_sign_up_url: String,
 ) -> Result<(), ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    let settings = domain::admin::PortalSettings {
+    let settings = domain::settings::PortalSettings {
         allowed_origins: origins.lines().map(str::to_string).collect(),
         after_sign_in_url: Some(after_sign_in_url),
         after_sign_up_url: Some(after_sign_up_url),
     };
-    latchkey.set_portal_settings(settings).await.map(|_| ()).map_err(guard::shown)
+    latchkey.set_portal_settings(settings).await.map(|_| ()).map_err(|e| guard::shown(e.into()))
 }
 
 #[server(endpoint = "dashboard/users")]
@@ -240,6 +236,7 @@ pub async fn find_users(query: String, page: i64) -> Result<UsersPage, ServerFnE
 #[server(endpoint = "dashboard/user")]
 pub async fn get_user_detail(id: String) -> Result<UserDetail, ServerFnError> {
     let latchkey = guard::admin_latchkey(false).await?;
+    let id = domain::ids::UserId::from(id);
     let user = latchkey.get_user(&id).await.map_err(guard::shown)?;
     let (sessions, _) = latchkey.list_sessions(Some(&id), 100, 0).await.map_err(guard::shown)?;
     Ok(UserDetail { user, sessions })
@@ -248,13 +245,13 @@ pub async fn get_user_detail(id: String) -> Result<UserDetail, ServerFnError> {
 #[server(endpoint = "dashboard/revoke-session")]
 pub async fn revoke_session(id: String) -> Result<(), ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    latchkey.revoke_session(&id).await.map(|_| ()).map_err(guard::shown)
+    latchkey.revoke_session(&domain::ids::SessionId::from(id)).await.map(|_| ()).map_err(guard::shown)
 }
 
 #[server(endpoint = "dashboard/delete-user")]
 pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    latchkey.delete_user(&id).await.map_err(guard::shown)
+    latchkey.delete_user(&domain::ids::UserId::from(id)).await.map_err(guard::shown)
 }
 
 #[server(endpoint = "dashboard/keys")]
@@ -267,7 +264,7 @@ pub async fn get_keys() -> Result<Keys, ServerFnError> {
 #[server(endpoint = "dashboard/reveal-secret-key")]
 pub async fn reveal_secret_key() -> Result<String, ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    let key = latchkey.secret_key().await.map_err(guard::shown)?;
+    let key = latchkey.secret_key().await.map_err(|e| guard::shown(e.into()))?;
     key.map(|k| k.expose().clone())
         .ok_or_else(|| ServerFnError::new("No secret key is set: start Latchkey with LATCHKEY_SECRET_KEY."))
 }
@@ -275,7 +272,7 @@ pub async fn reveal_secret_key() -> Result<String, ServerFnError> {
 #[server(endpoint = "dashboard/rotate-secret-key")]
 pub async fn rotate_secret_key() -> Result<String, ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
-    latchkey.rotate_secret_key().await.map(|k| k.expose().clone()).map_err(guard::shown)
+    latchkey.rotate_secret_key().await.map(|k| k.expose().clone()).map_err(|e| guard::shown(e.into()))
 }
 
 /// Event types travel as one comma-separated field (the form's checkboxes, joined).

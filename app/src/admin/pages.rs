@@ -317,11 +317,10 @@ fn RedirectHelp(status: Status) -> impl IntoView {
 
 /// What "Add connection" did, in words: a development instance's own connection taken over
 /// looks the same in the table, so say so.
-fn added_message(connection: &Connection) -> &'static str {
-    if connection.created_at != connection.updated_at {
-        "Notion is set up. This development instance had already made a connection with shared credentials, so that signing in worked at once; it now has the settings you chose."
-    } else {
-        "Notion connection added. People can sign in with Notion now."
+fn added_message(added: &AddedConnection) -> &'static str {
+    match added {
+        AddedConnection::TookOverFirstStart(_) => "Notion is set up. This development instance had already made a connection with shared credentials, so that signing in worked at once; it now has the settings you chose.",
+        AddedConnection::Created(_) => "Notion connection added. People can sign in with Notion now.",
     }
 }
 
@@ -484,7 +483,8 @@ pub fn ConnectionPage() -> impl IntoView {
 
 #[component]
 fn ConnectionForm(connection: Connection, status: Status) -> impl IntoView {
-    let id = connection.id.clone();
+    // The server functions take the id as the text it is on the wire.
+    let id = connection.id.to_string();
     let enabled = RwSignal::new(connection.enabled);
     let custom = RwSignal::new(connection.use_custom_credentials);
     let client_id = RwSignal::new(connection.client_id.clone().unwrap_or_default());
@@ -716,11 +716,11 @@ pub fn UserPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(UserDetail { user, sessions }) => {
-                        let user_id = user.id.clone();
+                        let user_id = user.id.to_string();
                         view! {
                             <section class="card">
                                 <h1>{user.name.clone().unwrap_or_else(|| "Unnamed".into())}</h1>
-                                <p class="muted">{user.email.clone().unwrap_or_default()} " · " <code>{user.id.clone()}</code></p>
+                                <p class="muted">{user.email.clone().unwrap_or_default()} " · " <code>{user.id.to_string()}</code></p>
                                 {user.external_accounts.iter().map(|a| view! {
                                     <p class="small">"Notion user " <code>{a.provider_user_id.clone()}</code></p>
                                     <ul class="list">{a.workspaces.iter().map(|w| view! { <li>{w.workspace_name.clone().unwrap_or_default()} " " <code>{w.bot_id.clone()}</code></li> }).collect_view()}</ul>
@@ -730,7 +730,7 @@ pub fn UserPage() -> impl IntoView {
                                 <h2>"Active sessions"</h2>
                                 <ul class="list">
                                     {sessions.into_iter().map(|s| {
-                                        let sid = s.id.clone();
+                                        let sid = s.id.to_string();
                                         view! {
                                             <li><span>"Since " {utc_datetime(s.created_at)} " · last active " {utc_datetime(s.last_active_at)}</span>
                                                 <button type="button" class="button subtle" on:click=move |_| confirm_revoke.set(Some(sid.clone()))>"Revoke"</button></li>

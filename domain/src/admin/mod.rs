@@ -5,7 +5,6 @@
 mod audit;
 mod auth;
 mod connections;
-mod keys;
 mod oauth_applications;
 mod users;
 mod webhooks;
@@ -13,12 +12,12 @@ mod webhooks;
 pub use audit::AuditRecord;
 pub use auth::{admin_cookie, admin_cookie_name};
 pub use auth::{AdminSession, ADMIN_USERNAME, MIN_PASSWORD_CHARS};
-pub use connections::{ConnectionInput, ConnectionPatch};
-pub use keys::{publishable_key, PortalSettings};
+pub use connections::{ConnectionAdded, ConnectionInput, ConnectionPatch};
 pub use oauth_applications::{OAuthApplicationInput, OAuthApplicationPatch};
-pub use users::{NotionTokenEntry, RefreshLocks};
+pub use users::NotionTokenEntry;
 pub use webhooks::{WebhookInput, WebhookPatch};
 
+use crate::settings::SettingsError;
 use crate::store::StoreError;
 
 /// An error the dashboard and the backend API show: the contract's code, status and a message
@@ -108,6 +107,21 @@ impl From<StoreError> for AdminError {
     fn from(error: StoreError) -> Self {
         tracing::warn!(%error, "storage failed");
         AdminError::new(503, "storage_unavailable", crate::failure::STORAGE_UNAVAILABLE)
+    }
+}
+
+impl From<SettingsError> for AdminError {
+    fn from(error: SettingsError) -> Self {
+        match error {
+            SettingsError::Invalid { field, problem } => AdminError::invalid(field, &problem),
+            SettingsError::SecretKeyPinned => AdminError::new(
+                409,
+                "secret_key_pinned",
+                "The secret key is set by LATCHKEY_SECRET_KEY: change it there and restart.",
+            ),
+            SettingsError::Internal(message) => AdminError::new(500, "internal", message),
+            SettingsError::Storage(error) => error.into(),
+        }
     }
 }
 

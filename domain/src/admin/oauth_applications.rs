@@ -61,9 +61,9 @@ impl Latchkey {
             name,
             client_id: random_token(18),
             client_secret_hash: secret.as_deref().map(token_hash),
-            public: i64::from(input.public),
+            public: input.public,
             redirect_uris,
-            skip_consent: i64::from(input.skip_consent),
+            skip_consent: input.skip_consent,
             created_at: now,
             updated_at: now,
         };
@@ -84,7 +84,7 @@ impl Latchkey {
             row.redirect_uris = self.checked_redirect_uris(uris)?;
         }
         if let Some(skip) = patch.skip_consent {
-            row.skip_consent = i64::from(skip);
+            row.skip_consent = skip;
         }
         row.updated_at = self.now();
         if !self.store.update_oauth_application(&row).await? {

@@ -1,14 +1,12 @@
 //! Users, their sessions and their Notion tokens, for the dashboard and the backend API.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use serde::Serialize;
 
 use super::{AdminError, AdminResult};
 use crate::crypto::SealPurpose;
+use crate::ids::{SessionId, SessionToken, UserId};
 use crate::model::{Session, User};
-use crate::notion::NotionError;
+use crate::notion::{NotionError, RefreshLocks};
 use crate::session::Authenticated;
 use crate::store::GrantTokensRow;
 use crate::Latchkey;
@@ -26,18 +24,6 @@ pub struct NotionTokenEntry {
     pub error: Option<String>,
 }
 
-/// Per-grant locks: one refresh at a time per grant in this process (the database's
-/// compare-and-swap covers other replicas).
-#[derive(Default)]
-pub struct RefreshLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
-
-impl RefreshLocks {
-    fn lock_for(&self, bot_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(bot_id.to_string()).or_default().clone()
-    }
-}
-
 impl Latchkey {
     pub async fn list_users(&self, query: Option<&str>, limit: i64, offset: i64) -> AdminResult<(Vec<User>, i64)> {
         if !(1..=500).contains(&limit) {
@@ -49,13 +35,13 @@ impl Latchkey {
         Ok(self.store.users(query.map(str::trim).filter(|q| !q.is_empty()), limit, offset).await?)
     }
 
-    pub async fn get_user(&self, id: &str) -> AdminResult<User> {
+    pub async fn get_user(&self, id: &UserId) -> AdminResult<User> {
         self.store.user(id).await?.ok_or_else(|| AdminError::not_found("user"))
     }
 
     /// Deletes a user: their sessions end, and their Notion grants are revoked at Notion
     /// (best effort: Notion being down does not keep a user the admin wants gone).
-    pub async fn delete_user(&self, id: &str) -> AdminResult<()> {
+    pub async fn delete_user(&self, id: &UserId) -> AdminResult<()> {
         let grants = self.store.grant_tokens_of_user(id).await?;
         if !self.store.delete_user(id, self.now()).await? {
             return Err(AdminError::not_found("user"));
@@ -88,7 +74,7 @@ impl Latchkey {
 
     pub async fn list_sessions(
         &self,
-        user_id: Option<&str>,
+        user_id: Option<&UserId>,
         limit: i64,
         offset: i64,
     ) -> AdminResult<(Vec<Session>, i64)> {
@@ -97,14 +83,14 @@ impl Latchkey {
         Ok((rows.into_iter().filter(|r| r.is_live(now)).map(|r| r.to_model()).collect(), total))
     }
 
-    pub async fn revoke_session(&self, id: &str) -> AdminResult<Session> {
+    pub async fn revoke_session(&self, id: &SessionId) -> AdminResult<Session> {
         let row = self.store.session(id).await?.ok_or_else(|| AdminError::not_found("session"))?;
         self.store.revoke_session(id, None, crate::model::WebhookEvent::SessionRevoked, self.now()).await?;
         Ok(row.to_model())
     }
 
     /// `POST /v1/admin/sessions/verify`: the session and user a cookie value belongs to.
-    pub async fn verify_session(&self, token: &str) -> AdminResult<Authenticated> {
+    pub async fn verify_session(&self, token: &SessionToken) -> AdminResult<Authenticated> {
         self.authenticate(token).await?.ok_or_else(|| {
             AdminError::new(401, "session_invalid", "That session is not active: signed out, expired or unknown.")
         })
@@ -112,7 +98,7 @@ impl Latchkey {
 
     /// Each grant's current Notion access token. A token Notion reports inactive is renewed
     /// once (one refresh at a time per grant) and the new pair stored before answering.
-    pub async fn notion_tokens(&self, user_id: &str) -> AdminResult<Vec<NotionTokenEntry>> {
+    pub async fn notion_tokens(&self, user_id: &UserId) -> AdminResult<Vec<NotionTokenEntry>> {
         let locks = &self.refresh_locks;
         if self.store.user(user_id).await?.is_none() {
             return Err(AdminError::not_found("user"));
@@ -176,9 +162,9 @@ impl Latchkey {
             .refresh(&endpoints.server, &credentials, refresh.expose())
             .await
             .map_err(|e| format!("Notion refused to renew the token ({e}): the user must sign in again"))?;
-        let access_sealed = self.sealer.seal(SealPurpose::NotionAccessToken, &renewed.access_token);
+        let access_sealed = self.sealer.seal(SealPurpose::NotionAccessToken, renewed.access_token.expose());
         let new_refresh =
-            renewed.refresh_token.as_deref().map(|t| self.sealer.seal(SealPurpose::NotionRefreshToken, t));
+            renewed.refresh_token.as_ref().map(|t| self.sealer.seal(SealPurpose::NotionRefreshToken, t.expose()));
         let won = self
             .store
             .rotate_grant_tokens(&grant.bot_id, &refresh_sealed, &access_sealed, new_refresh.as_deref(), self.now())
@@ -187,6 +173,6 @@ impl Latchkey {
         if !won {
             return Err("another server renewed this token at the same moment: ask again".into());
         }
-        Ok(renewed.access_token)
+        Ok(renewed.access_token.expose().clone())
     }
 }

@@ -53,7 +53,7 @@ impl Latchkey {
             url,
             events,
             secret_sealed: self.sealer.seal(SealPurpose::WebhookSecret, &secret),
-            enabled: i64::from(input.enabled.unwrap_or(true)),
+            enabled: input.enabled.unwrap_or(true),
             created_at: now,
             updated_at: now,
         };
@@ -70,7 +70,7 @@ impl Latchkey {
             row.events = events_of(Some(events))?;
         }
         if let Some(enabled) = patch.enabled {
-            row.enabled = i64::from(enabled);
+            row.enabled = enabled;
         }
         row.updated_at = self.now();
         if !self.store.update_webhook_endpoint(&row).await? {
@@ -173,7 +173,7 @@ fn to_model(row: &WebhookEndpointRow, secret: Option<String>) -> Webhook {
         object: "webhook".into(),
         url: row.url.clone(),
         events: row.events.split_whitespace().filter_map(WebhookEvent::parse).collect(),
-        enabled: row.enabled != 0,
+        enabled: row.enabled,
         created_at: row.created_at,
         updated_at: row.updated_at,
         secret,

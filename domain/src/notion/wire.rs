@@ -4,15 +4,18 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A 200 answer of `POST /v1/oauth/token`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+use crate::secret::Secret;
+
+/// A 200 answer of `POST /v1/oauth/token`. The tokens are [`Secret`]s: a `Debug` of the answer
+/// (a log line, a test failure) must not print them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct TokenResponse {
-    pub access_token: String,
+    pub access_token: Secret<String>,
     #[serde(default)]
     pub token_type: Option<String>,
     /// `null` for older integrations.
     #[serde(default)]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret<String>>,
     pub bot_id: String,
     pub workspace_id: String,
     #[serde(default)]
@@ -143,7 +146,7 @@ mod tests {
     #[test]
     fn documented_response_gives_the_person() {
         let token = parse(DOCUMENTED);
-        assert_eq!(token.refresh_token.as_deref(), Some("nrt_def"));
+        assert_eq!(token.refresh_token.as_ref().map(|t| t.expose().as_str()), Some("nrt_def"));
         assert_eq!(token.workspace_icon.as_deref(), Some("🚀"));
         let who = token.identity().expect("a person");
         assert_eq!(who.notion_user_id, "u1");

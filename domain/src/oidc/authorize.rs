@@ -13,6 +13,7 @@ use url::Url;
 use super::{granted_scope, has_scope, AUTHORIZE_PATH, CODE_LIFETIME, SCOPES};
 use crate::crypto::{constant_time_eq, random_id, random_token, token_hash};
 use crate::failure::Failure;
+use crate::ids::SessionToken;
 use crate::session::Authenticated;
 use crate::store::{OAuthApplicationRow, OAuthCodeRow, OAuthGrantRow};
 use crate::time::Millis;
@@ -151,7 +152,7 @@ impl Latchkey {
     pub async fn authorize(
         &self,
         query: &str,
-        signed_in: Option<(&Authenticated, &str)>,
+        signed_in: Option<(&Authenticated, &SessionToken)>,
     ) -> Result<AuthorizeStep, AuthorizeRefusal> {
         let request = match self.check_authorization_request(query).await? {
             Ok(request) => request,
@@ -174,7 +175,8 @@ impl Latchkey {
             return Ok(AuthorizeStep::SignIn(self.sign_in_first(query, now)));
         };
 
-        let remembered = self.store.oauth_consent(&auth.user.id, &request.app.id).await.map_err(storage_page)?;
+        let remembered =
+            self.store.oauth_consent(auth.user.id.as_str(), &request.app.id).await.map_err(storage_page)?;
         let covered = remembered.is_some_and(|scope| request.scope.split(' ').all(|s| has_scope(&scope, s)));
         if request.app.skips_consent() || (covered && !request.prompts("consent")) {
             return self.issue_code(&request, auth, false).await;
@@ -191,9 +193,14 @@ impl Latchkey {
             app_host: app_host.unwrap_or_default(),
             app_origin,
             sees,
-            person: auth.user.email.clone().or_else(|| auth.user.name.clone()).unwrap_or_else(|| auth.user.id.clone()),
+            person: auth
+                .user
+                .email
+                .clone()
+                .or_else(|| auth.user.name.clone())
+                .unwrap_or_else(|| auth.user.id.to_string()),
             request: query.to_string(),
-            consent_token: consent_token(session_token, query),
+            consent_token: consent_token(session_token.expose(), query),
         }))
     }
 
@@ -204,7 +211,7 @@ impl Latchkey {
         request: &str,
         presented_token: &str,
         allow: bool,
-        signed_in: Option<(&Authenticated, &str)>,
+        signed_in: Option<(&Authenticated, &SessionToken)>,
     ) -> Result<AuthorizeStep, AuthorizeRefusal> {
         let checked = match self.check_authorization_request(request).await? {
             Ok(checked) => checked,
@@ -213,7 +220,7 @@ impl Latchkey {
         let Some((auth, session_token)) = signed_in else {
             return Ok(AuthorizeStep::SignIn(self.sign_in_first(request, self.now())));
         };
-        let expected = consent_token(session_token, request);
+        let expected = consent_token(session_token.expose(), request);
         if !constant_time_eq(expected.as_bytes(), presented_token.as_bytes()) {
             return Err(page(
                 "This page has expired",
@@ -388,8 +395,8 @@ impl Latchkey {
         let grant = OAuthGrantRow {
             id: random_id("ogr"),
             application_id: request.app.id.clone(),
-            user_id: auth.user.id.clone(),
-            session_id: auth.session.id.clone(),
+            user_id: auth.user.id.to_string(),
+            session_id: auth.session.id.to_string(),
             scope: request.scope.clone(),
             auth_time: auth.session.created_at,
             created_at: now,

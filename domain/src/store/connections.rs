@@ -1,16 +1,17 @@
 //! The `connections` table: the SSO connections (Notion), memoized by provider on SQLite.
 
 use super::{ConnectionRow, Store, StoreResult};
+use crate::ids::{ConnectionId, Provider};
 use crate::time::Millis;
 
 const COLUMNS: &str =
     "id, provider, enabled, use_custom_credentials, client_id, client_secret_sealed, created_at, updated_at";
 
 impl Store {
-    pub async fn connection_by_provider(&self, provider: &str) -> StoreResult<Option<ConnectionRow>> {
-        self.read_through(|memo| &memo.connections, provider, true, async {
+    pub async fn connection_by_provider(&self, provider: Provider) -> StoreResult<Option<ConnectionRow>> {
+        self.read_through(|memo| &memo.connections, &provider, true, async {
             Ok(sqlx::query_as::<_, ConnectionRow>(&format!("SELECT {COLUMNS} FROM connections WHERE provider = $1"))
-                .bind(provider)
+                .bind(provider.as_str())
                 .fetch_optional(&self.reads)
                 .await?)
         })
@@ -23,9 +24,9 @@ impl Store {
             .await?)
     }
 
-    pub async fn connection(&self, id: &str) -> StoreResult<Option<ConnectionRow>> {
+    pub async fn connection(&self, id: &ConnectionId) -> StoreResult<Option<ConnectionRow>> {
         Ok(sqlx::query_as::<_, ConnectionRow>(&format!("SELECT {COLUMNS} FROM connections WHERE id = $1"))
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.reads)
             .await?)
     }
@@ -39,7 +40,7 @@ impl Store {
             "INSERT INTO connections (id, provider, enabled, use_custom_credentials, client_id, client_secret_sealed, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &row.id,
-            &row.provider,
+            row.provider,
             row.enabled,
             row.use_custom_credentials,
             &row.client_id,
@@ -52,7 +53,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_connection_enabled(&self, id: &str, enabled: bool, now: Millis) -> StoreResult<bool> {
+    pub async fn set_connection_enabled(&self, id: &ConnectionId, enabled: bool, now: Millis) -> StoreResult<bool> {
         let changed = self
             .execute(sql!("UPDATE connections SET enabled = $1, updated_at = $2 WHERE id = $3", enabled, now, id))
             .await?;
@@ -78,7 +79,7 @@ impl Store {
         Ok(changed == 1)
     }
 
-    pub async fn delete_connection(&self, id: &str) -> StoreResult<bool> {
+    pub async fn delete_connection(&self, id: &ConnectionId) -> StoreResult<bool> {
         let changed = self.execute(sql!("DELETE FROM connections WHERE id = $1", id)).await?;
         self.connections_changed();
         Ok(changed == 1)

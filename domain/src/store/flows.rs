@@ -2,13 +2,14 @@
 
 use super::engine::{Cells, FromCells};
 use super::{FlowRow, Store, StoreResult};
+use crate::ids::TokenHash;
 
 impl FromCells for FlowRow {
     fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
         Ok(FlowRow {
-            state_hash: row.some_text(0)?,
-            browser_hash: row.some_text(1)?,
-            connection_id: row.some_text(2)?,
+            state_hash: TokenHash::from_stored(row.some_text(0)?),
+            browser_hash: TokenHash::from_stored(row.some_text(1)?),
+            connection_id: row.some_text(2)?.into(),
             intent: row.some_text(3)?,
             redirect_url: row.some_text(4)?,
             created_at: row.some_int(5)?,
@@ -35,7 +36,7 @@ impl Store {
     }
 
     /// Removes and returns the flow with this state hash: a state can be taken once only.
-    pub async fn take_flow(&self, state_hash: &str) -> StoreResult<Option<FlowRow>> {
+    pub async fn take_flow(&self, state_hash: &TokenHash) -> StoreResult<Option<FlowRow>> {
         self.execute_returning(sql!(
             "DELETE FROM sign_in_flows WHERE state_hash = $1
              RETURNING state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at",

@@ -4,6 +4,7 @@
 use super::engine::Db;
 use super::webhooks::record_event;
 use super::{Store, StoreResult};
+use crate::ids::{ConnectionId, UserId};
 use crate::model::WebhookEvent;
 use crate::time::Millis;
 
@@ -11,7 +12,7 @@ use crate::time::Millis;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GrantTokensRow {
     pub bot_id: String,
-    pub connection_id: String,
+    pub connection_id: ConnectionId,
     pub workspace_id: String,
     pub workspace_name: Option<String>,
     pub access_token_sealed: String,
@@ -19,13 +20,13 @@ pub struct GrantTokensRow {
 }
 
 impl Store {
-    pub async fn grant_tokens_of_user(&self, user_id: &str) -> StoreResult<Vec<GrantTokensRow>> {
+    pub async fn grant_tokens_of_user(&self, user_id: &UserId) -> StoreResult<Vec<GrantTokensRow>> {
         Ok(sqlx::query_as::<_, GrantTokensRow>(
             "SELECT g.bot_id, g.connection_id, g.workspace_id, g.workspace_name, g.access_token_sealed, g.refresh_token_sealed
              FROM workspace_grants g JOIN external_accounts a ON a.id = g.external_account_id
              WHERE a.user_id = $1 ORDER BY g.created_at",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .fetch_all(&self.reads)
         .await?)
     }

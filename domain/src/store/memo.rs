@@ -10,6 +10,7 @@ use std::hash::Hash;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::{ConnectionRow, SessionRow};
+use crate::ids::{Provider, TokenHash, UserId};
 use crate::model;
 
 /// How many sessions and users stay in memory; past it the map starts again from empty (the
@@ -111,14 +112,14 @@ impl<K: Eq + Hash, V: Clone> Table<K, V> {
 
 pub(crate) struct Memo {
     /// By provider; `None` remembers that there is none.
-    pub connections: Table<String, Option<ConnectionRow>>,
+    pub connections: Table<Provider, Option<ConnectionRow>>,
     /// Settings by key; `None` remembers an unset one.
     pub settings: Table<String, Option<String>>,
     /// Sessions by token hash (only found ones: a made-up token costs a read, never memory).
-    pub sessions: Table<String, Option<SessionRow>>,
+    pub sessions: Table<TokenHash, Option<SessionRow>>,
     /// Users (with their accounts and grants) by id, shared: every session check hands one
     /// out. Only found ones.
-    pub users: Table<String, Option<Arc<model::User>>>,
+    pub users: Table<UserId, Option<Arc<model::User>>>,
 }
 
 impl Memo {

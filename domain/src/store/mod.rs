@@ -9,6 +9,7 @@
 mod engine;
 mod admin_sessions;
 mod audit;
+mod codec;
 mod connections;
 mod flows;
 mod grants;
@@ -193,13 +194,17 @@ impl Store {
     /// Reads through the memo: the remembered answer, else `load`'s, which is remembered unless
     /// a write changed the table meanwhile. A `None` is remembered only with `remember_none`
     /// (a made-up session token should cost a read, never memory).
-    async fn read_through<V: Clone>(
+    async fn read_through<Q, K, V: Clone>(
         &self,
-        table: impl Fn(&Memo) -> &Table<String, Option<V>>,
-        key: &str,
+        table: impl Fn(&Memo) -> &Table<K, Option<V>>,
+        key: &Q,
         remember_none: bool,
         load: impl Future<Output = StoreResult<Option<V>>>,
-    ) -> StoreResult<Option<V>> {
+    ) -> StoreResult<Option<V>>
+    where
+        Q: ?Sized + Eq + std::hash::Hash + ToOwned<Owned = K>,
+        K: Eq + std::hash::Hash + std::borrow::Borrow<Q>,
+    {
         let Some(memo) = self.memo() else {
             return load.await;
         };
@@ -209,7 +214,7 @@ impl Store {
         let ticket = table(memo).ticket();
         let found = load.await?;
         if found.is_some() || remember_none {
-            table(memo).put(ticket, key.to_string(), found.clone());
+            table(memo).put(ticket, key.to_owned(), found.clone());
         }
         Ok(found)
     }

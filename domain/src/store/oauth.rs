@@ -2,6 +2,7 @@
 //! (`oauth_grants`, with its `oauth_codes` and `oauth_tokens`). Not memoized: every code and
 //! token is used once or checked against its grant's revocation, which must hold on replicas.
 
+use super::codec::IntFlag;
 use super::engine::{Cells, Db, FromCells};
 use super::{Store, StoreResult};
 use crate::time::Millis;
@@ -13,21 +14,23 @@ pub struct OAuthApplicationRow {
     pub client_id: String,
     /// SHA-256 of the client secret; `None` for a public client.
     pub client_secret_hash: Option<String>,
-    pub public: i64,
+    #[sqlx(try_from = "IntFlag")]
+    pub public: bool,
     /// JSON array of the exact redirect URIs.
     pub redirect_uris: String,
-    pub skip_consent: i64,
+    #[sqlx(try_from = "IntFlag")]
+    pub skip_consent: bool,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
 
 impl OAuthApplicationRow {
     pub fn is_public(&self) -> bool {
-        self.public != 0
+        self.public
     }
 
     pub fn skips_consent(&self) -> bool {
-        self.skip_consent != 0
+        self.skip_consent
     }
 
     pub fn redirect_uri_list(&self) -> Vec<String> {

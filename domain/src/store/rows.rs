@@ -2,16 +2,20 @@
 
 use sqlx::FromRow;
 
+use super::codec::IntFlag;
+use crate::ids::{ConnectionId, Provider, SessionId, TokenHash, UserId};
 use crate::model;
 use crate::notion::Identity;
 use crate::time::Millis;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ConnectionRow {
-    pub id: String,
-    pub provider: String,
-    pub enabled: i64,
-    pub use_custom_credentials: i64,
+    pub id: ConnectionId,
+    pub provider: Provider,
+    #[sqlx(try_from = "IntFlag")]
+    pub enabled: bool,
+    #[sqlx(try_from = "IntFlag")]
+    pub use_custom_credentials: bool,
     pub client_id: Option<String>,
     pub client_secret_sealed: Option<String>,
     pub created_at: Millis,
@@ -20,17 +24,17 @@ pub struct ConnectionRow {
 
 impl ConnectionRow {
     pub fn is_enabled(&self) -> bool {
-        self.enabled != 0
+        self.enabled
     }
 
     pub fn uses_custom_credentials(&self) -> bool {
-        self.use_custom_credentials != 0
+        self.use_custom_credentials
     }
 
     pub fn to_model(&self, redirect_uri: &str) -> model::Connection {
         model::Connection {
             id: self.id.clone(),
-            provider: self.provider.clone(),
+            provider: self.provider,
             enabled: self.is_enabled(),
             use_custom_credentials: self.uses_custom_credentials(),
             client_id: if self.uses_custom_credentials() { self.client_id.clone() } else { None },
@@ -44,9 +48,9 @@ impl ConnectionRow {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowRow {
-    pub state_hash: String,
-    pub browser_hash: String,
-    pub connection_id: String,
+    pub state_hash: TokenHash,
+    pub browser_hash: TokenHash,
+    pub connection_id: ConnectionId,
     pub intent: String,
     pub redirect_url: String,
     pub created_at: Millis,
@@ -56,14 +60,14 @@ pub struct FlowRow {
 impl FlowRow {
     /// Whether the browser holding this flow cookie value (`None`: no cookie) started the flow.
     pub fn started_in(&self, browser_nonce: Option<&str>) -> bool {
-        browser_nonce.is_some_and(|nonce| crate::crypto::token_hash(nonce) == self.browser_hash)
+        browser_nonce.is_some_and(|nonce| TokenHash::of(nonce) == self.browser_hash)
     }
 }
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct SessionRow {
-    pub id: String,
-    pub user_id: String,
+    pub id: SessionId,
+    pub user_id: UserId,
     pub user_agent: Option<String>,
     pub created_at: Millis,
     pub last_active_at: Millis,
@@ -77,19 +81,19 @@ pub struct SignInRecord {
     pub now: Millis,
     pub identity: Identity,
     /// Ids to use if the person is new.
-    pub new_user_id: String,
+    pub new_user_id: UserId,
     pub new_account_id: String,
     pub allow_sign_up: bool,
     pub grant: GrantRecord,
     pub session: NewSession,
     /// The hash of a session token this browser already held, to end with this sign-in.
-    pub replaces_session_hash: Option<String>,
+    pub replaces_session_hash: Option<TokenHash>,
 }
 
 #[derive(Debug, Clone)]
 pub struct GrantRecord {
     pub bot_id: String,
-    pub connection_id: String,
+    pub connection_id: ConnectionId,
     pub workspace_id: String,
     pub workspace_name: Option<String>,
     pub workspace_icon: Option<String>,
@@ -99,15 +103,15 @@ pub struct GrantRecord {
 
 #[derive(Debug, Clone)]
 pub struct NewSession {
-    pub id: String,
-    pub token_hash: String,
+    pub id: SessionId,
+    pub token_hash: TokenHash,
     pub user_agent: Option<String>,
     pub expires_at: Millis,
 }
 
 #[derive(Debug, FromRow)]
 pub(super) struct UserRow {
-    id: String,
+    id: UserId,
     email: Option<String>,
     name: Option<String>,
     image_url: Option<String>,
@@ -118,7 +122,7 @@ pub(super) struct UserRow {
 #[derive(Debug, FromRow)]
 pub(super) struct AccountRow {
     id: String,
-    provider: String,
+    provider: Provider,
     provider_user_id: String,
     email: Option<String>,
     name: Option<String>,
@@ -178,8 +182,8 @@ use super::StoreResult;
 impl FromCells for SessionRow {
     fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
         Ok(SessionRow {
-            id: row.some_text(0)?,
-            user_id: row.some_text(1)?,
+            id: row.some_text(0)?.into(),
+            user_id: row.some_text(1)?.into(),
             user_agent: row.text(2)?,
             created_at: row.some_int(3)?,
             last_active_at: row.some_int(4)?,
@@ -193,7 +197,7 @@ impl FromCells for SessionRow {
 impl FromCells for UserRow {
     fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
         Ok(UserRow {
-            id: row.some_text(0)?,
+            id: row.some_text(0)?.into(),
             email: row.text(1)?,
             name: row.text(2)?,
             image_url: row.text(3)?,
@@ -208,7 +212,7 @@ impl FromCells for AccountRow {
     fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
         Ok(AccountRow {
             id: row.some_text(0)?,
-            provider: row.some_text(1)?,
+            provider: super::codec::provider(&row.some_text(1)?)?,
             provider_user_id: row.some_text(2)?,
             email: row.text(3)?,
             name: row.text(4)?,

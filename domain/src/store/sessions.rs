@@ -4,31 +4,32 @@ use super::engine::Db;
 use super::oauth::revoke_grants_of_session_in;
 use super::webhooks::record_event;
 use super::{SessionRow, Store, StoreResult};
+use crate::ids::{SessionId, TokenHash, UserId};
 use crate::model::WebhookEvent;
 use crate::time::Millis;
 
 const COLUMNS: &str = "id, user_id, user_agent, created_at, last_active_at, expires_at, revoked_at";
 
 impl Store {
-    pub async fn session_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
+    pub async fn session_by_token_hash(&self, token_hash: &TokenHash) -> StoreResult<Option<SessionRow>> {
         self.read_through(|memo| &memo.sessions, token_hash, false, async {
             Ok(sqlx::query_as::<_, SessionRow>(&format!("SELECT {COLUMNS} FROM sessions WHERE token_hash = $1"))
-                .bind(token_hash)
+                .bind(token_hash.as_str())
                 .fetch_optional(&self.reads)
                 .await?)
         })
         .await
     }
 
-    pub async fn session(&self, id: &str) -> StoreResult<Option<SessionRow>> {
+    pub async fn session(&self, id: &SessionId) -> StoreResult<Option<SessionRow>> {
         Ok(sqlx::query_as::<_, SessionRow>(&format!("SELECT {COLUMNS} FROM sessions WHERE id = $1"))
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.reads)
             .await?)
     }
 
     /// Marks the session with this token hash used at `now`.
-    pub async fn touch_session(&self, token_hash: &str, now: Millis) -> StoreResult<()> {
+    pub async fn touch_session(&self, token_hash: &TokenHash, now: Millis) -> StoreResult<()> {
         self.execute(sql!(
             "UPDATE sessions SET last_active_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
             now,
@@ -49,12 +50,12 @@ impl Store {
     /// `how` is the event it makes: `SessionEnded` (the person) or `SessionRevoked` (the admin).
     pub async fn revoke_session(
         &self,
-        id: &str,
-        user_id: Option<&str>,
+        id: &SessionId,
+        user_id: Option<&UserId>,
         how: WebhookEvent,
         now: Millis,
     ) -> StoreResult<bool> {
-        let (session_id, user_id) = (id.to_string(), user_id.map(str::to_string));
+        let (session_id, user_id) = (id.clone(), user_id.cloned());
         let ended = transaction!(self, |tx| async move {
             let ended: Option<SessionRow> = tx
                 .optional(sql!(
@@ -68,22 +69,22 @@ impl Store {
             if let Some(session) = &ended {
                 record_event(tx, how, &session.to_model(), now).await?;
                 // What apps were given through this session (OpenID Connect) ends with it.
-                revoke_grants_of_session_in(tx, &session.id, now).await?;
+                revoke_grants_of_session_in(tx, session.id.as_str(), now).await?;
             }
             Ok(ended.is_some())
         })?;
         if let Some(memo) = self.memo() {
-            memo.sessions.forget_where(|row| row.as_ref().is_some_and(|row| row.id == id));
+            memo.sessions.forget_where(|row| row.as_ref().is_some_and(|row| row.id == *id));
         }
         Ok(ended)
     }
 
     /// A user's live sessions, newest first.
-    pub async fn sessions_of_user(&self, user_id: &str) -> StoreResult<Vec<SessionRow>> {
+    pub async fn sessions_of_user(&self, user_id: &UserId) -> StoreResult<Vec<SessionRow>> {
         Ok(sqlx::query_as::<_, SessionRow>(&format!(
             "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC"
         ))
-        .bind(user_id)
+        .bind(user_id.as_str())
         .fetch_all(&self.reads)
         .await?)
     }
@@ -91,10 +92,11 @@ impl Store {
     /// Live sessions, newest first, of one user or of everyone; and how many there are.
     pub async fn sessions(
         &self,
-        user_id: Option<&str>,
+        user_id: Option<&UserId>,
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<SessionRow>, i64)> {
+        let user_id = user_id.map(UserId::as_str);
         let rows = sqlx::query_as::<_, SessionRow>(&format!(
             "SELECT {COLUMNS} FROM sessions WHERE ($1 IS NULL OR user_id = $1) AND revoked_at IS NULL
              ORDER BY created_at DESC LIMIT $2 OFFSET $3"

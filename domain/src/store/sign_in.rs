@@ -5,13 +5,14 @@ use super::engine::{Cells, Db, FromCells};
 use super::users::user_in;
 use super::webhooks::record_event;
 use super::{SessionRow, SignInRecord, Store, StoreError, StoreResult};
+use crate::ids::{Provider, SessionId, UserId};
 use crate::model::{ExternalAccount, User, WebhookEvent, Workspace};
 
 /// What a completed sign-in wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInWritten {
-    pub user_id: String,
-    pub session_id: String,
+    pub user_id: UserId,
+    pub session_id: SessionId,
     /// The person had no account: this sign-in was a sign-up.
     pub created_user: bool,
 }
@@ -59,7 +60,7 @@ impl Store {
 /// The person as the database knows them: their user and account ids and the profile last
 /// seen (to tell whether it changed).
 struct Known {
-    user_id: String,
+    user_id: UserId,
     account_id: String,
     profile: [Option<String>; 3],
 }
@@ -67,7 +68,7 @@ struct Known {
 impl FromCells for Known {
     fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
         Ok(Known {
-            user_id: row.some_text(0)?,
+            user_id: row.some_text(0)?.into(),
             account_id: row.some_text(1)?,
             profile: [row.text(2)?, row.text(3)?, row.text(4)?],
         })
@@ -233,7 +234,7 @@ fn new_user(r: &SignInRecord) -> User {
         created_at: r.now,
         last_sign_in_at: Some(r.now),
         external_accounts: vec![ExternalAccount {
-            provider: "notion".into(),
+            provider: Provider::Notion,
             provider_user_id: who.notion_user_id.clone(),
             email: who.email.clone(),
             name: who.name.clone(),

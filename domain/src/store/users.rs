@@ -7,6 +7,7 @@ use super::engine::Db;
 use super::rows::{AccountRow, GrantSummaryRow, UserRow};
 use super::webhooks::record_event;
 use super::{Store, StoreResult};
+use crate::ids::UserId;
 use crate::model::{self, WebhookEvent};
 use crate::time::Millis;
 
@@ -18,7 +19,7 @@ const GRANTS: &str = "SELECT g.external_account_id, g.workspace_id, g.workspace_
                       WHERE a.user_id = $1 ORDER BY g.created_at, g.bot_id";
 
 /// The user as a write sees it, inside its transaction (the same statements as the reads).
-pub(crate) async fn user_in(tx: &mut impl Db, id: &str) -> StoreResult<Option<model::User>> {
+pub(crate) async fn user_in(tx: &mut impl Db, id: &UserId) -> StoreResult<Option<model::User>> {
     let Some(user) = tx.optional::<UserRow>(sql!(USER, id)).await? else {
         return Ok(None);
     };
@@ -28,21 +29,21 @@ pub(crate) async fn user_in(tx: &mut impl Db, id: &str) -> StoreResult<Option<mo
 }
 
 impl Store {
-    pub async fn user(&self, id: &str) -> StoreResult<Option<model::User>> {
+    pub async fn user(&self, id: &UserId) -> StoreResult<Option<model::User>> {
         Ok(self.shared_user(id).await?.map(Arc::unwrap_or_clone))
     }
 
     /// [`Store::user`], shared rather than copied (from the memo, on SQLite).
-    pub async fn shared_user(&self, id: &str) -> StoreResult<Option<Arc<model::User>>> {
+    pub async fn shared_user(&self, id: &UserId) -> StoreResult<Option<Arc<model::User>>> {
         self.read_through(|memo| &memo.users, id, false, self.load_user(id)).await
     }
 
-    async fn load_user(&self, id: &str) -> StoreResult<Option<Arc<model::User>>> {
-        let Some(user) = sqlx::query_as::<_, UserRow>(USER).bind(id).fetch_optional(&self.reads).await? else {
+    async fn load_user(&self, id: &UserId) -> StoreResult<Option<Arc<model::User>>> {
+        let Some(user) = sqlx::query_as::<_, UserRow>(USER).bind(id.as_str()).fetch_optional(&self.reads).await? else {
             return Ok(None);
         };
-        let accounts = sqlx::query_as::<_, AccountRow>(ACCOUNTS).bind(id).fetch_all(&self.reads).await?;
-        let grants = sqlx::query_as::<_, GrantSummaryRow>(GRANTS).bind(id).fetch_all(&self.reads).await?;
+        let accounts = sqlx::query_as::<_, AccountRow>(ACCOUNTS).bind(id.as_str()).fetch_all(&self.reads).await?;
+        let grants = sqlx::query_as::<_, GrantSummaryRow>(GRANTS).bind(id.as_str()).fetch_all(&self.reads).await?;
         Ok(Some(Arc::new(user.into_model(accounts, grants))))
     }
 
@@ -52,7 +53,7 @@ impl Store {
             .map(|q| format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         let pattern = pattern.unwrap_or_else(|| "%".to_string());
         const MATCHES: &str = "LOWER(COALESCE(name, '')) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\' OR id LIKE $1 ESCAPE '\\'";
-        let ids: Vec<String> = sqlx::query_scalar(&format!(
+        let ids: Vec<UserId> = sqlx::query_scalar(&format!(
             "SELECT id FROM users WHERE {MATCHES} ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
         ))
         .bind(&pattern)
@@ -75,8 +76,8 @@ impl Store {
 
     /// Deletes a user; their accounts, grants and sessions go with them (foreign keys cascade).
     /// `user.deleted` carries the user as they were.
-    pub async fn delete_user(&self, id: &str, now: Millis) -> StoreResult<bool> {
-        let user_id = id.to_string();
+    pub async fn delete_user(&self, id: &UserId, now: Millis) -> StoreResult<bool> {
+        let user_id = id.clone();
         let deleted = transaction!(self, |tx| async move {
             let Some(user) = user_in(tx, &user_id).await? else {
                 return Ok(false);
@@ -89,10 +90,10 @@ impl Store {
         Ok(deleted)
     }
 
-    fn user_deleted(&self, id: &str) {
+    fn user_deleted(&self, id: &UserId) {
         if let Some(memo) = self.memo() {
             memo.users.forget(id);
-            memo.sessions.forget_where(|row| row.as_ref().is_some_and(|row| row.user_id == id));
+            memo.sessions.forget_where(|row| row.as_ref().is_some_and(|row| row.user_id == *id));
         }
     }
 }

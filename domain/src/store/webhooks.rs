@@ -5,6 +5,7 @@
 //! writes nothing. Workers (see `crate::webhooks`) claim due deliveries with a lease, so on
 //! PostgreSQL two replicas never hold the same delivery at once.
 
+use super::codec::IntFlag;
 use super::engine::{Cells, Db, FromCells};
 use super::{Store, StoreResult};
 use crate::crypto::random_id;
@@ -18,7 +19,8 @@ pub struct WebhookEndpointRow {
     /// Event types, each between spaces (see the migration).
     pub events: String,
     pub secret_sealed: String,
-    pub enabled: i64,
+    #[sqlx(try_from = "IntFlag")]
+    pub enabled: bool,
     pub created_at: Millis,
     pub updated_at: Millis,
 }

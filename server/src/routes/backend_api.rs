@@ -15,6 +15,7 @@ use domain::admin::{
     AdminError, ConnectionInput, ConnectionPatch, OAuthApplicationInput, OAuthApplicationPatch, WebhookInput,
     WebhookPatch,
 };
+use domain::ids::{ConnectionId, SessionId, SessionToken, UserId};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
@@ -70,7 +71,7 @@ async fn require_secret_key(State(state): State<AppState>, request: Request, nex
         Ok(false) => {
             api_error(StatusCode::UNAUTHORIZED, "invalid_secret_key", "That secret key is not this instance's.")
         }
-        Err(error) => admin_error(error),
+        Err(error) => admin_error(error.into()),
     }
 }
 
@@ -137,18 +138,18 @@ async fn create_connection(State(state): State<AppState>, bytes: Bytes) -> Respo
     }
 }
 
-async fn get_connection(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn get_connection(State(state): State<AppState>, Path(id): Path<ConnectionId>) -> Response {
     ok(state.latchkey.get_connection(&id).await)
 }
 
-async fn update_connection(State(state): State<AppState>, Path(id): Path<String>, bytes: Bytes) -> Response {
+async fn update_connection(State(state): State<AppState>, Path(id): Path<ConnectionId>, bytes: Bytes) -> Response {
     match body::<ConnectionPatch>(&bytes) {
         Ok(patch) => ok(state.latchkey.update_connection(&id, patch).await),
         Err(response) => response,
     }
 }
 
-async fn delete_connection(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn delete_connection(State(state): State<AppState>, Path(id): Path<ConnectionId>) -> Response {
     ok(state.latchkey.delete_connection(&id).await.map(|()| json!({"id": id, "object": "connection", "deleted": true})))
 }
 
@@ -163,15 +164,15 @@ async fn list_users(State(state): State<AppState>, Query(params): Query<HashMap<
     }
 }
 
-async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn get_user(State(state): State<AppState>, Path(id): Path<UserId>) -> Response {
     ok(state.latchkey.get_user(&id).await)
 }
 
-async fn delete_user(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn delete_user(State(state): State<AppState>, Path(id): Path<UserId>) -> Response {
     ok(state.latchkey.delete_user(&id).await.map(|()| json!({"id": id, "object": "user", "deleted": true})))
 }
 
-async fn notion_tokens(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn notion_tokens(State(state): State<AppState>, Path(id): Path<UserId>) -> Response {
     match state.latchkey.notion_tokens(&id).await {
         Ok(entries) => {
             let total = entries.len() as i64;
@@ -186,13 +187,14 @@ async fn list_sessions(State(state): State<AppState>, Query(params): Query<HashM
         (Ok(limit), Ok(offset)) => (limit, offset),
         (Err(response), _) | (_, Err(response)) => return response,
     };
-    match state.latchkey.list_sessions(params.get("user_id").map(String::as_str), limit, offset).await {
+    let user_id = params.get("user_id").map(|id| UserId::new(id.as_str()));
+    match state.latchkey.list_sessions(user_id.as_ref(), limit, offset).await {
         Ok((sessions, total)) => list(sessions, total),
         Err(error) => admin_error(error),
     }
 }
 
-async fn revoke_session(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn revoke_session(State(state): State<AppState>, Path(id): Path<SessionId>) -> Response {
     ok(state.latchkey.revoke_session(&id).await)
 }
 
@@ -209,7 +211,7 @@ async fn verify_session(State(state): State<AppState>, bytes: Bytes) -> Response
     };
     ok(state
         .latchkey
-        .verify_session(&request.token)
+        .verify_session(&SessionToken::new(request.token))
         .await
         .map(|auth| json!({"session": auth.session.to_model(), "user": &*auth.user})))
 }

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use axum_extra::extract::CookieJar;
+use domain::ids::{SessionId, SessionToken};
 use domain::session::{cookie_names, removal_cookie, Authenticated};
 use domain::Latchkey;
 use serde_json::json;
@@ -19,8 +20,8 @@ fn not_signed_in() -> Response {
     ApiError::unauthenticated().into_response()
 }
 
-pub(super) fn session_token(latchkey: &Latchkey, jar: &CookieJar) -> Option<String> {
-    jar.get(cookie_names(latchkey.config().secure_cookies()).session).map(|c| c.value().to_string())
+pub(super) fn session_token(latchkey: &Latchkey, jar: &CookieJar) -> Option<SessionToken> {
+    jar.get(cookie_names(latchkey.config().secure_cookies()).session).map(|c| SessionToken::new(c.value()))
 }
 
 pub(super) async fn authenticated(latchkey: &Latchkey, jar: &CookieJar) -> Result<Authenticated, Response> {
@@ -122,7 +123,7 @@ pub async fn revoke_session(
         Ok(auth) => auth,
         Err(refused) => return refused,
     };
-    match latchkey.revoke_own_session(&auth.user.id, &id).await {
+    match latchkey.revoke_own_session(&auth.user.id, &SessionId::from(id)).await {
         Ok(true) if is_form_post(&headers) => Redirect::to("/user").into_response(),
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => api_error(StatusCode::NOT_FOUND, "session_not_found", "No such session of yours is active."),
@@ -182,7 +183,7 @@ pub async fn environment(
         Err(_) => return storage_down(),
     };
     let connections: Vec<_> = enabled
-        .map(|enabled| json!({"provider": "notion", "name": "Notion", "enabled": enabled}))
+        .map(|enabled| json!({"provider": domain::ids::Provider::Notion, "name": "Notion", "enabled": enabled}))
         .into_iter()
         .collect();
     let mut body = json!({"environment": latchkey.config().environment.as_str(), "connections": connections});

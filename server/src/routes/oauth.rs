@@ -53,7 +53,7 @@ pub async fn callback(
     let secure = latchkey.config().secure_cookies();
     let names = cookie_names(secure);
     let nonce = jar.get(names.flow).map(|c| c.value().to_string());
-    let previous_session = jar.get(names.session).map(|c| c.value().to_string());
+    let previous_session = jar.get(names.session).map(|c| domain::ids::SessionToken::new(c.value()));
     // The flow cookie has done its job whatever happens next.
     let jar = jar.add(removal_cookie(names.flow, secure));
 
@@ -62,7 +62,7 @@ pub async fn callback(
         Err(failure) => return (jar, failure_page(failure, None)).into_response(),
     };
     let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
-    match latchkey.finish_sign_in(&callback, nonce.as_deref(), previous_session.as_deref(), user_agent).await {
+    match latchkey.finish_sign_in(&callback, nonce.as_deref(), previous_session.as_ref(), user_agent).await {
         Ok(signed_in) => {
             crate::observe::sign_in_outcome(if signed_in.created_user { "signed_up" } else { "signed_in" });
             let jar = jar.add(session_cookie(signed_in.session_token.expose(), secure));
@@ -77,7 +77,7 @@ pub async fn callback(
                 Failure::StateMissing | Failure::StateInvalid | Failure::StateExpired | Failure::StateOtherBrowser
             );
             if stale_link {
-                if let Some(token) = previous_session.as_deref() {
+                if let Some(token) = previous_session.as_ref() {
                     if let Ok(Some(_)) = latchkey.authenticate(token).await {
                         return (jar, Redirect::to(&latchkey.default_redirect_url())).into_response();
                     }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
+use domain::ids::SessionToken;
 use domain::oidc::{AuthorizeRefusal, AuthorizeStep, OAuthError};
 use domain::session::{cookie_names, removal_cookie, Authenticated};
 use domain::Latchkey;
@@ -64,7 +65,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
 }
 
 /// The browser's Latchkey session, with its token (the consent form is bound to it).
-async fn signed_in(latchkey: &Latchkey, jar: &CookieJar) -> Result<Option<(Authenticated, String)>, Response> {
+async fn signed_in(latchkey: &Latchkey, jar: &CookieJar) -> Result<Option<(Authenticated, SessionToken)>, Response> {
     let Some(token) = session_token(latchkey, jar) else {
         return Ok(None);
     };
@@ -89,7 +90,7 @@ async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery, jar
         Ok(session) => session,
         Err(down) => return down,
     };
-    let session = session.as_ref().map(|(auth, token)| (auth, token.as_str()));
+    let session = session.as_ref().map(|(auth, token)| (auth, token));
     step_response(latchkey.authorize(query.as_deref().unwrap_or(""), session).await)
 }
 
@@ -109,7 +110,7 @@ async fn consent(State(state): State<AppState>, headers: HeaderMap, jar: CookieJ
         Ok(session) => session,
         Err(down) => return down,
     };
-    let session = session.as_ref().map(|(auth, token)| (auth, token.as_str()));
+    let session = session.as_ref().map(|(auth, token)| (auth, token));
     let allow = get("decision") == "allow";
     step_response(latchkey.decide_consent(get("request"), get("consent_token"), allow, session).await)
 }

@@ -1,5 +1,5 @@
 //! The Notion sandbox's HTTP face, under `/sandbox/notion` (development only: the router adds
-//! these routes only when the domain made a sandbox). The rules are in `domain::sandbox`.
+//! these routes only when the domain made a sandbox). The rules are in `domain::notion::sandbox`.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use domain::sandbox::{AuthorizeProblem, Consent, Quirk, Sandbox, TokenAction, SAMPLE_PEOPLE, SAMPLE_WORKSPACES};
+use domain::notion::sandbox::{
+    AuthorizeProblem, Consent, Quirk, Sandbox, TokenAction, SAMPLE_PEOPLE, SAMPLE_WORKSPACES,
+};
 use leptos::prelude::*;
 use serde::Deserialize;
 use url::Url;
