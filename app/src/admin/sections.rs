@@ -12,12 +12,16 @@ enum Page {
     One,
 }
 
+// The connections list is the page the dashboard opens on: its chunk leaves out the
+// connection's form (a chunk of its own), which the first load does not need.
 #[lazy]
-fn connections(page: Page) -> AnyView {
-    match page {
-        Page::List => view! { <pages::Connections/> }.into_any(),
-        Page::One => view! { <pages::ConnectionPage/> }.into_any(),
-    }
+fn connections(_page: Page) -> AnyView {
+    view! { <pages::Connections/> }.into_any()
+}
+
+#[lazy]
+fn connection(_page: Page) -> AnyView {
+    view! { <pages::ConnectionPage/> }.into_any()
 }
 
 #[lazy]
@@ -63,7 +67,7 @@ lazy_route!(
     /// `/dashboard` and `/dashboard/sso-connections`.
     ConnectionsSection => connections, __preload_connections, Page::List
 );
-lazy_route!(ConnectionSection => connections, __preload_connections, Page::One);
+lazy_route!(ConnectionSection => connection, __preload_connection, Page::One);
 lazy_route!(UsersSection => users, __preload_users, Page::List);
 lazy_route!(UserSection => users, __preload_users, Page::One);
 lazy_route!(WebhooksSection => webhooks, __preload_webhooks, Page::List);
