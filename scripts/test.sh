@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever is missing, then runs every test: unit and property tests, integration tests
-# (the real binary on loopback) on SQLite and on PostgreSQL, and end-to-end tests (Chromium
-# driving the real pages, with and without JavaScript).
+# (the real binary on loopback; each one on SQLite and again on PostgreSQL, in the one
+# `cargo test`), and end-to-end tests (Chromium driving the real pages, with and without
+# JavaScript).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -16,13 +17,13 @@ echo "==> site bundle (WASM, CSS) and the widget"
 cargo leptos build --frontend-only --split
 "$ROOT/scripts/build-widget.sh"
 
-echo "==> unit and property tests, and integration tests on SQLite"
-cargo test --workspace --locked
-
-echo "==> integration tests on PostgreSQL"
+# A scratch PostgreSQL for the integration tests' second engine and the browser tests' replicas.
+# Without it the tests would only warn; here it must run (and `set -e` stops if it cannot).
 pg_url="$("$ROOT/scripts/postgres.sh" start)"
 trap '"$ROOT/scripts/postgres.sh" stop' EXIT
-LATCHKEY_TEST_POSTGRES="$pg_url" cargo test --locked -p server --tests
+
+echo "==> unit and property tests, and integration tests on SQLite and on PostgreSQL"
+LATCHKEY_TEST_POSTGRES="$pg_url" cargo test --workspace --locked
 
 echo "==> end-to-end tests (Chromium)"
 # The example app on another origin (examples/hello-app) the session-token tests sign in to.

@@ -470,3 +470,9 @@ async fn every_admin_action_is_in_the_audit_log_without_its_secrets() {
     let secret = webhook["secret"].as_str().unwrap_or_default();
     assert!(!log.to_string().contains(secret) && !log.to_string().contains("the-right-password"), "no secret: {log}");
 }
+
+/// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).
+#[test]
+fn all_tests_again_on_postgresql() {
+    common::again_on_postgresql();
+}

@@ -343,3 +343,9 @@ async fn through_nginx_the_sign_in_rate_limit_is_per_real_client() {
     let mut other = from([127, 0, 0, 3]);
     assert_eq!(other.get(&start).await.status, StatusCode::SEE_OTHER, "another client is not limited");
 }
+
+/// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).
+#[test]
+fn all_tests_again_on_postgresql() {
+    common::again_on_postgresql();
+}

@@ -78,3 +78,9 @@ async fn a_rotated_master_key_reseals_everything_and_the_old_key_can_go() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{refused}");
     assert!(server.log().contains("this instance was not given"), "{}", server.log());
 }
+
+/// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).
+#[test]
+fn all_tests_again_on_postgresql() {
+    common::again_on_postgresql();
+}

@@ -736,7 +736,7 @@ async fn oauth_applications_are_managed_through_the_backend_api() {
 
 #[tokio::test]
 async fn a_sign_in_started_on_one_replica_finishes_on_another() {
-    if std::env::var("LATCHKEY_TEST_POSTGRES").map_or(true, |v| v.is_empty()) {
+    if !common::on_postgres() {
         eprintln!("OIDC on two replicas: runs only against PostgreSQL; skipped on SQLite");
         return;
     }
@@ -905,4 +905,10 @@ async fn prompt_login_and_max_age_ask_a_signed_in_person_to_sign_in_again() {
     let refused = browser.get(logout.as_str()).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(refused.location().is_none());
+}
+
+/// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).
+#[test]
+fn all_tests_again_on_postgresql() {
+    common::again_on_postgresql();
 }

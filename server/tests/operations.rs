@@ -591,3 +591,9 @@ async fn json_logs_name_every_request_and_metrics_count_them_on_their_own_addres
         reqwest::get(format!("http://{metrics_addr}/metrics")).await.expect("metrics").text().await.expect("text");
     assert!(text.lines().any(|l| l == "latchkey_sessions_active 0"), "{text}");
 }
+
+/// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).
+#[test]
+fn all_tests_again_on_postgresql() {
+    common::again_on_postgresql();
+}

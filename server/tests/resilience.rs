@@ -1,6 +1,6 @@
 //! Replicas, faults and load: what happens on Latchkey's worst day. The replica and
-//! database-outage tests need PostgreSQL (`LATCHKEY_TEST_POSTGRES`, as `scripts/test.sh` sets);
-//! on SQLite alone they say so and pass.
+//! database-outage tests need PostgreSQL: they run in the PostgreSQL run (see
+//! `common::again_on_postgresql`); on SQLite they say so and pass.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption fails it
 
 mod common;
@@ -17,13 +17,13 @@ use reqwest::StatusCode;
 const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 fn needs_postgres(test: &str) -> Option<String> {
-    match std::env::var("LATCHKEY_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!("{test}: runs only against PostgreSQL (set LATCHKEY_TEST_POSTGRES); skipped on SQLite");
-            None
-        }
+    if common::on_postgres() {
+        return common::postgres_server().ok();
     }
+    eprintln!(
+        "{test}: runs only against PostgreSQL (in the run `all_tests_again_on_postgresql` makes); skipped on SQLite"
+    );
+    None
 }
 
 #[tokio::test]
@@ -283,4 +283,10 @@ async fn a_second_process_on_the_same_sqlite_file_refuses_to_start() {
     assert!(said.contains("PostgreSQL"), "it names the way to run several: {said}");
 
     assert_eq!(browser.get(&server.url("/v1/me")).await.status, StatusCode::OK, "the first one is untouched");
+}
+
+/// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).
+#[test]
+fn all_tests_again_on_postgresql() {
+    common::again_on_postgresql();
 }

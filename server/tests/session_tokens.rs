@@ -299,7 +299,7 @@ async fn clocks_thirty_seconds_off_either_way_still_sign_in_and_never_loop() {
 
 #[tokio::test]
 async fn a_key_rotation_across_two_replicas_keeps_every_token_verifying() {
-    if std::env::var("LATCHKEY_TEST_POSTGRES").map_or(true, |v| v.is_empty()) {
+    if !common::on_postgres() {
         eprintln!("key rotation on two replicas: runs only against PostgreSQL; skipped on SQLite");
         return;
     }
@@ -345,4 +345,10 @@ async fn a_key_rotation_across_two_replicas_keeps_every_token_verifying() {
         assert!(sdk.verify(&first).await.is_ok(), "a token of the old key");
         assert!(sdk.verify(&second).await.is_ok(), "a token of the new key");
     }
+}
+
+/// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).
+#[test]
+fn all_tests_again_on_postgresql() {
+    common::again_on_postgresql();
 }

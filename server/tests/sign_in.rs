@@ -244,3 +244,9 @@ async fn a_person_deletes_their_own_account_from_the_profile() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).
+#[test]
+fn all_tests_again_on_postgresql() {
+    common::again_on_postgresql();
+}

@@ -595,3 +595,9 @@ async fn the_frontend_api_shares_with_allowed_origins_only() {
     assert!(loader.header("content-type").is_some_and(|c| c.starts_with("text/javascript")));
     assert!(loader.body.contains("data-publishable-key"));
 }
+
+/// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).
+#[test]
+fn all_tests_again_on_postgresql() {
+    common::again_on_postgresql();
+}

@@ -460,3 +460,9 @@ async fn a_renewed_notion_token_is_announced_without_the_token() {
     assert!(!received.to_string().contains("ntn_") && !received.to_string().contains("nrt_"), "never the tokens");
     assert_eq!(deliveries(&received).len(), 1, "only the subscribed type");
 }
+
+/// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).
+#[test]
+fn all_tests_again_on_postgresql() {
+    common::again_on_postgresql();
+}

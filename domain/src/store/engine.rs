@@ -10,6 +10,13 @@
 //!
 //! SQLite numbers named parameters in the order they first appear, so `$n` is bound by name to
 //! the n-th argument, never by position.
+//!
+//! On PostgreSQL every statement is a round trip, and the database shares the machine's cores:
+//! a transaction holds back what it can. A write whose answer nobody reads ([`Db::write`]) waits
+//! to go out with the next statement, all of them one statement (`WITH w0 AS (…), w1 AS (…) …`,
+//! see [`fuse`]); a read before the first write ([`Db::read`]) runs before `BEGIN`, which goes
+//! out only when a second statement follows a write. A sign-in of someone known is a read and one
+//! statement, no `BEGIN` or `COMMIT`. On SQLite each statement runs when asked, in turn.
 
 use std::future::Future;
 use std::path::Path;
@@ -141,16 +148,16 @@ macro_rules! transaction {
             }
             None => {
                 let mut conn = store.reads.acquire().await?;
-                let mut t = sqlx::Connection::begin(&mut *conn).await?;
+                let mut postgres = $crate::store::engine::PostgresTx::transaction(&mut *conn);
                 let result = {
-                    let mut postgres = $crate::store::engine::PostgresTx(&mut *t);
                     let $tx = &mut postgres;
                     $body.await
                 };
-                if result.is_ok() {
-                    t.commit().await?;
+                // Rolled back when dropped (sqlx's transaction), unless committed.
+                match result {
+                    Ok(value) => postgres.commit().await.map(|()| value),
+                    Err(error) => Err(error),
                 }
-                result
             }
         }
     }};
@@ -224,6 +231,14 @@ pub(crate) trait Db {
     async fn execute(&mut self, statement: Statement) -> StoreResult<u64>;
     async fn optional<T: FromCells>(&mut self, statement: Statement) -> StoreResult<Option<T>>;
     async fn all<T: FromCells>(&mut self, statement: Statement) -> StoreResult<Vec<T>>;
+    /// A write whose count and rows nobody reads. PostgreSQL holds it back to send it with the
+    /// next statement (or the commit) as one: its errors (a [`StoreError::Conflict`]…) may come
+    /// from that later call. SQLite runs it at once.
+    async fn write(&mut self, statement: Statement) -> StoreResult<()>;
+    /// A read that takes no lock (no `FOR UPDATE`), at most a row. Before the transaction has
+    /// written anything, PostgreSQL runs it without beginning the transaction: under READ
+    /// COMMITTED a statement sees the same inside and outside one.
+    async fn read<T: FromCells>(&mut self, statement: Statement) -> StoreResult<Option<T>>;
 }
 
 /// SQLite, on the writer thread.
@@ -274,10 +289,139 @@ impl Db for SqliteTx<'_> {
     async fn all<T: FromCells>(&mut self, statement: Statement) -> StoreResult<Vec<T>> {
         self.rows(&statement, usize::MAX)
     }
+
+    async fn write(&mut self, statement: Statement) -> StoreResult<()> {
+        self.prepared(&statement)?.raw_execute()?;
+        Ok(())
+    }
+
+    async fn read<T: FromCells>(&mut self, statement: Statement) -> StoreResult<Option<T>> {
+        Ok(self.rows(&statement, 1)?.pop())
+    }
 }
 
-/// PostgreSQL, on a connection of the pool (in a transaction or not).
-pub(crate) struct PostgresTx<'c>(pub &'c mut AnyConnection);
+/// PostgreSQL, on a connection of the pool: one statement on its own, or a transaction that
+/// begins when it must (see the module's notes).
+pub(crate) struct PostgresTx<'c> {
+    link: Link<'c>,
+    /// Writes held back, in order, to go out as one statement before the next one.
+    held: Vec<Statement>,
+}
+
+enum Link<'c> {
+    /// Each statement on its own (a write made of one statement).
+    Alone(&'c mut AnyConnection),
+    /// A transaction whose `BEGIN` has not been needed yet.
+    NotBegun(&'c mut AnyConnection),
+    Begun(sqlx::Transaction<'c, sqlx::Any>),
+    /// `BEGIN` failed.
+    Lost,
+}
+
+impl<'c> PostgresTx<'c> {
+    /// Statements each on its own, outside any transaction.
+    pub fn alone(conn: &'c mut AnyConnection) -> Self {
+        PostgresTx { link: Link::Alone(conn), held: Vec::new() }
+    }
+
+    /// A transaction, committed by [`PostgresTx::commit`] and rolled back when dropped.
+    pub fn transaction(conn: &'c mut AnyConnection) -> Self {
+        PostgresTx { link: Link::NotBegun(conn), held: Vec::new() }
+    }
+
+    fn connection(&mut self) -> StoreResult<&mut AnyConnection> {
+        match &mut self.link {
+            Link::Alone(conn) | Link::NotBegun(conn) => Ok(conn),
+            Link::Begun(transaction) => Ok(&mut **transaction),
+            Link::Lost => Err(StoreError::Unavailable("the transaction could not begin".into())),
+        }
+    }
+
+    /// Before a statement whose answer the write reads: `BEGIN` if it has not gone out, then
+    /// the writes held back.
+    async fn flushed(&mut self) -> StoreResult<&mut AnyConnection> {
+        if matches!(self.link, Link::NotBegun(_)) {
+            if let Link::NotBegun(conn) = std::mem::replace(&mut self.link, Link::Lost) {
+                self.link = Link::Begun(sqlx::Connection::begin(conn).await?);
+            }
+        }
+        if !self.held.is_empty() {
+            let held = fuse(std::mem::take(&mut self.held));
+            bound(&held).execute(&mut *self.connection()?).await?;
+        }
+        self.connection()
+    }
+
+    /// Sends what is held back and commits. A transaction that never needed `BEGIN` sends its
+    /// held writes as one statement, atomic on its own.
+    pub async fn commit(mut self) -> StoreResult<()> {
+        let held = (!self.held.is_empty()).then(|| fuse(std::mem::take(&mut self.held)));
+        match self.link {
+            Link::Alone(conn) | Link::NotBegun(conn) => {
+                if let Some(held) = held {
+                    bound(&held).execute(conn).await?;
+                }
+            }
+            Link::Begun(mut transaction) => {
+                if let Some(held) = held {
+                    bound(&held).execute(&mut *transaction).await?;
+                }
+                transaction.commit().await?;
+            }
+            Link::Lost => return Err(StoreError::Unavailable("the transaction could not begin".into())),
+        }
+        Ok(())
+    }
+}
+
+/// Several writes as one PostgreSQL statement: each but the last a data-modifying `WITH` of the
+/// last. They run on one snapshot, so none may need another's effect (or change a row another
+/// changes); foreign keys are checked at the end of the statement, so a row and the rows that
+/// refer to it may go together. Their `$n` are renumbered after the ones before.
+fn fuse(mut statements: Vec<Statement>) -> Statement {
+    if statements.len() == 1 {
+        if let Some(statement) = statements.pop() {
+            return statement;
+        }
+    }
+    let mut args = Vec::new();
+    let mut texts = Vec::with_capacity(statements.len());
+    for statement in statements {
+        texts.push(renumbered(&statement.sql, args.len()));
+        args.extend(statement.args);
+    }
+    let sql = match texts.split_last() {
+        Some((main, before)) => {
+            let before: Vec<String> = before.iter().enumerate().map(|(i, text)| format!("w{i} AS ({text})")).collect();
+            format!("WITH {} {main}", before.join(", "))
+        }
+        None => String::new(),
+    };
+    Statement { sql: sql.into(), args }
+}
+
+/// `text` with each `$n` (outside quotes) made `$(n + offset)`.
+fn renumbered(text: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '\'' {
+            quoted = !quoted;
+        } else if c == '$' && !quoted {
+            let mut number = String::new();
+            while let Some(digit) = chars.next_if(char::is_ascii_digit) {
+                number.push(digit);
+            }
+            match number.parse::<usize>() {
+                Ok(n) => out.push_str(&(n + offset).to_string()),
+                Err(_) => out.push_str(&number),
+            }
+        }
+    }
+    out
+}
 
 fn bound(statement: &Statement) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
     let mut query = sqlx::query(&statement.sql);
@@ -294,17 +438,34 @@ fn bound(statement: &Statement) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::
 
 impl Db for PostgresTx<'_> {
     async fn execute(&mut self, statement: Statement) -> StoreResult<u64> {
-        Ok(bound(&statement).execute(&mut *self.0).await?.rows_affected())
+        Ok(bound(&statement).execute(self.flushed().await?).await?.rows_affected())
     }
 
     async fn optional<T: FromCells>(&mut self, statement: Statement) -> StoreResult<Option<T>> {
-        let row = bound(&statement).fetch_optional(&mut *self.0).await?;
+        let row = bound(&statement).fetch_optional(self.flushed().await?).await?;
         row.map(|row| T::from_cells(&row)).transpose()
     }
 
     async fn all<T: FromCells>(&mut self, statement: Statement) -> StoreResult<Vec<T>> {
-        let rows = bound(&statement).fetch_all(&mut *self.0).await?;
+        let rows = bound(&statement).fetch_all(self.flushed().await?).await?;
         rows.iter().map(|row| T::from_cells(row)).collect()
+    }
+
+    async fn write(&mut self, statement: Statement) -> StoreResult<()> {
+        match self.link {
+            Link::Alone(_) => self.execute(statement).await.map(|_| ()),
+            _ => {
+                self.held.push(statement);
+                Ok(())
+            }
+        }
+    }
+
+    async fn read<T: FromCells>(&mut self, statement: Statement) -> StoreResult<Option<T>> {
+        let before_any_write = matches!(self.link, Link::NotBegun(_)) && self.held.is_empty();
+        let conn = if before_any_write { self.connection()? } else { self.flushed().await? };
+        let row = bound(&statement).fetch_optional(conn).await?;
+        row.map(|row| T::from_cells(&row)).transpose()
     }
 }
 
@@ -391,6 +552,23 @@ mod tests {
         assert_eq!(row, Some(("first".to_string(), "7".to_string())));
         let missing = ready(tx.execute(sql!("INSERT INTO t (a) VALUES ($2)", "only one")));
         assert!(matches!(missing, Err(StoreError::Database(_))), "{missing:?}");
+    }
+
+    #[test]
+    fn fused_writes_number_their_parameters_one_after_another() {
+        let fused = fuse(vec![
+            sql!("INSERT INTO a (x, y) VALUES ($1, $2)", 1_i64, "two"),
+            sql!("UPDATE b SET s = '$1' || $1 WHERE t = $2", "three", 4_i64),
+            sql!("DELETE FROM c WHERE z = $1 OR z = $1", 5_i64),
+        ]);
+        assert_eq!(
+            fused.sql,
+            "WITH w0 AS (INSERT INTO a (x, y) VALUES ($1, $2)), w1 AS (UPDATE b SET s = '$1' || $3 WHERE t = $4) \
+             DELETE FROM c WHERE z = $5 OR z = $5"
+        );
+        assert_eq!(fused.args, vec![Arg::Int(1), Arg::from("two"), Arg::from("three"), Arg::Int(4), Arg::Int(5)]);
+        let one = fuse(vec![sql!("DELETE FROM c WHERE z = $1", 5_i64)]);
+        assert_eq!(one.sql, "DELETE FROM c WHERE z = $1");
     }
 
     #[test]

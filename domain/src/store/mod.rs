@@ -174,7 +174,7 @@ impl Store {
     async fn execute(&self, statement: Statement) -> StoreResult<u64> {
         match &self.sqlite_writer {
             Some(writer) => writer.run(move |conn| engine::ready(SqliteTx(conn).execute(statement))).await,
-            None => PostgresTx(&mut *self.reads.acquire().await?).execute(statement).await,
+            None => PostgresTx::alone(&mut *self.reads.acquire().await?).execute(statement).await,
         }
     }
 
@@ -182,7 +182,7 @@ impl Store {
     async fn execute_returning<T: FromCells + Send + 'static>(&self, statement: Statement) -> StoreResult<Option<T>> {
         match &self.sqlite_writer {
             Some(writer) => writer.run(move |conn| engine::ready(SqliteTx(conn).optional(statement))).await,
-            None => PostgresTx(&mut *self.reads.acquire().await?).optional(statement).await,
+            None => PostgresTx::alone(&mut *self.reads.acquire().await?).optional(statement).await,
         }
     }
 

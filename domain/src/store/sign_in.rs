@@ -78,10 +78,16 @@ impl FromCells for Known {
 /// The statements are ordered so that the rows every sign-in of this person writes (their
 /// account, user and grant), which concurrent sign-ins of the same person wait for on
 /// PostgreSQL, are written last: the rows are held from then to the commit only.
+///
+/// On PostgreSQL (see engine.rs) the look-up runs on its own, and the writes go out together as
+/// one statement: a sign-in of someone known whose profile did not change, or of someone new,
+/// is two round trips with no `BEGIN` or `COMMIT`, and holds those rows for one statement. A
+/// previous session to end, or a changed profile (the `user.updated` event reads the user as
+/// written), begins the transaction when they need to read back.
 async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result<SignInWritten, SignInRefused>> {
     let who = &r.identity;
     let known: Option<Known> = tx
-        .optional(sql!(
+        .read(sql!(
             "SELECT a.user_id, a.id, u.email, u.name, u.image_url
              FROM external_accounts a JOIN users u ON u.id = a.user_id
              WHERE a.provider = 'notion' AND a.provider_user_id = $1",
@@ -96,7 +102,7 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
         None => {
             // A concurrent first sign-in of the same person makes one of the two inserts
             // conflict (PostgreSQL); the caller tries again and finds the account.
-            tx.execute(sql!(
+            tx.write(sql!(
                 "INSERT INTO users (id, email, name, image_url, created_at, updated_at, last_sign_in_at)
                  VALUES ($1, $2, $3, $4, $5, $5, $5)",
                 &r.new_user_id,
@@ -106,7 +112,7 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
                 r.now,
             ))
             .await?;
-            tx.execute(sql!(
+            tx.write(sql!(
                 "INSERT INTO external_accounts (id, user_id, provider, provider_user_id, email, email_verified, name, avatar_url, created_at, updated_at)
                  VALUES ($1, $2, 'notion', $3, $4, $5, $6, $7, $8, $8)",
                 &r.new_account_id,
@@ -123,7 +129,7 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
         }
     };
 
-    tx.execute(sql!(
+    tx.write(sql!(
         "INSERT INTO sessions (id, user_id, token_hash, user_agent, created_at, last_active_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $5, $6)",
         &s.id,
@@ -161,7 +167,7 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
 
     // Notion may hand out a fresh token pair at every authorization: replace both at once.
     let g = &r.grant;
-    tx.execute(sql!(
+    tx.write(sql!(
         "INSERT INTO workspace_grants (bot_id, external_account_id, connection_id, workspace_id, workspace_name, workspace_icon,
                                        access_token_sealed, refresh_token_sealed, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
@@ -183,13 +189,13 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
     .await?;
 
     match known {
-        None => record_event(tx, WebhookEvent::UserCreated, &new_user(r), r.now).await.map(|_| ())?,
+        None => record_event(tx, WebhookEvent::UserCreated, &new_user(r), r.now).await?,
         Some(known) => {
             // Notion's profile may have changed since the last sign-in: then the user is
             // updated (and the app told).
             let profile = [who.email.clone(), who.name.clone(), who.avatar_url.clone()];
             let changed = known.profile != profile;
-            tx.execute(sql!(
+            tx.write(sql!(
                 "UPDATE external_accounts SET email = $1, email_verified = $2, name = $3, avatar_url = $4, updated_at = $5
                  WHERE id = $6",
                 &who.email,
@@ -200,7 +206,7 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
                 &account_id,
             ))
             .await?;
-            tx.execute(sql!(
+            tx.write(sql!(
                 "UPDATE users SET email = $1, name = $2, image_url = $3, last_sign_in_at = $4,
                                   updated_at = CASE WHEN $5 = 1 THEN $4 ELSE updated_at END
                  WHERE id = $6",

@@ -79,34 +79,32 @@ pub fn events_column(types: &[&str]) -> String {
 }
 
 /// Records an event of `kind` about `data` (the contract's object), with its deliveries, in
-/// the caller's transaction. Returns whether any endpoint will hear of it.
+/// the caller's transaction; nobody subscribed, both statements write nothing. Neither reads
+/// the other's effect (the same condition picks the endpoints), so on PostgreSQL they go out
+/// as one statement with the write's other held-back statements.
 pub(crate) async fn record_event(
     tx: &mut impl Db,
     kind: WebhookEvent,
     data: &impl serde::Serialize,
     now: Millis,
-) -> StoreResult<bool> {
+) -> StoreResult<()> {
     // Time first: ids (and the delivery ids made from them) grow, so the outbox's indexes are
     // appended to rather than written all over.
     let id = format!("evt_{now:012x}{}", &random_id("")[1..17]);
     let kind = kind.as_str();
     let payload = serde_json::json!({"type": kind, "timestamp": now, "data": data}).to_string();
     let subscribed = format!("% {kind} %");
-    let recorded = tx
-        .execute(sql!(
-            "INSERT INTO webhook_events (id, type, payload, created_at)
-             SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled = 1 AND events LIKE $5)",
-            &id,
-            kind,
-            payload,
-            now,
-            &subscribed,
-        ))
-        .await?;
-    if recorded == 0 {
-        return Ok(false);
-    }
-    tx.execute(sql!(
+    tx.write(sql!(
+        "INSERT INTO webhook_events (id, type, payload, created_at)
+         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled = 1 AND events LIKE $5)",
+        &id,
+        kind,
+        payload,
+        now,
+        &subscribed,
+    ))
+    .await?;
+    tx.write(sql!(
         "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at, updated_at)
          SELECT 'msg_' || substr($1, 5) || '_' || substr(id, 5), id, $1, 'pending', 0, $2, $2, $2
          FROM webhook_endpoints WHERE enabled = 1 AND events LIKE $3",
@@ -114,8 +112,7 @@ pub(crate) async fn record_event(
         now,
         &subscribed,
     ))
-    .await?;
-    Ok(true)
+    .await
 }
 
 const DELIVERIES: &str = "SELECT d.id, d.event_id, ev.type, d.status, d.attempts, d.last_status_code, d.last_error,

@@ -1,5 +1,13 @@
 //! The harness for integration tests: the real `latchkey` binary on loopback with a real SQLite
 //! file, browsers with cookie jars we can inspect, and a stand-in for Notion.
+//!
+//! Every test runs on both engines in one `cargo test`: each test binary runs its tests on
+//! SQLite, and its test [`again_on_postgresql`] runs the same binary again with
+//! `LATCHKEY_TEST_ENGINE=postgres`, where every [`Server`] gets a fresh database on a PostgreSQL
+//! server: `LATCHKEY_TEST_POSTGRES` (a server URL) when set, else a scratch cluster of this
+//! checkout's own (`target/test-pg`, started once from the machine's PostgreSQL binaries and
+//! left running for the next runs; `scripts/postgres.sh stop target/test-pg` removes it).
+//! `LATCHKEY_TEST_ENGINE=sqlite` or `=postgres` runs one engine only.
 #![allow(dead_code)]
 
 pub mod fake_notion;
@@ -35,9 +43,11 @@ impl Server {
     pub async fn start(env: &[(&str, &str)]) -> Server {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
-        let database_url = match std::env::var("LATCHKEY_TEST_POSTGRES") {
-            Ok(server_url) if !server_url.is_empty() => fresh_postgres_database(&server_url).await,
-            _ => format!("sqlite://{}", data_dir.path().join("latchkey.db").display()),
+        let database_url = if on_postgres() {
+            let server_url = postgres_server().unwrap_or_else(|why| panic!("LATCHKEY_TEST_ENGINE=postgres: {why}"));
+            fresh_postgres_database(&server_url).await
+        } else {
+            format!("sqlite://{}", data_dir.path().join("latchkey.db").display())
         };
         let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         if !env.iter().any(|(k, _)| k == "DATABASE_URL") {
@@ -236,6 +246,128 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Whether this test process runs on PostgreSQL (`LATCHKEY_TEST_ENGINE=postgres`, as
+/// [`again_on_postgresql`] sets), rather than on SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("LATCHKEY_TEST_ENGINE").is_ok_and(|engine| engine == "postgres")
+}
+
+/// The name of the test each binary has for [`again_on_postgresql`].
+pub const AGAIN_ON_POSTGRESQL: &str = "all_tests_again_on_postgresql";
+
+/// Runs every other test of this test binary again, on PostgreSQL, in a child process; fails
+/// with the child's output when one of them fails. Each test file that starts a [`Server`] has
+///
+/// ```ignore
+/// #[test]
+/// fn all_tests_again_on_postgresql() {
+///     common::again_on_postgresql();
+/// }
+/// ```
+///
+/// Without PostgreSQL it says so loudly and passes, except under `CI=true` (CI installs it).
+pub fn again_on_postgresql() {
+    match std::env::var("LATCHKEY_TEST_ENGINE").as_deref() {
+        Ok("postgres") => return,
+        Ok("sqlite") => {
+            to_terminal("LATCHKEY_TEST_ENGINE=sqlite: the run on PostgreSQL is left out\n");
+            return;
+        }
+        _ => {}
+    }
+    let server_url = match postgres_server() {
+        Ok(url) => url,
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("the integration tests must run on PostgreSQL too, and CI=true: {why}")
+        }
+        Err(why) => {
+            to_terminal(&format!(
+                "\n!!! {}: NOT RUN ON POSTGRESQL: {why}\n!!! only SQLite was tested; install PostgreSQL (scripts/setup.sh --test) or set LATCHKEY_TEST_POSTGRES\n\n",
+                binary_name()
+            ));
+            return;
+        }
+    };
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let output = Command::new(&exe)
+        .env("LATCHKEY_TEST_ENGINE", "postgres")
+        .env("LATCHKEY_TEST_POSTGRES", &server_url)
+        .args(["--skip", AGAIN_ON_POSTGRESQL])
+        .stdin(Stdio::null())
+        .output()
+        .expect("the test binary runs again");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // What each test did, beside the SQLite run's lines.
+    let mut report = String::new();
+    for line in stdout.lines().filter(|line| line.starts_with("test ")) {
+        report.push_str(&format!("{} on PostgreSQL: {line}\n", binary_name()));
+    }
+    to_terminal(&report);
+    assert!(
+        output.status.success(),
+        "{} on PostgreSQL ({server_url}) failed:\n{stdout}\n{}",
+        binary_name(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Straight to the terminal: the test harness keeps a passing test's `eprintln!` to itself.
+fn to_terminal(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+fn binary_name() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let stem = exe.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    // Cargo names test binaries `<name>-<hash>`.
+    stem.rsplit_once('-').map(|(name, _)| name.to_string()).unwrap_or(stem)
+}
+
+/// The PostgreSQL server tests create their databases on: `LATCHKEY_TEST_POSTGRES`, else this
+/// checkout's scratch cluster (started if it is not running; one process at a time decides, under
+/// a lock file, so parallel `cargo test`s share one). `Err` says why there is none.
+pub fn postgres_server() -> Result<String, String> {
+    if let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES") {
+        if !url.trim().is_empty() {
+            return Ok(url);
+        }
+    }
+    let has_binaries = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| dirs.filter_map(Result::ok).any(|dir| dir.path().join("bin/pg_ctl").is_file()))
+        .unwrap_or(false);
+    if !has_binaries {
+        return Err("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin: `apt-get install postgresql`)".into());
+    }
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let target = root.join("target");
+    std::fs::create_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+    let lock = std::fs::File::create(target.join("test-pg.lock")).map_err(|e| format!("test-pg.lock: {e}"))?;
+    lock.lock().map_err(|e| format!("locking test-pg.lock: {e}"))?;
+    let port_file = target.join("test-pg.port");
+    let known_port = std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse::<u16>().ok());
+    let mut last_error = String::new();
+    // The port it ran on last (it may still run there), else a free one; once more on another
+    // free port if that one was taken meanwhile.
+    for port in known_port.into_iter().chain([free_port(), free_port()]).take(2) {
+        let started = Command::new(root.join("scripts/postgres.sh"))
+            .args(["start", &target.join("test-pg").display().to_string()])
+            .env("LATCHKEY_TEST_PG_PORT", port.to_string())
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("scripts/postgres.sh: {e}"))?;
+        if started.status.success() {
+            let _ = std::fs::write(&port_file, port.to_string());
+            return Ok(String::from_utf8_lossy(&started.stdout).trim().to_string());
+        }
+        last_error = format!(
+            "scripts/postgres.sh start target/test-pg (port {port}) failed: {}",
+            String::from_utf8_lossy(&started.stderr).trim()
+        );
+    }
+    Err(last_error)
 }
 
 /// Creates an empty database on the PostgreSQL server at `server_url` and returns its URL.
