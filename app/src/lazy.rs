@@ -47,21 +47,25 @@ pub(crate) fn preload_links(chunk: &str) -> impl leptos::prelude::IntoView {
     use leptos::prelude::*;
     use leptos_meta::Link;
 
-    let manifest = use_context::<leptos::WasmSplitManifest>().and_then(|m| m.0.try_get_value());
-    let Some((pkg, chunks, loader)) = manifest else {
+    // Read in place: the manifest is shared by every request.
+    let files = use_context::<leptos::WasmSplitManifest>().and_then(|manifest| {
+        manifest.0.try_with_value(|(pkg, chunks, loader)| {
+            // The manifest's keys are `<function>_<hash of its place in the source>`.
+            let modules = chunks
+                .iter()
+                .find(|(key, _)| {
+                    key.strip_prefix(chunk)
+                        .and_then(|rest| rest.strip_prefix('_'))
+                        .is_some_and(|hash| !hash.is_empty() && hash.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .map(|(_, modules)| modules.iter().map(|module| format!("{pkg}/{module}.wasm")).collect())
+                .unwrap_or_else(Vec::new);
+            (format!("{pkg}/{loader}"), modules)
+        })
+    });
+    let Some((loader, modules)) = files else {
         return ().into_any();
     };
-    // The manifest's keys are `<function>_<hash of its place in the source>`.
-    let modules = chunks
-        .iter()
-        .find(|(key, _)| {
-            key.strip_prefix(chunk)
-                .and_then(|rest| rest.strip_prefix('_'))
-                .is_some_and(|hash| !hash.is_empty() && hash.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .map(|(_, modules)| modules.clone())
-        .unwrap_or_default();
-    let loader = format!("{pkg}/{loader}");
     // `anonymous`, as the chunk loader's own `fetch` asks, or the browser would fetch twice.
     view! {
         <Link rel="modulepreload" href=loader crossorigin="anonymous"/>
@@ -69,7 +73,7 @@ pub(crate) fn preload_links(chunk: &str) -> impl leptos::prelude::IntoView {
             .into_iter()
             .map(|module| {
                 view! {
-                    <Link rel="preload" href=format!("{pkg}/{module}.wasm") as_="fetch" type_="application/wasm" crossorigin="anonymous"/>
+                    <Link rel="preload" href=module as_="fetch" type_="application/wasm" crossorigin="anonymous"/>
                 }
             })
             .collect_view()}

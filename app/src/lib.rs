@@ -40,15 +40,18 @@ pub const SPLIT_MANIFEST_FILE: &str = "__wasm_split_manifest.json";
 #[cfg(feature = "ssr")]
 const SPLIT_LOADER_FILE: &str = "__wasm_split.______________________.js";
 
+/// Made once, at start; each hydrated page's context shares it (an `Arc`).
 #[cfg(feature = "ssr")]
-static SPLIT_MANIFEST: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>> = std::sync::OnceLock::new();
+static SPLIT_MANIFEST: std::sync::OnceLock<leptos::WasmSplitManifest> = std::sync::OnceLock::new();
 
 /// Takes the bundle's split manifest (the server reads it once at start, from wherever it
-/// serves the bundle), so that every hydrated page names the chunks it needs in its `<head>`.
+/// serves the bundle, whose files are under `/<pkg_dir>`), so that every hydrated page names the
+/// chunks it needs in its `<head>`.
 #[cfg(feature = "ssr")]
-pub fn use_split_manifest(json: &[u8]) -> Result<(), String> {
-    let manifest = serde_json::from_slice(json).map_err(|e| format!("not a split manifest: {e}"))?;
-    let _ = SPLIT_MANIFEST.set(manifest);
+pub fn use_split_manifest(json: &[u8], pkg_dir: &str) -> Result<(), String> {
+    let chunks = serde_json::from_slice(json).map_err(|e| format!("not a split manifest: {e}"))?;
+    let value = (format!("/{pkg_dir}"), chunks, SPLIT_LOADER_FILE.to_string());
+    let _ = SPLIT_MANIFEST.set(leptos::WasmSplitManifest(leptos::prelude::ArcStoredValue::new(value)));
     Ok(())
 }
 
@@ -60,9 +63,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         content_security_policy();
         let hydrate = hydrates(&path);
         if let Some(manifest) = SPLIT_MANIFEST.get().filter(|_| hydrate) {
-            let pkg = format!("/{}", options.site_pkg_dir);
-            let value = (pkg, manifest.clone(), SPLIT_LOADER_FILE.to_string());
-            provide_context(leptos::WasmSplitManifest(leptos::prelude::ArcStoredValue::new(value)));
+            provide_context(manifest.clone());
         }
         hydrate
     };

@@ -8,9 +8,9 @@ use sqlx::{Database, Decode, Type};
 use super::engine::Arg;
 use crate::ids::{ConnectionId, Provider, SessionId, TokenHash, UserId};
 
-/// A text column read as one of the id types, and the id bound as text.
-macro_rules! text_column {
-    ($($name:ty => $make:expr),* $(,)?) => {$(
+/// A type stored in a text column: the column's type is `String`'s.
+macro_rules! text_type {
+    ($($name:ty),*) => {$(
         impl<DB: Database> Type<DB> for $name
         where
             String: Type<DB>,
@@ -23,6 +23,13 @@ macro_rules! text_column {
                 <String as Type<DB>>::compatible(ty)
             }
         }
+    )*};
+}
+
+/// A text column read as one of the id types, and the id bound as text.
+macro_rules! text_column {
+    ($($name:ty => $make:expr),* $(,)?) => {$(
+        text_type!($name);
 
         impl<'r, DB: Database> Decode<'r, DB> for $name
         where
@@ -61,18 +68,7 @@ text_column!(
     TokenHash => TokenHash::from_stored,
 );
 
-impl<DB: Database> Type<DB> for Provider
-where
-    String: Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <String as Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <String as Type<DB>>::compatible(ty)
-    }
-}
+text_type!(Provider);
 
 impl<'r, DB: Database> Decode<'r, DB> for Provider
 where

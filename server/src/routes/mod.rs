@@ -59,7 +59,9 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
     // Which WASM chunks each lazily loaded route needs, so that a page names them in its HTML:
     // Leptos looks for the file on disk only, and a release binary carries it inside.
     let manifest = format!("{}/{}", leptos_options.site_pkg_dir, app::SPLIT_MANIFEST_FILE);
-    match crate::assets::site_file(&manifest, &leptos_options.site_root).map(|json| app::use_split_manifest(&json)) {
+    match crate::assets::site_file(&manifest, &leptos_options.site_root)
+        .map(|json| app::use_split_manifest(&json, &leptos_options.site_pkg_dir))
+    {
         Some(Ok(())) => {}
         Some(Err(e)) => tracing::warn!("{manifest}: {e}; pages will fetch their WASM chunks one after another"),
         None => {
