@@ -357,6 +357,11 @@ impl Config {
         self.environment == Environment::Production
     }
 
+    /// Whether a request's `Host` names this instance (see [`crate::proxy::host_is_ours`]).
+    pub fn host_is_ours(&self, host: &str) -> bool {
+        crate::proxy::host_is_ours(&self.public_url, self.site_addr, host)
+    }
+
     /// The redirect URI Notion calls back: `{public_url}/v1/oauth_callback`.
     pub fn redirect_uri(&self) -> String {
         self.public_url_join("/v1/oauth_callback")
@@ -461,14 +466,7 @@ fn parse_origin(text: &str) -> Result<String, String> {
     Ok(origin_of(&url))
 }
 
-pub fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
+pub use crate::proxy::is_loopback_host;
 
 #[cfg(test)]
 mod tests {

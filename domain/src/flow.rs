@@ -127,7 +127,10 @@ impl Latchkey {
 
     /// Step 1: everything checked *before* the browser leaves for Notion.
     pub async fn start_sign_in(&self, redirect_url: Option<&str>, intent: Intent) -> Result<Started, Failure> {
-        let portal = self.portal_settings().await.map_err(storage_failure)?;
+        // Both reads at once (on PostgreSQL, two round trips in the time of one); the checks
+        // keep their order: where to go back to first, then the connection.
+        let (portal, connection) = tokio::join!(self.portal_settings(), self.enabled_connection());
+        let portal = portal.map_err(storage_failure)?;
         let redirect_url = match redirect_url {
             Some(candidate) => {
                 let allowed = self.allowed_origins_with(&portal);
@@ -142,7 +145,7 @@ impl Latchkey {
             }
             .unwrap_or_else(|| self.default_redirect_url()),
         };
-        let connection = self.enabled_connection().await?;
+        let connection = connection?;
         let (credentials, endpoints) = self.credentials_for(&connection)?;
 
         let now = self.now();

@@ -18,9 +18,13 @@ pub mod crypto;
 #[cfg(feature = "server")]
 pub mod flow;
 #[cfg(feature = "server")]
+mod key_ring;
+#[cfg(feature = "server")]
 pub mod notion;
 #[cfg(feature = "server")]
 pub mod oidc;
+#[cfg(feature = "server")]
+mod outbound;
 #[cfg(feature = "server")]
 pub mod proxy;
 #[cfg(feature = "server")]

@@ -6,13 +6,13 @@
 //! address that is not one of them is the client. Anything left of it was written by the client
 //! itself and is worth nothing, which is why the left-most entry is never taken on its own word.
 //!
-//! Also here: whether a request's `Host` names this instance ([`host_is_ours`]).
+//! Also here: whether a request's `Host` names this instance ([`host_is_ours`]), and whether a URL
+//! is on this machine ([`is_loopback_host`]).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use ipnet::IpNet;
-
-use crate::config::Config;
+use url::Url;
 
 /// The address a request came from, once proxies are accounted for: what the sign-in rate
 /// limit and the admin lockout count by. Put into each request's extensions by the server.
@@ -114,9 +114,8 @@ fn forwarded_for_param(element: &str) -> Option<IpAddr> {
 /// same port (`localhost` and `127.0.0.1` are the same laptop). Any other name reaching us is a
 /// misrouted request or DNS rebinding (a hostile name resolved to our address to borrow the
 /// browser's cookies for us), and the dashboard refuses it.
-pub fn host_is_ours(config: &Config, host: &str) -> bool {
+pub fn host_is_ours(public: &Url, listen: SocketAddr, host: &str) -> bool {
     let Some((name, port)) = split_host(host) else { return false };
-    let public = &config.public_url;
     let public_port = public.port_or_known_default();
     let port = port.or(match public.scheme() {
         "https" => Some(443),
@@ -125,12 +124,11 @@ pub fn host_is_ours(config: &Config, host: &str) -> bool {
     if public.host_str().is_some_and(|h| h.eq_ignore_ascii_case(&name)) && port == public_port {
         return true;
     }
-    let listen = config.site_addr;
     if port == Some(listen.port()) {
         if name.parse::<IpAddr>().is_ok_and(|ip| ip == listen.ip()) {
             return true;
         }
-        if crate::config::is_loopback_host(public) && is_loopback_name(&name) {
+        if is_loopback_host(public) && is_loopback_name(&name) {
             return true;
         }
     }
@@ -153,6 +151,16 @@ fn split_host(host: &str) -> Option<(String, Option<u16>)> {
         Some((name, port)) => Some((name.to_string(), Some(port.parse().ok()?))),
         None if !host.is_empty() => Some((host.to_string(), None)),
         None => None,
+    }
+}
+
+/// A URL on this machine: `localhost`, a `.localhost` name, or a loopback address.
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -210,27 +218,23 @@ mod tests {
         assert!(TrustedProxies::parse("10.0.0.7/8").expect("host bits are dropped").trusts(ip("10.200.0.1")));
     }
 
-    fn config(pairs: &[(&str, &str)]) -> Config {
-        let vars = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_vars(&vars, "127.0.0.1:3000".parse().expect("addr")).expect("config")
-    }
-
     #[test]
     fn only_our_own_host_names_are_ours() {
-        let behind_proxy =
-            config(&[("LATCHKEY_PUBLIC_URL", "https://auth.example.com"), ("LATCHKEY_ENVIRONMENT", "development")]);
+        let listen: SocketAddr = "127.0.0.1:3000".parse().expect("addr");
+        let ours = |public: &str, host: &str| host_is_ours(&Url::parse(public).expect("url"), listen, host);
+        let behind_proxy = "https://auth.example.com";
         for host in ["auth.example.com", "AUTH.example.com:443", "127.0.0.1:3000"] {
-            assert!(host_is_ours(&behind_proxy, host), "{host}");
+            assert!(ours(behind_proxy, host), "{host}");
         }
         for host in ["evil.example", "auth.example.com:8443", "evil.example:3000", "localhost:3000", "", "[::1"] {
-            assert!(!host_is_ours(&behind_proxy, host), "{host}");
+            assert!(!ours(behind_proxy, host), "{host}");
         }
-        let laptop = config(&[]);
+        let laptop = "http://127.0.0.1:3000";
         for host in ["127.0.0.1:3000", "localhost:3000", "[::1]:3000"] {
-            assert!(host_is_ours(&laptop, host), "{host}");
+            assert!(ours(laptop, host), "{host}");
         }
         for host in ["127.0.0.1", "localhost:4000", "rebind.evil.example:3000"] {
-            assert!(!host_is_ours(&laptop, host), "{host}");
+            assert!(!ours(laptop, host), "{host}");
         }
     }
 }

@@ -30,7 +30,7 @@ pub struct Latchkey {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) refresh_locks: RefreshLocks,
     /// The session-token signing keys this process last read (see tokens.rs).
-    pub(crate) key_ring: crate::tokens::KeyRing,
+    pub(crate) key_ring: crate::key_ring::KeyRing,
     /// The client webhook deliveries go through (see webhooks.rs).
     pub(crate) webhook_http: reqwest::Client,
 }
@@ -77,7 +77,7 @@ impl Latchkey {
         let store = Store::open(&config.database_url).await?;
         let sealer = Sealer::with_previous(&master_key, &config.previous_master_keys);
         let notion = NotionClient::new().map_err(|e| StartError::Http(e.to_string()))?;
-        let webhook_http = crate::webhooks::http_client(&config).map_err(|e| StartError::Http(e.to_string()))?;
+        let webhook_http = crate::outbound::http_client(&config).map_err(|e| StartError::Http(e.to_string()))?;
         let sandbox = (config.notion_api == NotionApi::Sandbox).then(|| {
             Sandbox::new(
                 Secret::new(URL_SAFE_NO_PAD.encode(master_key.derive(KeyPurpose::SandboxClientSecret))),

@@ -9,7 +9,7 @@
 //! stays published [`RETAIN`] after its successor took over, longer than any token it signed
 //! lives. Each process keeps the key ring for at most [`RING_TTL`].
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -26,6 +26,9 @@ use crate::store::{SigningKeyRow, StoreError};
 use crate::time::{Millis, DAY, MINUTE, SECOND};
 use crate::Latchkey;
 
+use crate::key_ring::{Ring, RingKey};
+pub use crate::key_ring::{SigningAlg, RING_TTL};
+
 /// A key signs for this long, then its successor takes over.
 pub const ROTATION_PERIOD: Millis = 30 * DAY;
 /// A scheduled key is in the JWKS this long before it signs anything.
@@ -33,8 +36,6 @@ pub const PUBLISH_AHEAD: Millis = DAY;
 /// A retired key stays in the JWKS this long after its successor activated: longer than any
 /// token lives.
 pub const RETAIN: Millis = MAX_TOKEN_LIFETIME_SECS * SECOND + 5 * MINUTE;
-/// How long a process keeps the key ring it read before reading it again.
-pub const RING_TTL: Millis = 5 * SECOND;
 /// A rotation asked for now (a suspected leak) signs after this, when every replica has it.
 pub const ROTATE_NOW_DELAY: Millis = 2 * RING_TTL;
 /// `nbf` is this far before `iat`, so a verifier whose clock is up to 30 s behind ours still
@@ -46,33 +47,6 @@ pub const HANDSHAKE_LIFETIME_SECS: i64 = 60;
 pub const HANDSHAKE_TYP: &str = "latchkey-handshake+jwt";
 /// The query parameter that carries a handshake answer back to the app.
 pub const HANDSHAKE_PARAM: &str = "__latchkey_handshake";
-
-/// What Latchkey signs with: EdDSA for session tokens (small, fast, what the SDK pins), RS256
-/// for ID tokens (the one algorithm every OpenID relying party must support).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SigningAlg {
-    EdDsa,
-    Rs256,
-}
-
-impl SigningAlg {
-    pub const ALL: [SigningAlg; 2] = [SigningAlg::EdDsa, SigningAlg::Rs256];
-
-    /// The JOSE name, as in `alg` and in the table.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SigningAlg::EdDsa => "EdDSA",
-            SigningAlg::Rs256 => "RS256",
-        }
-    }
-
-    fn jwt(self) -> Algorithm {
-        match self {
-            SigningAlg::EdDsa => Algorithm::EdDSA,
-            SigningAlg::Rs256 => Algorithm::RS256,
-        }
-    }
-}
 
 /// RSA keys of this many bits: what relying parties expect (RFC 7518 asks for at least 2048).
 const RSA_BITS: usize = 2048;
@@ -123,51 +97,6 @@ pub enum TokenError {
     Signing(String),
 }
 
-/// The keys a process signs with and publishes, as last read from the database.
-struct Ring {
-    loaded_at: Millis,
-    /// Oldest first; every key here is published.
-    keys: Vec<RingKey>,
-}
-
-struct RingKey {
-    kid: String,
-    alg: SigningAlg,
-    /// The public JWK members (`kty`, `crv`/`x` or `n`/`e`).
-    public_jwk: serde_json::Map<String, serde_json::Value>,
-    activates_at: Millis,
-    encoding: EncodingKey,
-}
-
-impl Ring {
-    /// The key of `alg` that signs at `now`: the newest one already active.
-    fn signing_key(&self, alg: SigningAlg, now: Millis) -> Option<&RingKey> {
-        let of_alg = self.keys.iter().filter(|k| k.alg == alg);
-        let first = of_alg.clone().next();
-        of_alg.rev().find(|k| k.activates_at <= now).or(first)
-    }
-}
-
-/// Held by [`Latchkey`]: the process's copy of the key ring.
-#[derive(Default)]
-pub struct KeyRing {
-    current: RwLock<Option<Arc<Ring>>>,
-    reloading: tokio::sync::Mutex<()>,
-}
-
-impl KeyRing {
-    fn fresh(&self, now: Millis) -> Option<Arc<Ring>> {
-        let ring = self.current.read().ok()?.clone()?;
-        (now - ring.loaded_at < RING_TTL).then_some(ring)
-    }
-
-    fn forget(&self) {
-        if let Ok(mut current) = self.current.write() {
-            *current = None;
-        }
-    }
-}
-
 /// When a key's successor is due: a key's term starts at its activation (the first key's,
 /// activated at 0, when it was made).
 fn term_start(row: &SigningKeyRow) -> Millis {
@@ -186,16 +115,14 @@ impl Latchkey {
         if let Some(ring) = self.key_ring.fresh(now) {
             return Ok(ring);
         }
-        let _one_reader = self.key_ring.reloading.lock().await;
+        let _one_reader = self.key_ring.reloading().await;
         if let Some(ring) = self.key_ring.fresh(now) {
             return Ok(ring);
         }
         let rows = self.maintained_signing_keys(now).await?;
         let keys = rows.iter().map(|row| self.open_key(row)).collect::<Result<Vec<_>, _>>()?;
         let ring = Arc::new(Ring { loaded_at: now, keys });
-        if let Ok(mut current) = self.key_ring.current.write() {
-            *current = Some(ring.clone());
-        }
+        self.key_ring.keep(ring.clone());
         Ok(ring)
     }
 

@@ -6,7 +6,7 @@
 //! delivery that failed is tried again on [`RETRY_DELAYS`], then marked `failed`. Sign-ins
 //! never wait for any of this: they only write the outbox rows.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,13 +19,14 @@ use url::Url;
 
 use crate::config::Config;
 use crate::crypto::SealPurpose;
+use crate::outbound::is_public;
 use crate::secret::Secret;
 use crate::store::{AttemptOutcome, ClaimedDelivery, StoreResult};
 use crate::time::{Millis, HOUR, MINUTE, SECOND};
 use crate::Latchkey;
 
-/// How long one attempt may take, connection to last byte of the answer's head.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::outbound::REQUEST_TIMEOUT;
+
 /// A claimed delivery is this worker's for this long (well past [`REQUEST_TIMEOUT`]); a worker
 /// that dies holding it lets it go when it runs out.
 const LEASE: Millis = 30 * SECOND;
@@ -92,73 +93,6 @@ pub fn check_endpoint_url(config: &Config, text: &str) -> Result<Url, String> {
         ));
     }
     Ok(url)
-}
-
-/// An address anyone on the internet could reach: not loopback, private, link-local, shared
-/// (CGNAT), unspecified, broadcast, multicast or documentation space.
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
-    }
-}
-
-/// Resolves names for deliveries of a production instance: a name whose addresses are all
-/// private is refused, so a public name pointed at an internal service (or rebound to one
-/// after it was checked) reaches nothing.
-struct PublicAddressesOnly {
-    allowed_hosts: Arc<Vec<String>>,
-}
-
-impl reqwest::dns::Resolve for PublicAddressesOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allowed = self.allowed_hosts.contains(&name.as_str().to_ascii_lowercase());
-        Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
-            let usable: Vec<SocketAddr> = found.into_iter().filter(|a| allowed || is_public(a.ip())).collect();
-            if usable.is_empty() {
-                return Err(format!("{} resolves only to private addresses", name.as_str()).into());
-            }
-            Ok(Box::new(usable.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-/// The HTTP client deliveries go through: no redirects followed (a 3xx is a failed attempt),
-/// a bounded time per attempt, and on production the address check above.
-pub(crate) fn http_client(config: &Config) -> Result<reqwest::Client, reqwest::Error> {
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(REQUEST_TIMEOUT)
-        .connect_timeout(Duration::from_secs(5))
-        .user_agent(concat!("Latchkey-Webhooks/", env!("CARGO_PKG_VERSION")));
-    if config.is_production() {
-        builder = builder.dns_resolver(Arc::new(PublicAddressesOnly {
-            allowed_hosts: Arc::new(config.webhook_allowed_hosts.clone()),
-        }));
-    }
-    builder.build()
 }
 
 impl Latchkey {
@@ -357,27 +291,5 @@ mod tests {
         assert!(check_endpoint_url(&production, "http://10.0.0.9/latchkey").is_ok());
         // A development instance sends anywhere (the app usually runs beside it).
         assert!(check_endpoint_url(&config(&[]), "http://127.0.0.1:4000/hooks").is_ok());
-    }
-
-    #[test]
-    fn private_addresses_are_not_public() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:10.0.0.1",
-        ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
-        }
-        for public in ["93.184.216.34", "2606:4700::1111"] {
-            assert!(is_public(public.parse().unwrap()), "{public}");
-        }
     }
 }

@@ -27,6 +27,10 @@ use leptos::config::{get_configuration, LeptosOptions};
 use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 
+/// See Cargo.toml: mimalloc instead of the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = <cli::Cli as clap::Parser>::parse();

@@ -26,7 +26,11 @@ use crate::routes::AppState;
 const STRICT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub async fn headers(hsts: bool, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
+    let path = request.uri().path();
+    // Decided before the request moves on (no copy of its path).
+    let widget = path.starts_with("/widget/");
+    // The JWKS sets its own max-age: verifiers cache it.
+    let no_store = !path.starts_with("/pkg/") && !widget && !path.starts_with("/.well-known/");
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(STRICT_CSP));
@@ -39,12 +43,11 @@ pub async fn headers(hsts: bool, request: Request, next: Next) -> Response {
     }
     // Pages and answers about a person must not sit in shared caches; the hashed-free static
     // bundle may be revalidated.
-    if path.starts_with("/widget/") {
+    if widget {
         // The widget's module and WASM are fetched by pages on other origins (no credentials).
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
-    // The JWKS sets its own max-age: verifiers cache it.
-    if !path.starts_with("/pkg/") && !path.starts_with("/widget/") && !path.starts_with("/.well-known/") {
+    if no_store {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
@@ -79,7 +82,7 @@ pub async fn own_host_for_dashboard(State(latchkey): State<Arc<Latchkey>>, reque
         return next.run(request).await;
     }
     let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if domain::proxy::host_is_ours(latchkey.config(), host) {
+    if latchkey.config().host_is_ours(host) {
         return next.run(request).await;
     }
     tracing::warn!(host = %host.escape_debug(), "dashboard request for another host refused");

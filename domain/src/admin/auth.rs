@@ -7,7 +7,8 @@ use cookie::{Cookie, SameSite};
 use tokio::sync::Semaphore;
 
 use super::{AdminError, AdminResult};
-use crate::crypto::{constant_time_eq, is_token_shaped, random_id, random_token, token_hash};
+use crate::crypto::{constant_time_eq, is_token_shaped, random_id, random_token};
+use crate::ids::TokenHash;
 use crate::time::{Millis, HOUR, MINUTE};
 use crate::Latchkey;
 
@@ -140,7 +141,7 @@ impl Latchkey {
         self.store.clear_admin_failures(client).await?;
         let token = random_token(32);
         let expires_at = now + ADMIN_SESSION_LIFETIME;
-        self.store.insert_admin_session(&random_id("adm"), &token_hash(&token), now, expires_at).await?;
+        self.store.insert_admin_session(&random_id("adm"), &TokenHash::of(&token), now, expires_at).await?;
         tracing::info!(client, "admin signed in");
         Ok(AdminSession { token: crate::secret::Secret::new(token), expires_at })
     }
@@ -151,7 +152,7 @@ impl Latchkey {
             return Ok(false);
         }
         let now = self.now();
-        let Some(session) = self.store.admin_session_by_token_hash(&token_hash(token)).await? else {
+        let Some(session) = self.store.admin_session_by_token_hash(&TokenHash::of(token)).await? else {
             return Ok(false);
         };
         let live = session.revoked_at.is_none() && now < session.expires_at && now - session.last_active_at < 2 * HOUR;
@@ -162,7 +163,7 @@ impl Latchkey {
     }
 
     pub async fn admin_sign_out(&self, token: &str) -> AdminResult<()> {
-        self.store.revoke_admin_session(&token_hash(token), self.now()).await?;
+        self.store.revoke_admin_session(&TokenHash::of(token), self.now()).await?;
         Ok(())
     }
 }

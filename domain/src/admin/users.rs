@@ -69,7 +69,8 @@ impl Latchkey {
 
     /// How many sessions would authenticate now (the `latchkey_sessions_active` gauge).
     pub async fn live_session_count(&self) -> AdminResult<i64> {
-        Ok(self.store.live_session_count(self.now()).await?)
+        let now = self.now();
+        Ok(self.store.live_session_count(now, now - crate::session::IDLE_TIMEOUT).await?)
     }
 
     pub async fn list_sessions(

@@ -13,7 +13,7 @@ use url::Url;
 use super::{granted_scope, has_scope, AUTHORIZE_PATH, CODE_LIFETIME, SCOPES};
 use crate::crypto::{constant_time_eq, random_id, random_token, token_hash};
 use crate::failure::Failure;
-use crate::ids::SessionToken;
+use crate::ids::{SessionToken, TokenHash};
 use crate::session::Authenticated;
 use crate::store::{OAuthApplicationRow, OAuthCodeRow, OAuthGrantRow};
 use crate::time::Millis;
@@ -395,15 +395,15 @@ impl Latchkey {
         let grant = OAuthGrantRow {
             id: random_id("ogr"),
             application_id: request.app.id.clone(),
-            user_id: auth.user.id.to_string(),
-            session_id: auth.session.id.to_string(),
+            user_id: auth.user.id.clone(),
+            session_id: auth.session.id.clone(),
             scope: request.scope.clone(),
             auth_time: auth.session.created_at,
             created_at: now,
             revoked_at: None,
         };
         let code_row = OAuthCodeRow {
-            code_hash: token_hash(&code),
+            code_hash: TokenHash::of(&code),
             grant_id: grant.id.clone(),
             redirect_uri: request.redirect_uri.clone(),
             nonce: request.nonce.clone(),

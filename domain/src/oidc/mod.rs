@@ -148,8 +148,12 @@ impl Latchkey {
     }
 
     /// The person's claims a grant of `scope` opens.
-    pub(crate) async fn person_claims(&self, user_id: &str, scope: &str) -> Result<Option<PersonClaims>, StoreError> {
-        let Some(user) = self.store.shared_user(&crate::ids::UserId::from(user_id)).await? else {
+    pub(crate) async fn person_claims(
+        &self,
+        user_id: &crate::ids::UserId,
+        scope: &str,
+    ) -> Result<Option<PersonClaims>, StoreError> {
+        let Some(user) = self.store.shared_user(user_id).await? else {
             return Ok(None);
         };
         let mut claims = PersonClaims { sub: user.id.to_string(), ..PersonClaims::default() };

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::{granted_scope, has_scope, secs, IdTokenClaims, ACCESS_TOKEN_LIFETIME_SECS, REFRESH_TOKEN_LIFETIME};
 use crate::crypto::{constant_time_eq, random_token, token_hash};
+use crate::ids::TokenHash;
 use crate::store::{OAuthApplicationRow, OAuthGrantRow, OAuthTokenRow, Redemption, StoreError, TokenKind};
 use crate::time::SECOND;
 use crate::Latchkey;
@@ -173,7 +174,7 @@ impl Latchkey {
     async fn exchange_code(&self, app: &OAuthApplicationRow, fields: &[(String, String)]) -> Result<Value, OAuthError> {
         let code = field(fields, "code").ok_or_else(|| OAuthError::invalid_request("`code` is missing."))?;
         let now = self.now();
-        let (code, grant) = match self.store.redeem_code(&token_hash(code), now).await? {
+        let (code, grant) = match self.store.redeem_code(&TokenHash::of(code), now).await? {
             Redemption::Spent(code, grant) => (code, grant),
             Redemption::Replayed => {
                 return Err(OAuthError::invalid_grant("This code was already used; everything it issued is revoked."))
@@ -208,7 +209,7 @@ impl Latchkey {
         let token =
             field(fields, "refresh_token").ok_or_else(|| OAuthError::invalid_request("`refresh_token` is missing."))?;
         let now = self.now();
-        let grant = match self.store.redeem_refresh_token(&token_hash(token), now).await? {
+        let grant = match self.store.redeem_refresh_token(&TokenHash::of(token), now).await? {
             Redemption::Spent(_, grant) => grant,
             Redemption::Replayed => {
                 return Err(OAuthError::invalid_grant(
@@ -257,7 +258,7 @@ impl Latchkey {
             iat,
             auth_time: secs(grant.auth_time),
             nonce,
-            sid: grant.session_id.clone(),
+            sid: grant.session_id.to_string(),
             person,
         };
         let id_token = self.sign_for_relying_party(&claims).await.map_err(|e| {
@@ -269,14 +270,14 @@ impl Latchkey {
         let access = random_token(32);
         let refresh = has_scope(&grant.scope, "offline_access").then(|| random_token(32));
         let mut tokens = vec![OAuthTokenRow {
-            token_hash: token_hash(&access),
+            token_hash: TokenHash::of(&access),
             kind: TokenKind::Access,
             created_at: now,
             expires_at: now + ACCESS_TOKEN_LIFETIME_SECS * SECOND,
         }];
         if let Some(refresh) = &refresh {
             tokens.push(OAuthTokenRow {
-                token_hash: token_hash(refresh),
+                token_hash: TokenHash::of(refresh),
                 kind: TokenKind::Refresh,
                 created_at: now,
                 expires_at: now + REFRESH_TOKEN_LIFETIME,
@@ -306,7 +307,7 @@ impl Latchkey {
         })?;
         let grant = self
             .store
-            .grant_of_token(&token_hash(token), TokenKind::Access, self.now())
+            .grant_of_token(&TokenHash::of(token), TokenKind::Access, self.now())
             .await?
             .ok_or_else(|| OAuthError::invalid_token("The access token is not valid (expired or revoked)."))?;
         let person = self
@@ -322,7 +323,7 @@ impl Latchkey {
         let fields = form_fields(body)?;
         let app = self.authenticate_client(&fields, authorization).await?;
         let token = field(&fields, "token").ok_or_else(|| OAuthError::invalid_request("`token` is missing."))?;
-        let hash = token_hash(token);
+        let hash = TokenHash::of(token);
         let now = self.now();
         if let Some(grant) = self.store.grant_of_token(&hash, TokenKind::Refresh, now).await? {
             if grant.application_id == app.id {

@@ -1,6 +1,7 @@
 //! The `admin_sessions` and `admin_sign_in_failures` tables: the dashboard's sign-ins.
 
 use super::{Store, StoreResult};
+use crate::ids::TokenHash;
 use crate::time::Millis;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -16,7 +17,7 @@ impl Store {
     pub async fn insert_admin_session(
         &self,
         id: &str,
-        token_hash: &str,
+        token_hash: &TokenHash,
         now: Millis,
         expires_at: Millis,
     ) -> StoreResult<()> {
@@ -31,11 +32,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn admin_session_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<AdminSessionRow>> {
+    pub async fn admin_session_by_token_hash(&self, token_hash: &TokenHash) -> StoreResult<Option<AdminSessionRow>> {
         Ok(sqlx::query_as::<_, AdminSessionRow>(
             "SELECT id, created_at, last_active_at, expires_at, revoked_at FROM admin_sessions WHERE token_hash = $1",
         )
-        .bind(token_hash)
+        .bind(token_hash.as_str())
         .fetch_optional(&self.reads)
         .await?)
     }
@@ -45,7 +46,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn revoke_admin_session(&self, token_hash: &str, now: Millis) -> StoreResult<()> {
+    pub async fn revoke_admin_session(&self, token_hash: &TokenHash, now: Millis) -> StoreResult<()> {
         self.execute(sql!(
             "UPDATE admin_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
             now,

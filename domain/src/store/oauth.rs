@@ -5,6 +5,7 @@
 use super::codec::IntFlag;
 use super::engine::{Cells, Db, FromCells};
 use super::{Store, StoreResult};
+use crate::ids::{SessionId, TokenHash, UserId};
 use crate::time::Millis;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -43,8 +44,8 @@ impl OAuthApplicationRow {
 pub struct OAuthGrantRow {
     pub id: String,
     pub application_id: String,
-    pub user_id: String,
-    pub session_id: String,
+    pub user_id: UserId,
+    pub session_id: SessionId,
     /// Granted scopes, space-separated.
     pub scope: String,
     /// When the person signed in (their Latchkey session began), for `auth_time`.
@@ -62,8 +63,8 @@ impl FromCells for OAuthGrantRow {
         Ok(OAuthGrantRow {
             id: row.some_text(0)?,
             application_id: row.some_text(1)?,
-            user_id: row.some_text(2)?,
-            session_id: row.some_text(3)?,
+            user_id: UserId::from(row.some_text(2)?),
+            session_id: SessionId::from(row.some_text(3)?),
             scope: row.some_text(4)?,
             auth_time: row.some_int(5)?,
             created_at: row.some_int(6)?,
@@ -75,7 +76,7 @@ impl FromCells for OAuthGrantRow {
 /// An authorization code as kept (its hash), with what the token request must match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthCodeRow {
-    pub code_hash: String,
+    pub code_hash: TokenHash,
     pub grant_id: String,
     pub redirect_uri: String,
     pub nonce: Option<String>,
@@ -87,7 +88,7 @@ pub struct OAuthCodeRow {
 impl FromCells for OAuthCodeRow {
     fn from_cells(row: &dyn Cells) -> StoreResult<Self> {
         Ok(OAuthCodeRow {
-            code_hash: row.some_text(0)?,
+            code_hash: TokenHash::from_stored(row.some_text(0)?),
             grant_id: row.some_text(1)?,
             redirect_uri: row.some_text(2)?,
             nonce: row.text(3)?,
@@ -100,7 +101,7 @@ impl FromCells for OAuthCodeRow {
 /// An access or refresh token as kept (its hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthTokenRow {
-    pub token_hash: String,
+    pub token_hash: TokenHash,
     pub kind: TokenKind,
     pub created_at: Millis,
     pub expires_at: Millis,
@@ -255,8 +256,8 @@ impl Store {
 
     /// Spends a code: the first presentation gets it (and its grant), any later one revokes
     /// the grant and everything it issued.
-    pub async fn redeem_code(&self, code_hash: &str, now: Millis) -> StoreResult<Redemption<OAuthCodeRow>> {
-        let code_hash = code_hash.to_string();
+    pub async fn redeem_code(&self, code_hash: &TokenHash, now: Millis) -> StoreResult<Redemption<OAuthCodeRow>> {
+        let code_hash = code_hash.clone();
         transaction!(self, |tx| async move {
             let spent: Option<OAuthCodeRow> = tx
                 .optional(sql!(
@@ -287,8 +288,8 @@ impl Store {
     }
 
     /// Spends a refresh token the same way: used twice, its grant is revoked.
-    pub async fn redeem_refresh_token(&self, token_hash: &str, now: Millis) -> StoreResult<Redemption<()>> {
-        let token_hash = token_hash.to_string();
+    pub async fn redeem_refresh_token(&self, token_hash: &TokenHash, now: Millis) -> StoreResult<Redemption<()>> {
+        let token_hash = token_hash.clone();
         transaction!(self, |tx| async move {
             let spent: Option<String> = tx
                 .optional(sql!(
@@ -353,7 +354,7 @@ impl Store {
     /// The live grant a token of `kind` stands for (not expired, grant not revoked).
     pub async fn grant_of_token(
         &self,
-        token_hash: &str,
+        token_hash: &TokenHash,
         kind: TokenKind,
         now: Millis,
     ) -> StoreResult<Option<OAuthGrantRow>> {
@@ -363,7 +364,7 @@ impl Store {
              WHERE t.token_hash = $1 AND t.kind = $2 AND t.expires_at > $3 AND t.used_at IS NULL
                AND g.revoked_at IS NULL",
         )
-        .bind(token_hash)
+        .bind(token_hash.as_str())
         .bind(kind.as_str())
         .bind(now)
         .fetch_optional(&self.reads)
@@ -377,18 +378,18 @@ impl Store {
     }
 
     /// Forgets one access token.
-    pub async fn delete_oauth_token(&self, token_hash: &str) -> StoreResult<()> {
+    pub async fn delete_oauth_token(&self, token_hash: &TokenHash) -> StoreResult<()> {
         self.execute(sql!("DELETE FROM oauth_tokens WHERE token_hash = $1", token_hash)).await?;
         Ok(())
     }
 
     /// Whether Notion said the person's email is verified (see NOTION's `email_verified`).
-    pub async fn email_verified(&self, user_id: &str) -> StoreResult<bool> {
+    pub async fn email_verified(&self, user_id: &UserId) -> StoreResult<bool> {
         let verified = sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM external_accounts a JOIN users u ON u.id = a.user_id
              WHERE a.user_id = $1 AND a.email_verified <> 0 AND a.email = u.email",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .fetch_one(&self.reads)
         .await?;
         Ok(verified > 0)

@@ -115,13 +115,14 @@ impl Store {
         Ok((rows, total))
     }
 
-    /// Sessions that would authenticate at `now` (not revoked, past neither expiry).
-    pub async fn live_session_count(&self, now: Millis) -> StoreResult<i64> {
+    /// Sessions that would authenticate at `now`: not revoked, not expired, and used since
+    /// `idle_since` (the session rules are the domain's, `session.rs`).
+    pub async fn live_session_count(&self, now: Millis, idle_since: Millis) -> StoreResult<i64> {
         Ok(sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > $1 AND last_active_at > $2",
         )
         .bind(now)
-        .bind(now - crate::session::IDLE_TIMEOUT)
+        .bind(idle_since)
         .fetch_one(&self.reads)
         .await?)
     }

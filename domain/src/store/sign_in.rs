@@ -90,8 +90,9 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
         .read(sql!(
             "SELECT a.user_id, a.id, u.email, u.name, u.image_url
              FROM external_accounts a JOIN users u ON u.id = a.user_id
-             WHERE a.provider = 'notion' AND a.provider_user_id = $1",
+             WHERE a.provider = $2 AND a.provider_user_id = $1",
             &who.notion_user_id,
+            Provider::Notion,
         ))
         .await?;
     let s = &r.session;
@@ -114,7 +115,7 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
             .await?;
             tx.write(sql!(
                 "INSERT INTO external_accounts (id, user_id, provider, provider_user_id, email, email_verified, name, avatar_url, created_at, updated_at)
-                 VALUES ($1, $2, 'notion', $3, $4, $5, $6, $7, $8, $8)",
+                 VALUES ($1, $2, $9, $3, $4, $5, $6, $7, $8, $8)",
                 &r.new_account_id,
                 &r.new_user_id,
                 &who.notion_user_id,
@@ -123,6 +124,7 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
                 &who.name,
                 &who.avatar_url,
                 r.now,
+                Provider::Notion,
             ))
             .await?;
             (r.new_user_id.clone(), r.new_account_id.clone())

@@ -75,19 +75,25 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
         move || app::shell(options.clone())
     })
     .fallback(site_files())
-    .layer(DefaultBodyLimit::max(security::SERVER_FN_BODY_LIMIT))
-    .layer(axum::middleware::from_fn(security::limit_server_fn_body))
-    .layer(axum::middleware::from_fn_with_state(latchkey.clone(), security::own_host_for_dashboard))
-    // gzip or brotli for whoever accepts it: pages, JSON, and the WASM bundles (tower-http
-    // skips already-compressed types and tiny bodies).
-    .layer(tower_http::compression::CompressionLayer::new())
-    .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
-    .layer(axum::middleware::from_fn_with_state(latchkey.clone(), crate::audit::record))
-    .layer(axum::middleware::from_fn(crate::observe::observe))
-    .layer(axum::middleware::from_fn_with_state(
-        Arc::new(latchkey.config().trusted_proxies.clone()),
-        security::client_ip,
-    ))
+    // Every request's way in and out, outermost first, as one stack: `Router::layer` wraps
+    // each layer around every route on its own, and each wrapping costs a clone and a boxed
+    // future per request (with eight of them, a visible share of `/v1/me`'s profile).
+    .layer(
+        tower::ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(latchkey.config().trusted_proxies.clone()),
+                security::client_ip,
+            ))
+            .layer(axum::middleware::from_fn(crate::observe::observe))
+            .layer(axum::middleware::from_fn_with_state(latchkey.clone(), crate::audit::record))
+            .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
+            // gzip or brotli for whoever accepts it: pages, JSON, and the WASM bundles
+            // (tower-http skips already-compressed types and tiny bodies).
+            .layer(tower_http::compression::CompressionLayer::new())
+            .layer(axum::middleware::from_fn_with_state(latchkey.clone(), security::own_host_for_dashboard))
+            .layer(axum::middleware::from_fn(security::limit_server_fn_body))
+            .layer(DefaultBodyLimit::max(security::SERVER_FN_BODY_LIMIT)),
+    )
     .with_state(state)
 }
 

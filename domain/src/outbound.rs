@@ -1,0 +1,107 @@
+//! Latchkey's requests to other people's servers (webhook deliveries): the one client they go
+//! through, and on a production instance the rule that they reach public addresses only.
+//! Apart from `webhooks.rs`, so that the service builds the client without depending on the
+//! worker that uses it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+
+/// How long one attempt may take, connection to last byte of the answer's head.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An address anyone on the internet could reach: not loopback, private, link-local, shared
+/// (CGNAT), unspecified, broadcast, multicast or documentation space.
+pub(crate) fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+/// Resolves names for deliveries of a production instance: a name whose addresses are all
+/// private is refused, so a public name pointed at an internal service (or rebound to one
+/// after it was checked) reaches nothing.
+struct PublicAddressesOnly {
+    allowed_hosts: Arc<Vec<String>>,
+}
+
+impl reqwest::dns::Resolve for PublicAddressesOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allowed = self.allowed_hosts.contains(&name.as_str().to_ascii_lowercase());
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let usable: Vec<SocketAddr> = found.into_iter().filter(|a| allowed || is_public(a.ip())).collect();
+            if usable.is_empty() {
+                return Err(format!("{} resolves only to private addresses", name.as_str()).into());
+            }
+            Ok(Box::new(usable.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The HTTP client deliveries go through: no redirects followed (a 3xx is a failed attempt),
+/// a bounded time per attempt, and on production the address check above.
+pub(crate) fn http_client(config: &Config) -> Result<reqwest::Client, reqwest::Error> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("Latchkey-Webhooks/", env!("CARGO_PKG_VERSION")));
+    if config.is_production() {
+        builder = builder.dns_resolver(Arc::new(PublicAddressesOnly {
+            allowed_hosts: Arc::new(config.webhook_allowed_hosts.clone()),
+        }));
+    }
+    builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses_are_not_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "2606:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+}
