@@ -1,6 +1,7 @@
 //! The domain on a temporary SQLite file with a clock the test moves: the sign-in flow's ten
 //! minutes, a session's idle timeout and absolute lifetime, and the touch interval, each at the
-//! millisecond it changes — without rewriting rows by hand.
+//! millisecond it changes — without rewriting rows by hand. Also: making signing keys leaves the
+//! runtime free.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption fails it
 
 use std::collections::HashMap;
@@ -155,4 +156,33 @@ async fn last_active_is_written_at_most_once_a_minute() {
     // Read back from the database, not only the answer: the touch was stored.
     clock.set(T0 + TOUCH_INTERVAL + 1);
     assert_eq!(last_active(latchkey.authenticate(&token).await.unwrap()), T0 + TOUCH_INTERVAL);
+}
+
+/// Making signing keys (an RSA key takes up to seconds of CPU) leaves the runtime free: on a
+/// one-thread runtime, a task that wakes every 5 ms keeps waking while a rotation makes its
+/// keys. Done on the runtime's thread, the generation would stop it for nearly all that time.
+#[tokio::test(flavor = "current_thread")]
+async fn making_signing_keys_does_not_stop_the_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let (latchkey, _clock) = latchkey(dir.path()).await;
+    latchkey.jwks().await.expect("the first keys");
+
+    let wakes = Arc::new(AtomicI64::new(0));
+    let ticker = tokio::spawn({
+        let wakes = wakes.clone();
+        async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                wakes.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    latchkey.rotate_signing_key().await.expect("rotated");
+    let took = started.elapsed();
+    ticker.abort();
+    let woke = wakes.load(Ordering::SeqCst);
+    // 5 ms a wake, at least a third of the time (the test machine may be busy).
+    let expected = (took.as_millis() as i64) / 5 / 3;
+    assert!(woke >= expected, "the ticker woke {woke} times in {took:?} (expected at least {expected})");
 }

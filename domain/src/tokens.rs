@@ -97,6 +97,30 @@ pub enum TokenError {
     Signing(String),
 }
 
+/// A new private key of `alg` (DER) and its public JWK members.
+fn key_material(alg: SigningAlg) -> Result<(serde_json::Value, Vec<u8>), String> {
+    Ok(match alg {
+        SigningAlg::EdDsa => {
+            use ed25519_dalek::pkcs8::EncodePrivateKey;
+            let mut seed = [0u8; 32];
+            OsRng.fill_bytes(&mut seed);
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+            let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;
+            let x = URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
+            (serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x}), der.as_bytes().to_vec())
+        }
+        SigningAlg::Rs256 => {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            use rsa::traits::PublicKeyParts;
+            let key = rsa::RsaPrivateKey::new(&mut OsRng, RSA_BITS).map_err(|e| e.to_string())?;
+            let der = key.to_pkcs1_der().map_err(|e| e.to_string())?;
+            let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
+            let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
+            (serde_json::json!({"kty": "RSA", "n": n, "e": e}), der.as_bytes().to_vec())
+        }
+    })
+}
+
 /// When a key's successor is due: a key's term starts at its activation (the first key's,
 /// activated at 0, when it was made).
 fn term_start(row: &SigningKeyRow) -> Millis {
@@ -150,7 +174,7 @@ impl Latchkey {
         let store = &self.store;
         let keys: Vec<&SigningKeyRow> = rows.iter().filter(|r| r.alg == alg.as_str()).collect();
         if keys.is_empty() {
-            store.insert_signing_key(&self.new_signing_key(alg, now, 0)?).await?;
+            store.insert_signing_key(&self.new_signing_key(alg, now, 0).await?).await?;
             return Ok(true);
         }
         let mut changed = false;
@@ -158,7 +182,7 @@ impl Latchkey {
         if current + 1 == keys.len() {
             let due = term_start(keys[current]) + ROTATION_PERIOD;
             if now >= due - PUBLISH_AHEAD {
-                store.insert_signing_key(&self.new_signing_key(alg, now, due)?).await?;
+                store.insert_signing_key(&self.new_signing_key(alg, now, due).await?).await?;
                 changed = true;
             }
         }
@@ -175,28 +199,20 @@ impl Latchkey {
         Ok(changed)
     }
 
-    fn new_signing_key(&self, alg: SigningAlg, now: Millis, activates_at: Millis) -> Result<SigningKeyRow, TokenError> {
+    async fn new_signing_key(
+        &self,
+        alg: SigningAlg,
+        now: Millis,
+        activates_at: Millis,
+    ) -> Result<SigningKeyRow, TokenError> {
         let kid = random_id("key");
-        let failed = |message: String| TokenError::Key { kid: kid.clone(), message };
-        let (public_jwk, der) = match alg {
-            SigningAlg::EdDsa => {
-                use ed25519_dalek::pkcs8::EncodePrivateKey;
-                let mut seed = [0u8; 32];
-                OsRng.fill_bytes(&mut seed);
-                let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-                let der = key.to_pkcs8_der().map_err(|e| failed(e.to_string()))?;
-                let x = URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
-                (serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x}), der.as_bytes().to_vec())
-            }
-            SigningAlg::Rs256 => {
-                use rsa::pkcs1::EncodeRsaPrivateKey;
-                use rsa::traits::PublicKeyParts;
-                let key = rsa::RsaPrivateKey::new(&mut OsRng, RSA_BITS).map_err(|e| failed(e.to_string()))?;
-                let der = key.to_pkcs1_der().map_err(|e| failed(e.to_string()))?;
-                let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
-                let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
-                (serde_json::json!({"kty": "RSA", "n": n, "e": e}), der.as_bytes().to_vec())
-            }
+        // An RSA key takes up to seconds of CPU to find: on a blocking thread, not on one of
+        // the runtime's few workers, which would stop answering requests meanwhile.
+        let made = tokio::task::spawn_blocking(move || key_material(alg)).await;
+        let (public_jwk, der) = match made {
+            Ok(Ok(made)) => made,
+            Ok(Err(message)) => return Err(TokenError::Key { kid, message }),
+            Err(e) => return Err(TokenError::Key { kid, message: format!("key generation stopped: {e}") }),
         };
         Ok(SigningKeyRow {
             public_jwk: public_jwk.to_string(),
@@ -252,7 +268,7 @@ impl Latchkey {
         for alg in SigningAlg::ALL {
             let latest = rows.iter().filter(|r| r.alg == alg.as_str()).map(|r| r.activates_at).max().unwrap_or(0);
             let activates_at = (now + ROTATE_NOW_DELAY).max(latest + 1);
-            let row = self.new_signing_key(alg, now, activates_at)?;
+            let row = self.new_signing_key(alg, now, activates_at).await?;
             let kid = row.kid.clone();
             if !self.store.insert_signing_key(&row).await? {
                 return Err(TokenError::Key {
