@@ -41,9 +41,10 @@ pub async fn get_profile(redirect_url: Option<String>) -> Result<Option<Profile>
     let back_to = match redirect_url {
         Some(candidate) => {
             let allowed = latchkey.allowed_origins().await.map_err(storage_error)?;
-            domain::redirect::check_redirect_url(&candidate, &latchkey.config().public_url, &allowed)
-                .filter(|url| url.origin() != latchkey.config().public_url.origin())
-                .and_then(|url| Some(BackLink { host: url.host_str()?.to_string(), href: url.to_string() }))
+            let public_url = &latchkey.config().public_url;
+            domain::redirect::check_redirect_url(&candidate, public_url, &allowed)
+                .and_then(|url| domain::redirect::back_to_app(url, public_url))
+                .map(|(host, url)| BackLink { host, href: url.to_string() })
         }
         None => None,
     };

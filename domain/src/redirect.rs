@@ -35,6 +35,15 @@ pub fn check_redirect_url(candidate: &str, public_url: &Url, allowed_origins: &[
     allowed_origins.contains(&origin).then_some(url)
 }
 
+/// A way back to the app a person came from: `url` and the host that names it, when `url` is
+/// another site than Latchkey's own (its pages are reached by its own links, not "Back to").
+pub fn back_to_app(url: Url, public_url: &Url) -> Option<(String, Url)> {
+    if url.origin() == public_url.origin() {
+        return None;
+    }
+    Some((url.host_str()?.to_string(), url))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +94,16 @@ mod tests {
         }
         let long = format!("https://app.example.com/{}", "a".repeat(MAX_REDIRECT_URL_LEN));
         assert_eq!(check(&long), None);
+    }
+
+    #[test]
+    fn a_way_back_leads_only_to_another_site() {
+        let public = Url::parse("https://auth.example.com").expect("url");
+        let app = Url::parse("https://app.example.com/after?x=1").expect("url");
+        assert_eq!(back_to_app(app.clone(), &public), Some(("app.example.com".to_string(), app)));
+        assert_eq!(back_to_app(Url::parse("https://auth.example.com/user").expect("url"), &public), None);
+        // Another port is another origin: another site.
+        let other_port = Url::parse("https://auth.example.com:8443/").expect("url");
+        assert!(back_to_app(other_port, &public).is_some());
     }
 }

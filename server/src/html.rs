@@ -35,7 +35,7 @@ pub struct FailureLinks {
     /// The portal page to try again on (keeping the app's `redirect_url`); `/sign-in` if none.
     pub retry_href: Option<String>,
     /// The app the sign-in was to end in, when it is another site: a way back without signing in.
-    pub back_to: Option<url::Url>,
+    pub back_to: Option<(String, url::Url)>,
     /// For the site's owner (e.g. which redirect URI Notion must have).
     pub owner_hint: Option<String>,
 }
@@ -45,10 +45,9 @@ pub struct FailureLinks {
 pub fn failure_page_with(failure: Failure, links: FailureLinks) -> Response {
     let retry_href = links.retry_href.unwrap_or_else(|| "/sign-in".to_string());
     let cancelled = failure == Failure::Cancelled;
-    let back = links.back_to.and_then(|url| {
-        let host = url.host_str()?.to_string();
-        Some(view! { <a class="button" href=url.to_string()>{format!("Back to {host}")}</a> })
-    });
+    let back = links
+        .back_to
+        .map(|(host, url)| view! { <a class="button" href=url.to_string()>{format!("Back to {host}")}</a> });
     let body = view! {
         <main class="auth">
             <section class="card" aria-labelledby="failure-heading">

@@ -94,7 +94,7 @@ pub async fn callback(
             // The app the person came from, when it is another site: a way back to it.
             let back_to = redirect_url
                 .and_then(|url| Url::parse(&url).ok())
-                .filter(|url| url.origin() != latchkey.config().public_url.origin());
+                .and_then(|url| domain::redirect::back_to_app(url, &latchkey.config().public_url));
             (jar, failure_page_with(failure, FailureLinks { retry_href, back_to, owner_hint: hint })).into_response()
         }
     }
