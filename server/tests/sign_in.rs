@@ -147,6 +147,11 @@ async fn another_session_can_be_ended_from_the_profile() {
     let laptop_session = me["session"]["id"].as_str().expect("id").to_string();
     let refused = stranger.post_form(&server.url(&format!("/v1/sessions/{laptop_session}/revoke")), "").await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert!(refused.body.contains("That session already ended"), "a page for the form: {}", refused.body);
+    let by_script =
+        stranger.request(Method::POST, &server.url(&format!("/v1/sessions/{laptop_session}/revoke")), None, &[]).await;
+    assert_eq!(by_script.status, StatusCode::NOT_FOUND);
+    assert!(by_script.body.contains(r#""session_not_found""#), "JSON for a script: {}", by_script.body);
     assert_eq!(laptop.get(&server.url("/v1/me")).await.status, StatusCode::OK);
 }
 
@@ -219,6 +224,9 @@ async fn a_person_deletes_their_own_account_from_the_profile() {
     // Not without the box ticked, and never from another site.
     let unconfirmed = ada.post_form(&server.url("/v1/me/delete"), "").await;
     assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+    // A person who sent the form reads why, on a page with the way back, not JSON.
+    assert!(unconfirmed.body.contains("Tick the box"), "{}", unconfirmed.body);
+    assert!(unconfirmed.body.contains(r#"href="/user""#) && !unconfirmed.body.contains(r#""error""#));
     let forged = ada
         .request(
             Method::POST,
@@ -238,11 +246,10 @@ async fn a_person_deletes_their_own_account_from_the_profile() {
     // Every session of theirs ended, this device's and the phone's.
     assert_eq!(ada.get(&server.url("/v1/me")).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(phone.get(&server.url("/v1/me")).await.status, StatusCode::UNAUTHORIZED);
-    // Signed out, there is nothing to delete.
-    assert_eq!(
-        Browser::new().post_form(&server.url("/v1/me/delete"), "confirm=yes").await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    // Signed out, there is nothing to delete: the page says so and leads to the sign-in.
+    let signed_out = Browser::new().post_form(&server.url("/v1/me/delete"), "confirm=yes").await;
+    assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
+    assert!(signed_out.body.contains("You are signed out") && signed_out.body.contains(r#"href="/sign-in""#));
 }
 
 /// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).

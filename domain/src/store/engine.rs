@@ -227,6 +227,9 @@ impl Cells for AnyRow {
 /// Where a write's statements run: a transaction (or one statement) on either engine.
 #[allow(async_fn_in_trait)] // crate-private; the callers know the concrete types
 pub(crate) trait Db {
+    /// True when each statement runs as it comes, in this process (SQLite on its one writer
+    /// thread): a read costs no round trip there, so a write may look before it writes.
+    const RUNS_AT_ONCE: bool;
     /// Runs a statement; how many rows it changed.
     async fn execute(&mut self, statement: Statement) -> StoreResult<u64>;
     async fn optional<T: FromCells>(&mut self, statement: Statement) -> StoreResult<Option<T>>;
@@ -278,6 +281,8 @@ impl SqliteTx<'_> {
 }
 
 impl Db for SqliteTx<'_> {
+    const RUNS_AT_ONCE: bool = true;
+
     async fn execute(&mut self, statement: Statement) -> StoreResult<u64> {
         Ok(self.prepared(&statement)?.raw_execute()? as u64)
     }
@@ -437,6 +442,8 @@ fn bound(statement: &Statement) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::
 }
 
 impl Db for PostgresTx<'_> {
+    const RUNS_AT_ONCE: bool = false;
+
     async fn execute(&mut self, statement: Statement) -> StoreResult<u64> {
         Ok(bound(&statement).execute(self.flushed().await?).await?.rows_affected())
     }

@@ -73,6 +73,51 @@ pub(super) async fn signed_in(
     authenticated(latchkey, jar).await
 }
 
+/// [`signed_in`] for the portal's own forms: a person who posted one gets a page saying why it
+/// was refused, with the way on, where a script gets the JSON error.
+async fn signed_in_form(latchkey: &Latchkey, headers: &HeaderMap, jar: &CookieJar) -> Result<Authenticated, Response> {
+    signed_in(latchkey, headers, jar).await.map_err(|refused| {
+        if is_form_post(headers) {
+            refusal_page(refused.status())
+        } else {
+            refused
+        }
+    })
+}
+
+/// The page for a refused form of the portal, by the refusal's status.
+fn refusal_page(status: StatusCode) -> Response {
+    use crate::html::{notice_page, notice_page_with_link};
+    match status {
+        StatusCode::UNAUTHORIZED => notice_page_with_link(
+            status,
+            "You are signed out".into(),
+            "Your session ended, so nothing was changed. Sign in again to manage your account.".into(),
+            ("/sign-in", "Sign in"),
+        ),
+        StatusCode::FORBIDDEN => notice_page(
+            status,
+            "Sent from another site".into(),
+            "This form was sent from a site that is not allowed to, so nothing was changed.".into(),
+        ),
+        StatusCode::NOT_FOUND => notice_page(
+            status,
+            "That session already ended".into(),
+            "It is not among your active sessions any more.".into(),
+        ),
+        StatusCode::BAD_REQUEST => notice_page(
+            status,
+            "Nothing was deleted".into(),
+            "Tick the box that confirms the deletion, then press Delete account again.".into(),
+        ),
+        _ => notice_page(
+            status,
+            "Something went wrong on our side".into(),
+            "Nothing was changed. Try again in a moment.".into(),
+        ),
+    }
+}
+
 #[derive(serde::Serialize)]
 struct Me<'a> {
     user: &'a domain::model::User,
@@ -119,14 +164,17 @@ pub async fn revoke_session(
     jar: CookieJar,
 ) -> Response {
     let latchkey = &state.latchkey;
-    let auth = match signed_in(latchkey, &headers, &jar).await {
+    let auth = match signed_in_form(latchkey, &headers, &jar).await {
         Ok(auth) => auth,
         Err(refused) => return refused,
     };
+    let form = is_form_post(&headers);
     match latchkey.revoke_own_session(&auth.user.id, &SessionId::from(id)).await {
-        Ok(true) if is_form_post(&headers) => Redirect::to("/user").into_response(),
+        Ok(true) if form => Redirect::to("/user").into_response(),
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) if form => refusal_page(StatusCode::NOT_FOUND),
         Ok(false) => api_error(StatusCode::NOT_FOUND, "session_not_found", "No such session of yours is active."),
+        Err(_) if form => refusal_page(StatusCode::SERVICE_UNAVAILABLE),
         Err(_) => storage_down(),
     }
 }
@@ -141,15 +189,20 @@ pub async fn delete_account(
     axum::Form(form): axum::Form<std::collections::HashMap<String, String>>,
 ) -> Response {
     let latchkey = &state.latchkey;
-    let auth = match signed_in(latchkey, &headers, &jar).await {
+    let auth = match signed_in_form(latchkey, &headers, &jar).await {
         Ok(auth) => auth,
         Err(refused) => return refused,
     };
+    let from_form = is_form_post(&headers);
     if form.get("confirm").map(String::as_str) != Some("yes") {
+        if from_form {
+            return refusal_page(StatusCode::BAD_REQUEST);
+        }
         return api_error(StatusCode::BAD_REQUEST, "confirmation_required", "Tick the box to confirm the deletion.");
     }
     if let Err(error) = latchkey.delete_user(&auth.user.id).await {
-        return crate::error::admin_error(error);
+        let refused = crate::error::admin_error(error);
+        return if from_form { refusal_page(refused.status()) } else { refused };
     }
     let secure = latchkey.config().secure_cookies();
     let jar = jar.add(removal_cookie(cookie_names(secure).session, secure));
