@@ -287,3 +287,35 @@ test("on a phone (390×844) no dashboard page scrolls sideways, and the sections
   await page.getByRole("navigation", { name: "Dashboard" }).getByRole("link", { name: "Users" }).click();
   await expect(page.getByRole("navigation", { name: "Dashboard" })).toBeVisible();
 });
+
+test("opening the dashboard fetches what its page names, and a section's code only when it is first opened", async ({ page }) => {
+  await signInAsAdmin(page, dev);
+  await expect(page.getByRole("heading", { name: "SSO connections" })).toBeVisible();
+  // A fresh load of the first section, signed in, every same-origin file the browser asks for.
+  const fetched: string[] = [];
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if (url.origin === dev) fetched.push(url.pathname);
+  });
+  await page.goto(`${dev}/dashboard`);
+  await expect(page.locator(".dashboard[data-hydrated=true]")).toBeVisible({ timeout: HYDRATION_TIMEOUT });
+  await expect(page.getByRole("heading", { name: "SSO connections" })).toBeVisible();
+  await page.waitForLoadState("networkidle");
+  // What the page names: the files the benchmark's page weight counts (with the main module,
+  // which the hydration script loads).
+  const named = await page.evaluate(() =>
+    [...document.querySelectorAll<HTMLLinkElement | HTMLScriptElement>("link[href], script[src]")].map(
+      (element) => new URL("href" in element ? element.href : element.src).pathname,
+    ),
+  );
+  const wasm = (list: string[]) => [...new Set(list.filter((path) => path.endsWith(".wasm")))];
+  const chunks = wasm(fetched).filter((path) => !path.endsWith("/latchkey.wasm"));
+  expect(chunks.length, `the first section's chunks: ${fetched.join(", ")}`).toBeGreaterThan(0);
+  for (const chunk of chunks) expect(named, `${chunk} is fetched but the page does not name it`).toContain(chunk);
+
+  // Another section's code comes when it is opened, not before.
+  const before = wasm(fetched).length;
+  await page.getByRole("navigation", { name: "Dashboard" }).getByRole("link", { name: "Users" }).click();
+  await expect(page.getByRole("heading", { name: "Users", level: 1 })).toBeVisible();
+  expect(wasm(fetched).length, "the Users section's chunks").toBeGreaterThan(before);
+});

@@ -59,6 +59,28 @@ const FEEDBACK_FOR: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// A save's feedback, in one live region: "Saving…" while it runs, "Saved." for a few seconds
 /// after, or the refusal until the next try. An older "Saved." never stands beside a new save.
+/// A question asked in place before what cannot be undone, shown while `open`: either answer
+/// closes it, and the second runs `on_yes`.
+#[component]
+fn Confirm(
+    open: RwSignal<bool>,
+    label: &'static str,
+    question: &'static str,
+    keep: &'static str,
+    yes: &'static str,
+    on_yes: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || open.get()>
+            <div class="confirm" role="alertdialog" aria-label=label>
+                <p>{question}</p>
+                <button type="button" class="button" on:click=move |_| open.set(false)>{keep}</button>
+                <button type="button" class="button danger" on:click=move |_| { open.set(false); on_yes.run(()); }>{yes}</button>
+            </div>
+        </Show>
+    }
+}
+
 #[component]
 fn SaveNotice<T>(action: Action<(), Result<T, ServerFnError>>) -> impl IntoView
 where
@@ -557,20 +579,12 @@ fn ConnectionForm(connection: Connection, status: Status) -> impl IntoView {
                 <button type="button" class="button primary" aria-disabled=move || save.pending().get().to_string()
                     on:click=move |_| if !save.pending().get_untracked() { save_clicked() }>"Save"</button>
             </div>
-            <Show when=move || confirm_disable.get()>
-                <div class="confirm" role="alertdialog" aria-label="Confirm disable">
-                    <p>"Turn off sign-in with Notion? This is the only connection: nobody can sign in or sign up until it is on again. People signed in now stay signed in."</p>
-                    <button type="button" class="button" on:click=move |_| confirm_disable.set(false)>"Keep it on"</button>
-                    <button type="button" class="button danger" on:click=move |_| { confirm_disable.set(false); save.dispatch(()); }>"Yes, turn it off"</button>
-                </div>
-            </Show>
-            <Show when=move || confirm_delete.get()>
-                <div class="confirm" role="alertdialog" aria-label="Confirm delete">
-                    <p>"Delete this connection? Nobody can sign in with Notion until you add one again."</p>
-                    <button type="button" class="button" on:click=move |_| confirm_delete.set(false)>"Keep it"</button>
-                    <button type="button" class="button danger" on:click=move |_| { remove.dispatch(()); }>"Yes, delete"</button>
-                </div>
-            </Show>
+            <Confirm open=confirm_disable label="Confirm disable"
+                question="Turn off sign-in with Notion? This is the only connection: nobody can sign in or sign up until it is on again. People signed in now stay signed in."
+                keep="Keep it on" yes="Yes, turn it off" on_yes=Callback::new(move |()| { save.dispatch(()); })/>
+            <Confirm open=confirm_delete label="Confirm delete"
+                question="Delete this connection? Nobody can sign in with Notion until you add one again."
+                keep="Keep it" yes="Yes, delete" on_yes=Callback::new(move |()| { remove.dispatch(()); })/>
             {move || remove.value().get().and_then(|r| r.err()).map(|e| view! { <p class="alert" role="alert">{error_text(e)}</p> })}
         </section>
     }
@@ -699,7 +713,8 @@ pub fn UserPage() -> impl IntoView {
     });
     let confirm = RwSignal::new(false);
     // Which session's Revoke was pressed: asked before it is ended.
-    let confirm_revoke = RwSignal::new(None::<String>);
+    let confirm_revoke = RwSignal::new(false);
+    let revoking = StoredValue::new(None::<String>);
     let remove = Action::new(move |id: &String| {
         let id = id.clone();
         async move { delete_user(id).await }
@@ -733,36 +748,21 @@ pub fn UserPage() -> impl IntoView {
                                         let sid = s.id.to_string();
                                         view! {
                                             <li><span>"Since " {utc_datetime(s.created_at)} " · last active " {utc_datetime(s.last_active_at)}</span>
-                                                <button type="button" class="button subtle" on:click=move |_| confirm_revoke.set(Some(sid.clone()))>"Revoke"</button></li>
+                                                <button type="button" class="button subtle" on:click=move |_| { revoking.set_value(Some(sid.clone())); confirm_revoke.set(true); }>"Revoke"</button></li>
                                         }
                                     }).collect_view()}
                                 </ul>
-                                <Show when=move || confirm_revoke.read().is_some()>
-                                    <div class="confirm" role="alertdialog" aria-label="Confirm revoke session">
-                                        <p>"Revoke this session? That device is signed out at once, and the apps it signed in to lose access when their token ends."</p>
-                                        <button type="button" class="button" on:click=move |_| confirm_revoke.set(None)>"Keep it"</button>
-                                        <button type="button" class="button danger" on:click=move |_| {
-                                            if let Some(sid) = confirm_revoke.get_untracked() { revoke.dispatch(sid); }
-                                            confirm_revoke.set(None);
-                                        }>"Yes, revoke"</button>
-                                    </div>
-                                </Show>
+                                <Confirm open=confirm_revoke label="Confirm revoke session"
+                                    question="Revoke this session? That device is signed out at once, and the apps it signed in to lose access when their token ends."
+                                    keep="Keep it" yes="Yes, revoke"
+                                    on_yes=Callback::new(move |()| if let Some(sid) = revoking.get_value() { revoke.dispatch(sid); })/>
                                 {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <p class="alert" role="alert">{error_text(e)}</p> })}
                             </section>
                             <section class="card">
                                 <button type="button" class="button danger" on:click=move |_| confirm.set(true)>"Delete user"</button>
-                                <Show when=move || confirm.get()>
-                                    {
-                                        let user_id = user_id.clone();
-                                        view! {
-                                            <div class="confirm" role="alertdialog" aria-label="Confirm delete user">
-                                                <p>"Delete this user? Their sessions end and their Notion grants are revoked."</p>
-                                                <button type="button" class="button" on:click=move |_| confirm.set(false)>"Keep"</button>
-                                                <button type="button" class="button danger" on:click=move |_| { remove.dispatch(user_id.clone()); }>"Yes, delete"</button>
-                                            </div>
-                                        }
-                                    }
-                                </Show>
+                                <Confirm open=confirm label="Confirm delete user"
+                                    question="Delete this user? Their sessions end and their Notion grants are revoked."
+                                    keep="Keep" yes="Yes, delete" on_yes=Callback::new(move |()| { remove.dispatch(user_id.clone()); })/>
                             </section>
                         }.into_any()
                     }
@@ -808,13 +808,10 @@ pub fn ApiKeys() -> impl IntoView {
                 <RevealButton hidden reveal/>
                 <button type="button" class="button danger" on:click=move |_| confirm.set(true)>"Rotate"</button>
             </div>
-            <Show when=move || confirm.get()>
-                <div class="confirm" role="alertdialog" aria-label="Confirm rotate">
-                    <p>"Make a new secret key? The current one stops working at once."</p>
-                    <button type="button" class="button" on:click=move |_| confirm.set(false)>"Keep the current key"</button>
-                    <button type="button" class="button danger" on:click=move |_| { confirm.set(false); hidden.set(false); rotate.dispatch(()); }>"Yes, rotate"</button>
-                </div>
-            </Show>
+            <Confirm open=confirm label="Confirm rotate"
+                question="Make a new secret key? The current one stops working at once."
+                keep="Keep the current key" yes="Yes, rotate"
+                on_yes=Callback::new(move |()| { hidden.set(false); rotate.dispatch(()); })/>
         </section>
     }
 }
@@ -1035,13 +1032,9 @@ fn WebhookForm(detail: WebhookDetail, reload: Resource<Result<WebhookDetail, Ser
                 <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete endpoint"</button>
                 <button type="button" class="button primary" disabled=move || save.pending().get() on:click=move |_| { save.dispatch(()); }>"Save"</button>
             </div>
-            <Show when=move || confirm_delete.get()>
-                <div class="confirm" role="alertdialog" aria-label="Confirm delete endpoint">
-                    <p>"Delete this endpoint? Deliveries not yet made will not be made."</p>
-                    <button type="button" class="button" on:click=move |_| confirm_delete.set(false)>"Keep it"</button>
-                    <button type="button" class="button danger" on:click=move |_| { remove.dispatch(()); }>"Yes, delete"</button>
-                </div>
-            </Show>
+            <Confirm open=confirm_delete label="Confirm delete endpoint"
+                question="Delete this endpoint? Deliveries not yet made will not be made."
+                keep="Keep it" yes="Yes, delete" on_yes=Callback::new(move |()| { remove.dispatch(()); })/>
         </section>
         <section class="card">
             <h2>"Signing secret"</h2>
@@ -1051,13 +1044,10 @@ fn WebhookForm(detail: WebhookDetail, reload: Resource<Result<WebhookDetail, Ser
                 <RevealButton hidden reveal/>
                 <button type="button" class="button danger" on:click=move |_| confirm_rotate.set(true)>"Rotate"</button>
             </div>
-            <Show when=move || confirm_rotate.get()>
-                <div class="confirm" role="alertdialog" aria-label="Confirm rotate secret">
-                    <p>"Make a new signing secret? Deliveries are signed with it from the next attempt on."</p>
-                    <button type="button" class="button" on:click=move |_| confirm_rotate.set(false)>"Keep the current secret"</button>
-                    <button type="button" class="button danger" on:click=move |_| { confirm_rotate.set(false); hidden.set(false); rotate.dispatch(()); }>"Yes, rotate"</button>
-                </div>
-            </Show>
+            <Confirm open=confirm_rotate label="Confirm rotate secret"
+                question="Make a new signing secret? Deliveries are signed with it from the next attempt on."
+                keep="Keep the current secret" yes="Yes, rotate"
+                on_yes=Callback::new(move |()| { hidden.set(false); rotate.dispatch(()); })/>
         </section>
         <section class="card">
             <header class="dash-header">
@@ -1310,13 +1300,9 @@ fn OAuthAppForm(detail: OAuthApplicationDetail) -> impl IntoView {
                 <button type="button" class="button danger" on:click=move |_| confirm_delete.set(true)>"Delete application"</button>
                 <button type="submit" class="button primary" disabled=move || save.pending().get()>"Save"</button>
             </div>
-            <Show when=move || confirm_delete.get()>
-                <div class="confirm" role="alertdialog" aria-label="Confirm delete application">
-                    <p>"Delete this application? It can no longer sign anyone in, and every code and token it holds stops working at once."</p>
-                    <button type="button" class="button" on:click=move |_| confirm_delete.set(false)>"Keep it"</button>
-                    <button type="button" class="button danger" on:click=move |_| { remove.dispatch(()); }>"Yes, delete"</button>
-                </div>
-            </Show>
+            <Confirm open=confirm_delete label="Confirm delete application"
+                question="Delete this application? It can no longer sign anyone in, and every code and token it holds stops working at once."
+                keep="Keep it" yes="Yes, delete" on_yes=Callback::new(move |()| { remove.dispatch(()); })/>
             {move || remove.value().get().and_then(|r| r.err()).map(|e| view! { <p class="alert" role="alert">{error_text(e)}</p> })}
         </form>
         {(!public).then(|| view! {
@@ -1330,13 +1316,9 @@ fn OAuthAppForm(detail: OAuthApplicationDetail) -> impl IntoView {
                 <div class="actions">
                     <button type="button" class="button danger" on:click=move |_| confirm_rotate.set(true)>"Rotate secret"</button>
                 </div>
-                <Show when=move || confirm_rotate.get()>
-                    <div class="confirm" role="alertdialog" aria-label="Confirm rotate secret">
-                        <p>"Make a new client secret? The current one stops working at once, so the app needs the new one."</p>
-                        <button type="button" class="button" on:click=move |_| confirm_rotate.set(false)>"Keep the current secret"</button>
-                        <button type="button" class="button danger" on:click=move |_| { confirm_rotate.set(false); rotate.dispatch(()); }>"Yes, rotate"</button>
-                    </div>
-                </Show>
+                <Confirm open=confirm_rotate label="Confirm rotate secret"
+                    question="Make a new client secret? The current one stops working at once, so the app needs the new one."
+                    keep="Keep the current secret" yes="Yes, rotate" on_yes=Callback::new(move |()| { rotate.dispatch(()); })/>
             </section>
         })}
     }
