@@ -186,3 +186,73 @@ async fn making_signing_keys_does_not_stop_the_runtime() {
     let expected = (took.as_millis() as i64) / 5 / 3;
     assert!(woke >= expected, "the ticker woke {woke} times in {took:?} (expected at least {expected})");
 }
+
+/// OpenID grants nothing can reach any more go with the clean-up: one whose code was never
+/// spent, a day after the code's end; one with a refresh token, once that token has ended.
+#[tokio::test]
+async fn a_grant_nothing_can_reach_any_more_is_pruned() {
+    use crate::admin::OAuthApplicationInput;
+    use crate::ids::TokenHash;
+    use crate::store::{OAuthCodeRow, OAuthGrantRow, OAuthTokenRow, TokenKind};
+    use crate::time::DAY;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (latchkey, clock) = latchkey(dir.path()).await;
+    session(&latchkey, "ada").await;
+    let app = latchkey
+        .create_oauth_application(OAuthApplicationInput {
+            name: "Notes".into(),
+            redirect_uris: vec!["https://notes.example/callback".into()],
+            public: false,
+            skip_consent: true,
+        })
+        .await
+        .unwrap();
+    let authorize = |grant_id: &str| {
+        let grant = OAuthGrantRow {
+            id: grant_id.into(),
+            application_id: app.id.clone(),
+            user_id: UserId::new("user_ada".to_string()),
+            session_id: SessionId::new("sess_ada".to_string()),
+            scope: "openid".into(),
+            auth_time: T0,
+            created_at: T0,
+            revoked_at: None,
+        };
+        let code = OAuthCodeRow {
+            code_hash: TokenHash::of(&format!("code-of-{grant_id}")),
+            grant_id: grant_id.into(),
+            redirect_uri: "https://notes.example/callback".into(),
+            nonce: None,
+            code_challenge: None,
+            expires_at: T0 + 60_000,
+        };
+        (grant, code)
+    };
+    let (abandoned, its_code) = authorize("ogr_abandoned");
+    latchkey.store.insert_authorization(&abandoned, &its_code, false).await.unwrap();
+    let (kept, its_code) = authorize("ogr_kept");
+    latchkey.store.insert_authorization(&kept, &its_code, false).await.unwrap();
+    let refresh = OAuthTokenRow {
+        token_hash: TokenHash::of("refresh"),
+        kind: TokenKind::Refresh,
+        created_at: T0,
+        expires_at: T0 + 30 * DAY,
+    };
+    assert!(latchkey.store.insert_oauth_tokens("ogr_kept", &[refresh]).await.unwrap());
+
+    let grants = || {
+        let db = rusqlite::Connection::open(dir.path().join("latchkey.db")).unwrap();
+        let mut statement = db.prepare("SELECT id FROM oauth_grants ORDER BY id").unwrap();
+        statement.query_map([], |row| row.get::<_, String>(0)).unwrap().map(Result::unwrap).collect::<Vec<_>>()
+    };
+    clock.set(T0 + DAY);
+    latchkey.prune_expired().await.unwrap();
+    assert_eq!(grants(), ["ogr_abandoned", "ogr_kept"], "a day after the code's end it is still recognised");
+    clock.set(T0 + 60_000 + DAY + 1);
+    latchkey.prune_expired().await.unwrap();
+    assert_eq!(grants(), ["ogr_kept"], "the unspent code has gone, and its grant with it");
+    clock.set(T0 + 30 * DAY + 1);
+    latchkey.prune_expired().await.unwrap();
+    assert_eq!(grants(), Vec::<String>::new(), "its refresh token ended: nothing reaches the grant");
+}

@@ -400,7 +400,18 @@ impl Store {
     pub(super) async fn prune_oauth(&self, now: Millis) -> StoreResult<u64> {
         let codes = self.execute(sql!("DELETE FROM oauth_codes WHERE expires_at < $1", now - crate::time::DAY)).await?;
         let tokens = self.execute(sql!("DELETE FROM oauth_tokens WHERE expires_at < $1", now)).await?;
-        Ok(codes + tokens)
+        // A grant is reached only through its codes (kept a day past their end, so that a
+        // replayed one is still recognised) and its tokens: with none left, nothing can use or
+        // revoke it any more. A new grant is written with its code, so it is never without one.
+        let grants = self
+            .execute(sql!(
+                "DELETE FROM oauth_grants WHERE created_at < $1
+                 AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.grant_id = oauth_grants.id)
+                 AND NOT EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.grant_id = oauth_grants.id)",
+                now - crate::time::DAY
+            ))
+            .await?;
+        Ok(codes + tokens + grants)
     }
 }
 
