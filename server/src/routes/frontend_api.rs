@@ -77,44 +77,58 @@ pub(super) async fn signed_in(
 /// was refused, with the way on, where a script gets the JSON error.
 async fn signed_in_form(latchkey: &Latchkey, headers: &HeaderMap, jar: &CookieJar) -> Result<Authenticated, Response> {
     signed_in(latchkey, headers, jar).await.map_err(|refused| {
-        if is_form_post(headers) {
-            refusal_page(refused.status())
-        } else {
-            refused
+        if !is_form_post(headers) {
+            return refused;
         }
+        match refused.status() {
+            StatusCode::UNAUTHORIZED => FormRefusal::SignedOut,
+            StatusCode::FORBIDDEN => FormRefusal::OtherSite,
+            _ => FormRefusal::Unavailable,
+        }
+        .page()
     })
 }
 
-/// The page for a refused form of the portal, by the refusal's status.
-fn refusal_page(status: StatusCode) -> Response {
-    use crate::html::{notice_page, notice_page_with_link};
-    match status {
-        StatusCode::UNAUTHORIZED => notice_page_with_link(
-            status,
-            "You are signed out".into(),
-            "Your session ended, so nothing was changed. Sign in again to manage your account.".into(),
-            ("/sign-in", "Sign in"),
-        ),
-        StatusCode::FORBIDDEN => notice_page(
-            status,
-            "Sent from another site".into(),
-            "This form was sent from a site that is not allowed to, so nothing was changed.".into(),
-        ),
-        StatusCode::NOT_FOUND => notice_page(
-            status,
-            "That session already ended".into(),
-            "It is not among your active sessions any more.".into(),
-        ),
-        StatusCode::BAD_REQUEST => notice_page(
-            status,
-            "Nothing was deleted".into(),
-            "Tick the box that confirms the deletion, then press Delete account again.".into(),
-        ),
-        _ => notice_page(
-            status,
-            "Something went wrong on our side".into(),
-            "Nothing was changed. Try again in a moment.".into(),
-        ),
+/// Why one of the portal's forms did nothing, told to the person who sent it.
+enum FormRefusal {
+    SignedOut,
+    OtherSite,
+    SessionEnded,
+    NotConfirmed,
+    Unavailable,
+}
+
+impl FormRefusal {
+    fn page(self) -> Response {
+        use crate::html::{notice_page, notice_page_with_link};
+        match self {
+            FormRefusal::SignedOut => notice_page_with_link(
+                StatusCode::UNAUTHORIZED,
+                "You are signed out".into(),
+                "Your session ended, so nothing was changed. Sign in again to manage your account.".into(),
+                ("/sign-in", "Sign in"),
+            ),
+            FormRefusal::OtherSite => notice_page(
+                StatusCode::FORBIDDEN,
+                "Sent from another site".into(),
+                "This form was sent from a site that is not allowed to, so nothing was changed.".into(),
+            ),
+            FormRefusal::SessionEnded => notice_page(
+                StatusCode::NOT_FOUND,
+                "That session already ended".into(),
+                "It is not among your active sessions any more.".into(),
+            ),
+            FormRefusal::NotConfirmed => notice_page(
+                StatusCode::BAD_REQUEST,
+                "Nothing was deleted".into(),
+                "Tick the box that confirms the deletion, then press Delete account again.".into(),
+            ),
+            FormRefusal::Unavailable => notice_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Something went wrong on our side".into(),
+                "Nothing was changed. Try again in a moment.".into(),
+            ),
+        }
     }
 }
 
@@ -172,9 +186,9 @@ pub async fn revoke_session(
     match latchkey.revoke_own_session(&auth.user.id, &SessionId::from(id)).await {
         Ok(true) if form => Redirect::to("/user").into_response(),
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) if form => refusal_page(StatusCode::NOT_FOUND),
+        Ok(false) if form => FormRefusal::SessionEnded.page(),
         Ok(false) => api_error(StatusCode::NOT_FOUND, "session_not_found", "No such session of yours is active."),
-        Err(_) if form => refusal_page(StatusCode::SERVICE_UNAVAILABLE),
+        Err(_) if form => FormRefusal::Unavailable.page(),
         Err(_) => storage_down(),
     }
 }
@@ -196,13 +210,12 @@ pub async fn delete_account(
     let from_form = is_form_post(&headers);
     if form.get("confirm").map(String::as_str) != Some("yes") {
         if from_form {
-            return refusal_page(StatusCode::BAD_REQUEST);
+            return FormRefusal::NotConfirmed.page();
         }
         return api_error(StatusCode::BAD_REQUEST, "confirmation_required", "Tick the box to confirm the deletion.");
     }
     if let Err(error) = latchkey.delete_user(&auth.user.id).await {
-        let refused = crate::error::admin_error(error);
-        return if from_form { refusal_page(refused.status()) } else { refused };
+        return if from_form { FormRefusal::Unavailable.page() } else { crate::error::admin_error(error) };
     }
     let secure = latchkey.config().secure_cookies();
     let jar = jar.add(removal_cookie(cookie_names(secure).session, secure));
