@@ -164,13 +164,7 @@ fn weight_cell(page: &PageWeight) -> String {
         Outcome::Measured { .. } => {
             let (raw, gz, br) = page.total();
             let debug = if page.has_debug_build() { " — **debug build of the WASM, not a release's**" } else { "" };
-            let later = if page.has_on_demand() {
-                let (_, all_gz, _) = page.total_with_on_demand();
-                format!(" (and {} gz more as the other sections are first opened)", kb(all_gz - gz))
-            } else {
-                String::new()
-            };
-            format!("{} gz · {} br · {} raw{later}{debug}", kb(gz), kb(br), kb(raw))
+            format!("{} gz · {} br · {} raw{debug}", kb(gz), kb(br), kb(raw))
         }
         Outcome::NotBuilt => "not built yet (404)".into(),
         Outcome::Failed(e) => format!("failed: {}", e.replace('|', "/")),
@@ -574,11 +568,7 @@ pub fn render(results: &Results, options: &Options, previous: &str) -> String {
                         "| `{}` | `{}` | {} | {} | {} | {} | {} |",
                         page.page,
                         resource.path,
-                        if resource.on_demand {
-                            format!("{}, on demand", resource.kind)
-                        } else {
-                            resource.kind.clone()
-                        },
+                        resource.kind,
                         kb(resource.raw),
                         kb(resource.gzip),
                         kb(resource.brotli),
@@ -591,23 +581,12 @@ pub fn render(results: &Results, options: &Options, previous: &str) -> String {
                 let (raw, gz, br) = page.total();
                 let _ = writeln!(
                     out,
-                    "| `{}` | **all it opens with** | | **{}** | **{}** | **{}** | |",
+                    "| `{}` | **all** | | **{}** | **{}** | **{}** | |",
                     page.page,
                     kb(raw),
                     kb(gz),
                     kb(br)
                 );
-                if page.has_on_demand() {
-                    let (raw, gz, br) = page.total_with_on_demand();
-                    let _ = writeln!(
-                        out,
-                        "| `{}` | all, with every section's chunks | | {} | {} | {} | |",
-                        page.page,
-                        kb(raw),
-                        kb(gz),
-                        kb(br)
-                    );
-                }
             }
             _ => {
                 let _ = writeln!(out, "| `{}` | {} | | | | | |", page.page, weight_cell(page));
@@ -675,10 +654,7 @@ pub fn render(results: &Results, options: &Options, previous: &str) -> String {
          - **Page weight**: the page (same-origin redirects followed; `/user` with the user's session cookie, \
          `/dashboard` signed in as its admin, on its first section), every same-origin `<link rel=stylesheet|modulepreload|preload href>` and `<script src>`, \
          quoted same-origin `.js`/`.wasm`/`.css` paths inside the scripts loaded, and the bundle's `.wasm` when \
-         the hydration script builds its path. The chunks that only wasm-split's loader names are fetched when a \
-         section first needs them: they are listed \"on demand\" and left out of the page's figure, which is what \
-         opening it loads (the end-to-end suite checks in Chromium that the dashboard fetches nothing else). A \
-         route answering 404 is \"not built yet\".\n\
+         the hydration script builds its path. A route answering 404 is \"not built yet\".\n\
          - **Memory**: `VmHWM` from `/proc/<pid>/status`: the peak resident set since the process started, once 1 s \
          after start-up, once after the session-check, session-token, portal and sign-in loads (same process).\n\
          - **Start-up**: from spawning the process to the first 200 of `GET /readyz` (polled every millisecond), \

@@ -21,11 +21,6 @@ pub struct Resource {
     pub served_encoding: Option<String>,
     /// A WASM file with DWARF sections: a debug build, not what production serves.
     pub debug_build: bool,
-    /// A chunk of the split bundle that only wasm-split's loader names: the browser fetches
-    /// it when a section that needs it is first shown, not when the page opens (what the page
-    /// opens with, it names in `<link rel=preload>`). Checked in Chromium by the end-to-end
-    /// test "opening the dashboard fetches…".
-    pub on_demand: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -47,34 +42,14 @@ pub struct PageWeight {
 }
 
 impl PageWeight {
-    /// What opening the page loads: raw, gzip, brotli.
     pub fn total(&self) -> (usize, usize, usize) {
-        sum(self.resources.iter().filter(|x| !x.on_demand))
-    }
-
-    /// With every chunk loaded on demand as well (each section opened once).
-    pub fn total_with_on_demand(&self) -> (usize, usize, usize) {
-        sum(self.resources.iter())
-    }
-
-    pub fn has_on_demand(&self) -> bool {
-        self.resources.iter().any(|r| r.on_demand)
+        self.resources.iter().fold((0, 0, 0), |(r, g, b), x| (r + x.raw, g + x.gzip, b + x.brotli))
     }
 
     /// Whether a WASM file it loads is a debug build (then its weight is not a release's).
     pub fn has_debug_build(&self) -> bool {
         self.resources.iter().any(|r| r.debug_build)
     }
-}
-
-fn sum<'a>(resources: impl Iterator<Item = &'a Resource>) -> (usize, usize, usize) {
-    resources.fold((0, 0, 0), |(r, g, b), x| (r + x.raw, g + x.gzip, b + x.brotli))
-}
-
-/// wasm-split's loader (`cargo leptos build --split`): a script naming every chunk of the
-/// bundle, which it fetches one by one as the router needs them.
-fn is_split_loader(path: &str) -> bool {
-    path.rsplit('/').next().is_some_and(|name| name.starts_with("__wasm_split") && name.ends_with(".js"))
 }
 
 /// A WASM module with a `.debug_info` custom section, as a debug build leaves it.
@@ -248,7 +223,6 @@ async fn fetch(
         brotli: brotli11(&answer.body),
         served_encoding,
         debug_build: path.split('?').next().unwrap_or("").ends_with(".wasm") && has_debug_sections(&answer.body),
-        on_demand: false,
     };
     Ok((resource, answer.body))
 }
@@ -314,24 +288,21 @@ pub async fn page(client: &mut Client, page: &str, cookie: Option<&str>, site_pk
         }
     }
     // Scripts are read too: a module that loads another module or the WASM.
-    // (path, kind, on demand): what the page names first, then what its scripts name.
-    let mut queue: Vec<(String, String, bool)> = references.into_iter().map(|(p, k)| (p, k, false)).collect();
+    let mut queue = references;
     let mut seen: Vec<String> = vec![path.clone()];
-    while let Some((reference, kind, on_demand)) = (!queue.is_empty()).then(|| queue.remove(0)) {
-        if seen.contains(&reference) || seen.len() > 100 {
+    while let Some((reference, kind)) = (!queue.is_empty()).then(|| queue.remove(0)) {
+        if seen.contains(&reference) || seen.len() > 50 {
             continue;
         }
         seen.push(reference.clone());
         match fetch(client, &reference, &cookie).await {
             Ok((mut resource, body)) => {
                 resource.kind = kind_of(&reference, &kind);
-                resource.on_demand = on_demand;
                 if reference.split('?').next().unwrap_or("").ends_with(".js") {
-                    let loader = is_split_loader(&reference);
                     for nested in script_references(&String::from_utf8_lossy(&body)) {
-                        if !seen.contains(&nested) && !queue.iter().any(|(p, _, _)| *p == nested) {
+                        if !seen.contains(&nested) && !queue.iter().any(|(p, _)| *p == nested) {
                             let nested_kind = kind_of(&nested, "script");
-                            queue.push((nested, nested_kind, on_demand || loader));
+                            queue.push((nested, nested_kind));
                         }
                     }
                 }
@@ -370,13 +341,6 @@ mod tests {
     fn finds_what_a_script_loads() {
         let js = r#"const a = "/pkg/widget_bg.wasm"; import('/widget/ui.js?v=2'); fetch("/v1/me"); const b = `http://127.0.0.1:3000/w.css`; const c = "https://cdn.example/x.js";"#;
         assert_eq!(script_references(js), vec!["/pkg/widget_bg.wasm", "/widget/ui.js?v=2", "/w.css"]);
-    }
-
-    #[test]
-    fn only_the_split_loader_is_a_loader() {
-        assert!(is_split_loader("/pkg/__wasm_split.______________________.js"));
-        assert!(!is_split_loader("/pkg/latchkey.js"));
-        assert!(!is_split_loader("/widget/__wasm_split.wasm"));
     }
 
     #[test]
