@@ -95,7 +95,7 @@ pub(crate) async fn record_event<D: Db>(
     // records two events. On PostgreSQL the look would be a round trip of its own.
     if D::RUNS_AT_ONCE {
         let listening: Option<i64> = tx
-            .read(sql!("SELECT 1 FROM webhook_endpoints WHERE enabled = 1 AND events LIKE $1 LIMIT 1", &subscribed,))
+            .read(sql!("SELECT 1 FROM webhook_endpoints WHERE enabled = 1 AND events LIKE $1 LIMIT 1", &subscribed))
             .await?;
         if listening.is_none() {
             return Ok(());

@@ -90,6 +90,7 @@ async fn signed_in_form(latchkey: &Latchkey, headers: &HeaderMap, jar: &CookieJa
 }
 
 /// Why one of the portal's forms did nothing, told to the person who sent it.
+#[derive(Clone, Copy)]
 enum FormRefusal {
     SignedOut,
     OtherSite,
@@ -100,35 +101,37 @@ enum FormRefusal {
 
 impl FormRefusal {
     fn page(self) -> Response {
-        use crate::html::{notice_page, notice_page_with_link};
-        match self {
-            FormRefusal::SignedOut => notice_page_with_link(
+        let (status, title, message) = match self {
+            FormRefusal::SignedOut => (
                 StatusCode::UNAUTHORIZED,
-                "You are signed out".into(),
-                "Your session ended, so nothing was changed. Sign in again to manage your account.".into(),
-                ("/sign-in", "Sign in"),
+                "You are signed out",
+                "Your session ended, so nothing was changed. Sign in again to manage your account.",
             ),
-            FormRefusal::OtherSite => notice_page(
+            FormRefusal::OtherSite => (
                 StatusCode::FORBIDDEN,
-                "Sent from another site".into(),
-                "This form was sent from a site that is not allowed to, so nothing was changed.".into(),
+                "Sent from another site",
+                "This form was sent from a site that is not allowed to, so nothing was changed.",
             ),
-            FormRefusal::SessionEnded => notice_page(
-                StatusCode::NOT_FOUND,
-                "That session already ended".into(),
-                "It is not among your active sessions any more.".into(),
-            ),
-            FormRefusal::NotConfirmed => notice_page(
+            FormRefusal::SessionEnded => {
+                (StatusCode::NOT_FOUND, "That session already ended", "It is not among your active sessions any more.")
+            }
+            FormRefusal::NotConfirmed => (
                 StatusCode::BAD_REQUEST,
-                "Nothing was deleted".into(),
-                "Tick the box that confirms the deletion, then press Delete account again.".into(),
+                "Nothing was deleted",
+                "Tick the box that confirms the deletion, then press Delete account again.",
             ),
-            FormRefusal::Unavailable => notice_page(
+            FormRefusal::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Something went wrong on our side".into(),
-                "Nothing was changed. Try again in a moment.".into(),
+                "Something went wrong on our side",
+                "Nothing was changed. Try again in a moment.",
             ),
-        }
+        };
+        // Signed out, the way on is the sign-in; otherwise back to the account.
+        let link = match self {
+            FormRefusal::SignedOut => ("/sign-in", "Sign in"),
+            _ => ("/user", "Your account"),
+        };
+        crate::html::notice_page_with_link(status, title.into(), message.into(), link)
     }
 }
 
