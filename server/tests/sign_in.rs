@@ -170,7 +170,7 @@ async fn thirty_two_concurrent_first_sign_ins_of_one_person_make_one_user() {
     }))
     .await;
     for (_, page) in &landings {
-        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}\nThe server's log:\n{}", page.body, server.log());
     }
     assert_eq!(server.sign_in_rows().await, [1, 1, 1, 32]);
     for (mut browser, _) in landings {

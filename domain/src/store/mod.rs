@@ -55,6 +55,10 @@ pub enum StoreError {
     /// A unique key is taken (a concurrent write got there first).
     #[error("already exists: {0}")]
     Conflict(String),
+    /// PostgreSQL ended the transaction to break a deadlock (or a serialization failure) between
+    /// concurrent writes: it changed nothing, and the same write may be tried again.
+    #[error("ended by a concurrent write: {0}")]
+    Contention(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -64,6 +68,10 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Unavailable(error.to_string())
             }
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.to_string()),
+            // deadlock_detected, serialization_failure
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")) => {
+                StoreError::Contention(db.to_string())
+            }
             other => StoreError::Database(other.to_string()),
         }
     }

@@ -33,9 +33,13 @@ impl Store {
             let record = record.clone();
             match transaction!(self, |tx| write_sign_in(tx, &record)) {
                 // PostgreSQL: another sign-in of the same person created the account between
-                // our look-up and our insert; the next attempt finds it. (SQLite's writes take
-                // turns, so it never sees this.)
-                Err(StoreError::Conflict(_)) if attempt < 4 => continue,
+                // our look-up and our insert (the next attempt finds it), or the server broke a
+                // lock wait between sign-ins of one person (it rolled ours back whole). SQLite's
+                // writes take turns, so it never sees either.
+                Err(error @ (StoreError::Conflict(_) | StoreError::Contention(_))) if attempt < 4 => {
+                    tracing::debug!(%error, attempt, "a concurrent sign-in got in the way; trying again");
+                    continue;
+                }
                 other => break other?,
             }
         };
