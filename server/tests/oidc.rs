@@ -680,6 +680,55 @@ async fn the_token_endpoint_refuses_every_misuse_and_revokes_what_a_replay_issue
     assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{error}");
 }
 
+/// The clean-up's SQL on each engine: an authorization nothing can reach any more (no code, no
+/// token left) is forgotten; one whose refresh token lives is kept, and the token still works.
+#[tokio::test]
+async fn the_clean_up_forgets_authorizations_nothing_can_reach_and_keeps_the_rest() {
+    let mut server = start_server().await;
+    let app = confidential(&server, "Grafana").await;
+    let (verifier, challenge) = pkce("verifier-of-the-clean-up");
+    let mut browser = Browser::new();
+    let consent =
+        sign_in_through(&server, &mut browser, &authorize_url(&server, &code_request(&app, &challenge)), "ada").await;
+    let back = back_at_app(&answer_consent(&server, &mut browser, &consent, "allow").await);
+    let (status, tokens) = exchange(&server, &app, &query_param(&back, "code").expect("code"), &verifier).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+
+    // Long ago: the authorization, its spent code and its access token; beside it another
+    // authorization of the same person whose code is long gone.
+    server.execute("UPDATE oauth_codes SET expires_at = 0").await;
+    server.execute("UPDATE oauth_tokens SET expires_at = 0 WHERE kind = 'access'").await;
+    server.execute("UPDATE oauth_grants SET created_at = 0, auth_time = 0").await;
+    server
+        .execute(
+            "INSERT INTO oauth_grants (id, application_id, user_id, session_id, scope, auth_time, created_at)
+             SELECT 'ogr_abandoned', application_id, user_id, session_id, scope, 0, 0 FROM oauth_grants",
+        )
+        .await;
+    assert_eq!(server.count("oauth_grants").await, 2);
+
+    // The clean-up runs at start, then once a minute.
+    server.restart().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.count("oauth_grants").await != 1 {
+        assert!(Instant::now() < deadline, "the abandoned authorization is still there: {}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let db = server.db().await;
+    let left: Vec<String> = sqlx::query_scalar("SELECT id FROM oauth_grants").fetch_all(&db).await.expect("grants");
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM oauth_tokens").fetch_all(&db).await.expect("tokens");
+    db.close().await;
+    assert!(left.iter().all(|id| id != "ogr_abandoned"), "{left:?}");
+    assert_eq!(kinds, ["refresh"], "the expired access token went, the refresh token stayed");
+    assert_eq!(server.count("oauth_codes").await, 0);
+    let secret = app.secret.clone().expect("secret");
+    let refresh = tokens["refresh_token"].as_str().expect("refresh_token");
+    let (status, renewed, _) =
+        token(&server, Some((&app.client_id, &secret)), &[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+            .await;
+    assert_eq!(status, StatusCode::OK, "the kept authorization still refreshes: {renewed}");
+}
+
 #[tokio::test]
 async fn oauth_applications_are_managed_through_the_backend_api() {
     let server = start_server().await;
