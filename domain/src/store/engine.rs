@@ -17,6 +17,8 @@
 //! see [`fuse`]); a read before the first write ([`Db::read`]) runs before `BEGIN`, which goes
 //! out only when a second statement follows a write. A sign-in of someone known is a read and one
 //! statement, no `BEGIN` or `COMMIT`. On SQLite each statement runs when asked, in turn.
+//! The writer thread commits the writes that queued meanwhile together, each in a savepoint
+//! (see [`SqliteWriter`]).
 
 use std::future::Future;
 use std::path::Path;
@@ -131,18 +133,12 @@ macro_rules! transaction {
         let store: &$crate::store::Store = &$store;
         match &store.sqlite_writer {
             Some(writer) => {
+                // Atomic there: the writer runs each job in a savepoint of its batch.
                 writer
                     .run(move |conn| {
-                        let t = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                        let result = {
-                            let mut sqlite = $crate::store::engine::SqliteTx(&t);
-                            let $tx = &mut sqlite;
-                            $crate::store::engine::ready($body)
-                        };
-                        if result.is_ok() {
-                            t.commit()?;
-                        }
-                        result
+                        let mut sqlite = $crate::store::engine::SqliteTx(conn);
+                        let $tx = &mut sqlite;
+                        $crate::store::engine::ready($body)
                     })
                     .await
             }
@@ -486,9 +482,68 @@ pub(crate) fn ready<T>(write: impl Future<Output = StoreResult<T>>) -> StoreResu
     }
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// A write queued for the writer thread. Its caller is answered only once the batch it ran in
+/// is committed (or not).
+trait Write: Send {
+    fn run(self: Box<Self>, conn: &Connection) -> Ran;
+    /// It could not run (its transaction could not begin): answers why.
+    fn refuse(self: Box<Self>, why: &StoreError);
+}
+
+type Job = Box<dyn Write>;
+
+/// Answers a write's caller; given the commit's error when the commit failed.
+type Answer = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+struct Ran {
+    /// The write succeeded: its statements stay in the batch.
+    ok: bool,
+    /// Answers the caller: with the write's own result once the batch is committed, or with the
+    /// commit's error.
+    answer: Answer,
+}
+
+struct Queued<F, T> {
+    job: F,
+    answer: tokio::sync::oneshot::Sender<StoreResult<T>>,
+}
+
+impl<F, T> Write for Queued<F, T>
+where
+    F: FnOnce(&Connection) -> StoreResult<T> + Send,
+    T: Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> Ran {
+        let Queued { job, answer } = *self;
+        let result = job(conn);
+        Ran {
+            ok: result.is_ok(),
+            answer: Box::new(move |commit_failed| {
+                let answered = match (commit_failed, result) {
+                    (Some(error), Ok(_)) => Err(StoreError::Unavailable(format!("not committed: {error}"))),
+                    (_, result) => result,
+                };
+                let _ = answer.send(answered);
+            }),
+        }
+    }
+
+    fn refuse(self: Box<Self>, why: &StoreError) {
+        let _ = self.answer.send(Err(StoreError::Unavailable(format!("the write could not begin: {why}"))));
+    }
+}
+
+/// How many queued writes one commit takes at most: enough to share a commit among the sign-ins
+/// that pile up under load, few enough that the first of them does not wait long for the last.
+const MOST_WRITES_PER_COMMIT: usize = 32;
 
 /// SQLite's one writer: a thread with its own connection that runs writes in the order asked.
+///
+/// Group commit: the writes that queued while the previous commit ran go into one transaction,
+/// each in its own savepoint (a failed write is rolled back alone; the others stand), and are
+/// answered after the one `COMMIT`. Every commit writes each page it changed to the WAL, and the
+/// writes of concurrent sign-ins change the same pages (the sessions table and its indexes, the
+/// flows), so a shared commit writes them once. An idle writer commits each write on its own.
 pub(crate) struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
 }
@@ -498,34 +553,86 @@ impl SqliteWriter {
     /// when the writer is dropped.
     pub fn open(database: &Path) -> StoreResult<SqliteWriter> {
         let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("SQLite writer: {e}"));
-        let mut conn = Connection::open(database).map_err(|e| unavailable(&e))?;
+        let conn = Connection::open(database).map_err(|e| unavailable(&e))?;
         conn.execute_batch(SQLITE_PRAGMAS).map_err(|e| unavailable(&e))?;
         conn.set_prepared_statement_cache_capacity(64);
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                for job in queue {
-                    job(&mut conn);
+                while let Ok(first) = queue.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MOST_WRITES_PER_COMMIT {
+                        match queue.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    commit_together(&conn, batch);
                 }
             })
             .map_err(|e| unavailable(&e))?;
         Ok(SqliteWriter { jobs })
     }
 
-    /// Runs `job` on the writer's thread, after the jobs queued before it.
+    /// Runs `job` on the writer's thread, after the jobs queued before it, atomically: its
+    /// statements all stand or, when it fails, none does.
     pub async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+        job: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
         let stopped = || StoreError::Unavailable("the SQLite writer has stopped".into());
         let (answer, answered) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Box::new(move |conn| {
-                let _ = answer.send(job(conn));
-            }))
-            .map_err(|_| stopped())?;
+        self.jobs.send(Box::new(Queued { job, answer })).map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
+    }
+}
+
+/// One transaction for a batch of writes, each in a savepoint, then one `COMMIT`; every caller
+/// is answered after it.
+fn commit_together(conn: &Connection, batch: Vec<Job>) {
+    let mut waiting: Vec<Ran> = Vec::with_capacity(batch.len());
+    let mut begun = false;
+    for job in batch {
+        if !begun {
+            if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+                job.refuse(&StoreError::from(error));
+                continue;
+            }
+            begun = true;
+        }
+        if let Err(error) = conn.execute_batch("SAVEPOINT write") {
+            job.refuse(&StoreError::from(error));
+            continue;
+        }
+        let ran = job.run(conn);
+        let ended = if ran.ok { "RELEASE write" } else { "ROLLBACK TO write; RELEASE write" };
+        let ended = conn.execute_batch(ended);
+        if conn.is_autocommit() {
+            // SQLite gave up the whole transaction (a full disk, an I/O error): the writes
+            // before this one went with it. The rest begin anew.
+            let lost = StoreError::Unavailable(format!(
+                "SQLite rolled the transaction back{}",
+                ended.err().map(|e| format!(": {e}")).unwrap_or_default()
+            ));
+            for earlier in waiting.drain(..) {
+                (earlier.answer)(Some(&lost));
+            }
+            (ran.answer)(if ran.ok { Some(&lost) } else { None });
+            begun = false;
+            continue;
+        }
+        waiting.push(ran);
+    }
+    if !begun {
+        return;
+    }
+    let committed = conn.execute_batch("COMMIT").map_err(StoreError::from);
+    if committed.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for ran in waiting {
+        (ran.answer)(committed.as_ref().err());
     }
 }
 
@@ -576,6 +683,76 @@ mod tests {
         assert_eq!(fused.args, vec![Arg::Int(1), Arg::from("two"), Arg::from("three"), Arg::Int(4), Arg::Int(5)]);
         let one = fuse(vec![sql!("DELETE FROM c WHERE z = $1", 5_i64)]);
         assert_eq!(one.sql, "DELETE FROM c WHERE z = $1");
+    }
+
+    /// A write for [`commit_together`], and where its answer arrives.
+    fn write<T: Send + 'static>(
+        job: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> (Job, tokio::sync::oneshot::Receiver<StoreResult<T>>) {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        (Box::new(Queued { job, answer }), answered)
+    }
+
+    fn rows(conn: &Connection, table: &str) -> Vec<String> {
+        let mut statement = conn.prepare(&format!("SELECT a FROM {table} ORDER BY a")).unwrap();
+        statement.query_map([], |row| row.get::<_, String>(0)).unwrap().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn writes_share_a_commit_and_a_failed_one_leaves_the_others_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("writes.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (a TEXT PRIMARY KEY)").unwrap();
+        let reader = Connection::open(&path).unwrap();
+        let insert = |value: &'static str| {
+            move |conn: &Connection| ready(SqliteTx(conn).execute(sql!("INSERT INTO t (a) VALUES ($1)", value)))
+        };
+        let (first, first_answer) = write(insert("a"));
+        // Half done, then a conflict: its first row must go too.
+        let (second, second_answer) = write(move |conn: &Connection| {
+            insert("b")(conn)?;
+            insert("a")(conn)
+        });
+        // Runs after the first, in the same transaction: another connection does not see the
+        // first's row yet.
+        let (third, third_answer) = write(move |conn: &Connection| {
+            let seen_elsewhere = rows(&reader, "t");
+            insert("c")(conn).map(|_| seen_elsewhere)
+        });
+        commit_together(&conn, vec![first, second, third]);
+
+        assert_eq!(rows(&conn, "t"), ["a", "c"]);
+        assert!(matches!(first_answer.blocking_recv().unwrap(), Ok(1)));
+        let refused = second_answer.blocking_recv().unwrap();
+        assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+        assert_eq!(third_answer.blocking_recv().unwrap().unwrap(), Vec::<String>::new(), "one commit for the three");
+        assert!(conn.is_autocommit(), "the batch's transaction is over");
+    }
+
+    #[test]
+    fn when_the_shared_commit_fails_every_write_in_it_hears_so_and_none_stands() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("writes.db")).unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE parent (a TEXT PRIMARY KEY);
+             CREATE TABLE child (a TEXT REFERENCES parent (a) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .unwrap();
+        let (parent, parent_answer) =
+            write(|conn: &Connection| ready(SqliteTx(conn).execute(sql!("INSERT INTO parent (a) VALUES ('x')"))));
+        // Checked only at COMMIT (a deferred key): the statement succeeds, the commit fails.
+        let (orphan, orphan_answer) =
+            write(|conn: &Connection| ready(SqliteTx(conn).execute(sql!("INSERT INTO child (a) VALUES ('nobody')"))));
+        commit_together(&conn, vec![parent, orphan]);
+
+        for answer in [parent_answer, orphan_answer] {
+            let answer = answer.blocking_recv().unwrap();
+            assert!(matches!(answer, Err(StoreError::Unavailable(_))), "{answer:?}");
+        }
+        assert_eq!(rows(&conn, "parent"), Vec::<String>::new());
+        assert!(conn.is_autocommit(), "rolled back, ready for the next batch");
     }
 
     #[test]
