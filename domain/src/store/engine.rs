@@ -588,6 +588,12 @@ impl SqliteWriter {
     }
 }
 
+/// A transaction's own statement, prepared once (several per batch: parsing each anew showed in
+/// the writer thread's profile).
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// One transaction for a batch of writes, each in a savepoint, then one `COMMIT`; every caller
 /// is answered after it.
 fn commit_together(conn: &Connection, batch: Vec<Job>) {
@@ -595,19 +601,19 @@ fn commit_together(conn: &Connection, batch: Vec<Job>) {
     let mut begun = false;
     for job in batch {
         if !begun {
-            if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+            if let Err(error) = control(conn, "BEGIN IMMEDIATE") {
                 job.refuse(&StoreError::from(error));
                 continue;
             }
             begun = true;
         }
-        if let Err(error) = conn.execute_batch("SAVEPOINT write") {
+        if let Err(error) = control(conn, "SAVEPOINT write") {
             job.refuse(&StoreError::from(error));
             continue;
         }
         let ran = job.run(conn);
-        let ended = if ran.ok { "RELEASE write" } else { "ROLLBACK TO write; RELEASE write" };
-        let ended = conn.execute_batch(ended);
+        let rolled_back = if ran.ok { Ok(()) } else { control(conn, "ROLLBACK TO write") };
+        let ended = rolled_back.and_then(|()| control(conn, "RELEASE write"));
         if conn.is_autocommit() {
             // SQLite gave up the whole transaction (a full disk, an I/O error): the writes
             // before this one went with it. The rest begin anew.
@@ -627,9 +633,9 @@ fn commit_together(conn: &Connection, batch: Vec<Job>) {
     if !begun {
         return;
     }
-    let committed = conn.execute_batch("COMMIT").map_err(StoreError::from);
+    let committed = control(conn, "COMMIT").map_err(StoreError::from);
     if committed.is_err() && !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = control(conn, "ROLLBACK");
     }
     for ran in waiting {
         (ran.answer)(committed.as_ref().err());
