@@ -66,6 +66,72 @@ async fn two_replicas_on_one_database_act_as_one() {
     assert_eq!(on_two.get(&two.url("/v1/me")).await.status, StatusCode::UNAUTHORIZED);
 }
 
+/// On PostgreSQL every sign-in reads the connection, and the sign-ins that ask at once share one
+/// read (store/shared_reads.rs). Shared or not, a switch made on one replica holds on the other
+/// from the moment it is answered: every start that begins afterwards is refused there, even
+/// while dozens of other starts keep that replica's reads busy.
+#[tokio::test]
+async fn a_connection_switched_off_on_one_replica_is_off_on_the_other_under_load() {
+    if needs_postgres("switched_off_under_load").is_none() {
+        return;
+    }
+    let one = Server::start(&[("LATCHKEY_RATE_LIMIT", "0")]).await;
+    let two = Server::start(&[("LATCHKEY_RATE_LIMIT", "0"), ("DATABASE_URL", one.database_url.as_str())]).await;
+    let key = std::fs::read_to_string(one.data_dir.path().join("secret_key")).expect("generated key");
+    let (_, listed) = common::backend_call(&one, key.trim(), reqwest::Method::GET, "/v1/admin/connections", None).await;
+    let id = listed["data"][0]["id"].as_str().expect("the sandbox connection").to_string();
+
+    // Starts on replica two, 24 at a time, until told to stop; each remembers when it was sent.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let started = std::time::Instant::now();
+    let load: Vec<_> = (0..24)
+        .map(|_| {
+            let (stop, url) = (Arc::clone(&stop), two.url("/v1/oauth/notion/start"));
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    let sent = started.elapsed();
+                    let page = Browser::new().get(&url).await;
+                    seen.push((sent, page.status, page.error_code()));
+                }
+                seen
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let path = format!("/v1/admin/connections/{id}");
+    let (status, _) = common::backend_call(
+        &one,
+        key.trim(),
+        reqwest::Method::PATCH,
+        &path,
+        Some(serde_json::json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let switched_off = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+
+    let (mut before, mut after) = (0, 0);
+    for starts in load {
+        for (sent, status, code) in starts.await.expect("load task") {
+            if sent < switched_off {
+                before += 1;
+                continue;
+            }
+            after += 1;
+            assert_eq!(
+                (status, code.as_deref()),
+                (StatusCode::FORBIDDEN, Some("connection_disabled")),
+                "a start sent {:?} after the switch was answered",
+                sent - switched_off
+            );
+        }
+    }
+    assert!(before > 24 && after > 24, "starts before and after the switch: {before}, {after}");
+}
+
 #[tokio::test]
 async fn the_database_going_away_at_callback_time_loses_nothing_and_recovers() {
     if needs_postgres("database_outage").is_none() {

@@ -19,6 +19,7 @@ mod rows;
 mod sealed;
 mod sessions;
 mod settings;
+mod shared_reads;
 mod sign_in;
 mod signing_keys;
 mod users;
@@ -40,13 +41,14 @@ use memo::{Memo, Table};
 pub use oauth::{OAuthApplicationRow, OAuthCodeRow, OAuthGrantRow, OAuthTokenRow, Redemption, TokenKind};
 pub use rows::*;
 pub use sealed::SealedColumn;
+use shared_reads::SharedRows;
 pub use sign_in::{SignInRefused, SignInWritten};
 pub use signing_keys::SigningKeyRow;
 pub use webhooks::{events_column, AttemptOutcome, ClaimedDelivery, DeliveryRow, WebhookEndpointRow};
 
 use crate::time::Millis;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -95,6 +97,9 @@ pub struct Store {
     engine: Engine,
     /// SQLite only: the rows every request reads, kept exact by the writes (see memo.rs).
     memo: Option<Arc<Memo>>,
+    /// PostgreSQL only: the settings and connections every sign-in reads, one read for the
+    /// requests that ask at once (see shared_reads.rs).
+    shared: Option<Arc<SharedRows>>,
     /// SQLite only: held while the store lives, so no second process opens the same file.
     _owner: Option<Arc<std::fs::File>>,
 }
@@ -148,6 +153,7 @@ impl Store {
                     sqlite_writer: Some(Arc::new(SqliteWriter::open(&file)?)),
                     engine,
                     memo: Some(Arc::new(Memo::new())),
+                    shared: None,
                     _owner: Some(owner),
                 };
                 store.release_webhook_leases().await?;
@@ -159,7 +165,14 @@ impl Store {
                     .run(&reads)
                     .await
                     .map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
-                Ok(Store { reads, sqlite_writer: None, engine, memo: None, _owner: None })
+                Ok(Store {
+                    reads,
+                    sqlite_writer: None,
+                    engine,
+                    memo: None,
+                    shared: Some(Arc::new(SharedRows::new())),
+                    _owner: None,
+                })
             }
         }
     }

@@ -5,13 +5,18 @@ use crate::time::Millis;
 
 impl Store {
     pub async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
-        self.read_through(|memo| &memo.settings, key, true, async {
+        let reads = self.reads.clone();
+        let owned = key.to_string();
+        let load = async move {
             Ok(sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
-                .bind(key)
-                .fetch_optional(&self.reads)
+                .bind(owned)
+                .fetch_optional(&reads)
                 .await?)
-        })
-        .await
+        };
+        match &self.shared {
+            Some(shared) => shared.settings.read(&key.to_string(), load).await,
+            None => self.read_through(|memo| &memo.settings, key, true, load).await,
+        }
     }
 
     pub async fn set_setting(&self, key: &str, value: &str, now: Millis) -> StoreResult<()> {
