@@ -178,6 +178,28 @@ async fn thirty_two_concurrent_first_sign_ins_of_one_person_make_one_user() {
     }
 }
 
+/// A callback URL works once, even opened many times at the same moment (a double click, a
+/// replay racing the real one): one request takes the flow, the others are told the link is
+/// spent, and one session is made.
+#[tokio::test]
+async fn a_callback_opened_sixteen_times_at_once_signs_in_once() {
+    let server = Server::start(&[("LATCHKEY_RATE_LIMIT", "0")]).await;
+    let mut browser = Browser::new();
+    let callback = consent_in_sandbox(&server, &mut browser, "ada", "allow").await;
+    let landings = futures::future::join_all((0..16).map(|_| {
+        let (mut browser, callback) = (browser.clone(), callback.clone());
+        async move { browser.get(&callback).await }
+    }))
+    .await;
+    let signed_in: Vec<_> = landings.iter().filter(|page| page.status == StatusCode::SEE_OTHER).collect();
+    assert_eq!(signed_in.len(), 1, "{:?}", landings.iter().map(|p| (p.status, p.error_code())).collect::<Vec<_>>());
+    assert!(signed_in[0].set_cookies().iter().any(|c| c.starts_with("latchkey_session=")));
+    for refused in landings.iter().filter(|page| page.status != StatusCode::SEE_OTHER) {
+        assert_eq!(refused.error_code().as_deref(), Some("state_invalid"), "{}", refused.body);
+    }
+    assert_eq!(server.sign_in_rows().await, [1, 1, 1, 1]);
+}
+
 #[tokio::test]
 async fn sessions_survive_a_restart() {
     let mut server = Server::start(&[]).await;
