@@ -178,11 +178,13 @@ async fn thirty_two_concurrent_first_sign_ins_of_one_person_make_one_user() {
     }
 }
 
-/// A callback URL works once, even opened many times at the same moment (a double click, a
-/// replay racing the real one): one request takes the flow, the others are told the link is
-/// spent, and one session is made.
+/// A callback URL works at most once, even opened many times at the same moment (a double
+/// click, a replay racing the real one): one request takes the flow and the others are told
+/// the link is spent. A refused request also spends Notion's code (a code seen with a state we
+/// do not accept is burnt), so the one that took the flow may then hear that Notion refused the
+/// code: the person starts again. Never two sessions, never a partial sign-in.
 #[tokio::test]
-async fn a_callback_opened_sixteen_times_at_once_signs_in_once() {
+async fn a_callback_opened_sixteen_times_at_once_signs_in_at_most_once() {
     let server = Server::start(&[("LATCHKEY_RATE_LIMIT", "0")]).await;
     let mut browser = Browser::new();
     let callback = consent_in_sandbox(&server, &mut browser, "ada", "allow").await;
@@ -191,13 +193,20 @@ async fn a_callback_opened_sixteen_times_at_once_signs_in_once() {
         async move { browser.get(&callback).await }
     }))
     .await;
+    let outcomes: Vec<_> = landings.iter().map(|p| (p.status, p.error_code())).collect();
     let signed_in: Vec<_> = landings.iter().filter(|page| page.status == StatusCode::SEE_OTHER).collect();
-    assert_eq!(signed_in.len(), 1, "{:?}", landings.iter().map(|p| (p.status, p.error_code())).collect::<Vec<_>>());
-    assert!(signed_in[0].set_cookies().iter().any(|c| c.starts_with("latchkey_session=")));
-    for refused in landings.iter().filter(|page| page.status != StatusCode::SEE_OTHER) {
-        assert_eq!(refused.error_code().as_deref(), Some("state_invalid"), "{}", refused.body);
+    assert!(signed_in.len() <= 1, "{outcomes:?}");
+    for page in &signed_in {
+        assert!(page.set_cookies().iter().any(|c| c.starts_with("latchkey_session=")));
     }
-    assert_eq!(server.sign_in_rows().await, [1, 1, 1, 1]);
+    let refusals: Vec<_> = landings.iter().filter(|page| page.status != StatusCode::SEE_OTHER).collect();
+    let state_spent = refusals.iter().filter(|p| p.error_code().as_deref() == Some("state_invalid")).count();
+    assert_eq!(state_spent, 15, "one request took the flow: {outcomes:?}");
+    for refused in refusals {
+        assert!(matches!(refused.error_code().as_deref(), Some("state_invalid" | "code_rejected")), "{outcomes:?}");
+    }
+    let expected = if signed_in.is_empty() { [0, 0, 0, 0] } else { [1, 1, 1, 1] };
+    assert_eq!(server.sign_in_rows().await, expected, "{outcomes:?}");
 }
 
 #[tokio::test]
