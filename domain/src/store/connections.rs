@@ -9,17 +9,23 @@ const COLUMNS: &str =
 
 impl Store {
     pub async fn connection_by_provider(&self, provider: Provider) -> StoreResult<Option<ConnectionRow>> {
-        let reads = self.reads.clone();
-        let load = async move {
-            Ok(sqlx::query_as::<_, ConnectionRow>(&format!("SELECT {COLUMNS} FROM connections WHERE provider = $1"))
-                .bind(provider.as_str())
-                .fetch_optional(&reads)
-                .await?)
-        };
-        match &self.shared {
-            Some(shared) => shared.connections.read(&provider, load).await,
-            None => self.read_through(|memo| &memo.connections, &provider, true, load).await,
-        }
+        self.read_instance_row(
+            |memo| &memo.connections,
+            |shared| &shared.connections,
+            &provider,
+            || {
+                let reads = self.reads.clone();
+                async move {
+                    Ok(sqlx::query_as::<_, ConnectionRow>(&format!(
+                        "SELECT {COLUMNS} FROM connections WHERE provider = $1"
+                    ))
+                    .bind(provider.as_str())
+                    .fetch_optional(&reads)
+                    .await?)
+                }
+            },
+        )
+        .await
     }
 
     pub async fn connections(&self) -> StoreResult<Vec<ConnectionRow>> {

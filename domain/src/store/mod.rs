@@ -41,7 +41,7 @@ use memo::{Memo, Table};
 pub use oauth::{OAuthApplicationRow, OAuthCodeRow, OAuthGrantRow, OAuthTokenRow, Redemption, TokenKind};
 pub use rows::*;
 pub use sealed::SealedColumn;
-use shared_reads::SharedRows;
+use shared_reads::{SharedReads, SharedRows};
 pub use sign_in::{SignInRefused, SignInWritten};
 pub use signing_keys::SigningKeyRow;
 pub use webhooks::{events_column, AttemptOutcome, ClaimedDelivery, DeliveryRow, WebhookEndpointRow};
@@ -238,6 +238,28 @@ impl Store {
             table(memo).put(ticket, key.to_owned(), found.clone());
         }
         Ok(found)
+    }
+
+    /// A row every request reads, remembered even when absent: from the memo on SQLite, from a
+    /// read shared with the requests asking at the same time on PostgreSQL (see
+    /// shared_reads.rs). `load` makes the database read; it is called only when one is needed.
+    async fn read_instance_row<Q, K, V, Load>(
+        &self,
+        memo: impl Fn(&Memo) -> &Table<K, Option<V>>,
+        shared: impl Fn(&SharedRows) -> &SharedReads<K, Option<V>>,
+        key: &Q,
+        load: impl FnOnce() -> Load,
+    ) -> StoreResult<Option<V>>
+    where
+        Q: ?Sized + Eq + std::hash::Hash + ToOwned<Owned = K>,
+        K: Eq + std::hash::Hash + std::borrow::Borrow<Q>,
+        V: Clone + Send + Sync + 'static,
+        Load: Future<Output = StoreResult<Option<V>>> + Send + 'static,
+    {
+        match &self.shared {
+            Some(rows) => shared(rows).read(key, load()).await,
+            None => self.read_through(memo, key, true, async { load().await }).await,
+        }
     }
 
     /// Deletes sign-ins never finished and sessions long dead. Returns how many rows went.

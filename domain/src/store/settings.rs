@@ -5,18 +5,21 @@ use crate::time::Millis;
 
 impl Store {
     pub async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
-        let reads = self.reads.clone();
-        let owned = key.to_string();
-        let load = async move {
-            Ok(sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
-                .bind(owned)
-                .fetch_optional(&reads)
-                .await?)
-        };
-        match &self.shared {
-            Some(shared) => shared.settings.read(&key.to_string(), load).await,
-            None => self.read_through(|memo| &memo.settings, key, true, load).await,
-        }
+        self.read_instance_row(
+            |memo| &memo.settings,
+            |shared| &shared.settings,
+            key,
+            || {
+                let (reads, key) = (self.reads.clone(), key.to_string());
+                async move {
+                    Ok(sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
+                        .bind(key)
+                        .fetch_optional(&reads)
+                        .await?)
+                }
+            },
+        )
+        .await
     }
 
     pub async fn set_setting(&self, key: &str, value: &str, now: Millis) -> StoreResult<()> {

@@ -45,7 +45,7 @@ struct Key<V> {
 
 impl<K, V> SharedReads<K, V>
 where
-    K: Eq + Hash + Clone,
+    K: Eq + Hash,
     V: Clone + Send + Sync + 'static,
 {
     pub fn new() -> Self {
@@ -55,15 +55,22 @@ where
     /// `load`'s answer, or that of a read begun after this call began. `load` runs on its own
     /// task (a caller that gives up does not strand the others), and only if this caller opens
     /// a round.
-    pub async fn read<F>(&self, key: &K, load: F) -> StoreResult<V>
+    pub async fn read<Q, F>(&self, key: &Q, load: F) -> StoreResult<V>
     where
+        Q: ?Sized + Eq + Hash + ToOwned<Owned = K>,
+        K: std::borrow::Borrow<Q>,
         F: Future<Output = StoreResult<V>> + Send + 'static,
     {
         let entry = {
             let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(keys.entry(key.clone()).or_insert_with(|| {
-                Arc::new(Key { gathering: Mutex::new(None), in_flight: tokio::sync::Mutex::new(()) })
-            }))
+            match keys.get(key) {
+                Some(entry) => Arc::clone(entry),
+                None => {
+                    let entry = Arc::new(Key { gathering: Mutex::new(None), in_flight: tokio::sync::Mutex::new(()) });
+                    keys.insert(key.to_owned(), Arc::clone(&entry));
+                    entry
+                }
+            }
         };
         let mut answer = {
             let mut gathering = entry.gathering.lock().unwrap_or_else(PoisonError::into_inner);
@@ -128,16 +135,21 @@ mod tests {
         }
     }
 
+    /// An asker on a task of its own.
+    fn ask(
+        shared: &Arc<SharedReads<&'static str, u64>>,
+        table: &Table,
+        key: &'static str,
+    ) -> tokio::task::JoinHandle<StoreResult<u64>> {
+        let (shared, load) = (Arc::clone(shared), table.load());
+        tokio::spawn(async move { shared.read(&key, load).await })
+    }
+
     #[tokio::test]
     async fn concurrent_askers_share_reads() {
         let shared = Arc::new(SharedReads::<&str, u64>::new());
         let table = Table::new(20);
-        let askers: Vec<_> = (0..50)
-            .map(|_| {
-                let (shared, table) = (Arc::clone(&shared), table.clone());
-                tokio::spawn(async move { shared.read(&"portal", table.load()).await })
-            })
-            .collect();
+        let askers: Vec<_> = (0..50).map(|_| ask(&shared, &table, "portal")).collect();
         for asker in askers {
             assert_eq!(asker.await.unwrap().unwrap(), 0);
         }
@@ -150,10 +162,7 @@ mod tests {
         let shared = Arc::new(SharedReads::<&str, u64>::new());
         let table = Table::new(50);
         // A read in flight that saw the old value…
-        let early = {
-            let (shared, table) = (Arc::clone(&shared), table.clone());
-            tokio::spawn(async move { shared.read(&"connection", table.load()).await })
-        };
+        let early = ask(&shared, &table, "connection");
         tokio::time::sleep(Duration::from_millis(10)).await;
         // …then the value changes, and a request asks: it must see the change.
         table.value.store(7, Ordering::SeqCst);
@@ -187,10 +196,7 @@ mod tests {
     async fn an_asker_that_gives_up_strands_nobody() {
         let shared = Arc::new(SharedReads::<&str, u64>::new());
         let table = Table::new(30);
-        let in_flight = {
-            let (shared, table) = (Arc::clone(&shared), table.clone());
-            tokio::spawn(async move { shared.read(&"k", table.load()).await })
-        };
+        let in_flight = ask(&shared, &table, "k");
         tokio::time::sleep(Duration::from_millis(5)).await;
         // The next round's opener gives up while it gathers; the one who joined it still hears.
         let gave_up = tokio::time::timeout(Duration::from_millis(1), shared.read(&"k", table.load())).await;
