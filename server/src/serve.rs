@@ -21,6 +21,9 @@ use tracing::{debug, warn};
 /// when the server starts waiting for it: slow-loris connections are closed after it, and so
 /// is a keep-alive connection idle this long between requests (hyper waits for the next head).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+// A development instance's Notion client talks to this server (the sandbox): it must drop an
+// idle connection before this server closes it, or an exchange can go out on a closing one.
+const _: () = assert!(domain::notion::client::IDLE_CONNECTION_KEPT.as_millis() < HEADER_READ_TIMEOUT.as_millis());
 /// A connection is closed (between requests) after this long, however busy: idle keep-alive
 /// connections cannot pile up.
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(120);

@@ -288,7 +288,7 @@ async fn two_thousand_sign_ins_sixty_four_at_a_time() {
         let port = server.port;
         workers.push(tokio::spawn(async move {
             let mut tokens = Vec::new();
-            let mut errors = 0;
+            let mut errors = Vec::new();
             loop {
                 let n = next.fetch_add(1, Ordering::SeqCst);
                 if n >= 2000 {
@@ -300,20 +300,20 @@ async fn two_thousand_sign_ins_sixty_four_at_a_time() {
                 let landed = browser.get(&callback).await;
                 match (landed.status, browser.cookies.get("latchkey_session")) {
                     (StatusCode::SEE_OTHER, Some(token)) => tokens.push(token.clone()),
-                    _ => errors += 1,
+                    (status, _) => errors.push(format!("{status} {:?}", landed.error_code())),
                 }
             }
             (tokens, errors)
         }));
     }
     let mut tokens = Vec::new();
-    let mut errors = 0;
+    let mut errors = Vec::new();
     for worker in workers {
         let (t, e) = worker.await.expect("worker");
         tokens.extend(t);
-        errors += e;
+        errors.extend(e);
     }
-    assert_eq!(errors, 0);
+    assert!(errors.is_empty(), "every sign-in lands; these did not: {errors:?}\n{}", server.log());
     assert_eq!(tokens.len(), 2000);
     assert_eq!(tokens.iter().collect::<HashSet<_>>().len(), 2000, "every token unique");
     assert_eq!(server.sign_in_rows().await, [3, 3, 3, 2000]);
