@@ -70,6 +70,10 @@ pub(crate) fn http_client(config: &Config) -> Result<reqwest::Client, reqwest::E
         .redirect(reqwest::redirect::Policy::none())
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(Duration::from_secs(5))
+        // An endpoint's server closes idle connections on its own schedule (Node's after 5 s); a
+        // delivery sent on one it is closing fails, and is retried later. Idle ones are dropped
+        // first, as the Notion client does.
+        .pool_idle_timeout(crate::notion::client::IDLE_CONNECTION_KEPT)
         .user_agent(concat!("Latchkey-Webhooks/", env!("CARGO_PKG_VERSION")));
     if config.is_production() {
         builder = builder.dns_resolver(Arc::new(PublicAddressesOnly {
