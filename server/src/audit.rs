@@ -3,10 +3,8 @@
 //! Recorded here, at the edge, because only here are all four known; the rules that decide
 //! the action stay in `domain::admin`.
 
-use std::sync::Arc;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::extract::{MatchedPath, Request};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::admin::AuditRecord;
 use domain::Latchkey;
@@ -58,44 +56,60 @@ fn audited(request: &Request) -> Option<Audited> {
     None
 }
 
-pub async fn record(State(latchkey): State<Arc<Latchkey>>, request: Request, next: Next) -> Response {
-    let Some(what) = audited(&request) else {
-        return next.run(request).await;
-    };
-    let client = request
-        .extensions()
-        .get::<domain::proxy::ClientIp>()
-        .map(|c| c.0.to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let (action, target, request) = match what {
-        Audited::Api(action) => {
-            let target = target_in_path(request.uri().path());
-            (action, target, request)
-        }
-        Audited::Dashboard(name) => {
-            // The body is small (the server-function limit applies first) and read once here.
-            let (parts, body) = request.into_parts();
-            let Ok(bytes) = axum::body::to_bytes(body, crate::security::SERVER_FN_BODY_LIMIT).await else {
-                return (axum::http::StatusCode::PAYLOAD_TOO_LARGE, "That request is too large.").into_response();
-            };
-            let target = url::form_urlencoded::parse(&bytes)
-                .find(|(k, _)| k == "id")
-                .map(|(_, v)| v.into_owned())
-                .filter(|v| v.len() <= 100);
-            (format!("dashboard/{name}"), target, Request::from_parts(parts, axum::body::Body::from(bytes)))
-        }
-    };
-    let dashboard = action.starts_with("dashboard/");
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    let actor = match (dashboard, status) {
-        (_, 401) => "anonymous",
-        (true, _) if action == "dashboard/sign-in" && !response.status().is_success() => "anonymous",
-        (true, _) => "admin",
-        (false, _) => "secret_key",
-    };
-    latchkey.audit(AuditRecord { actor, client, action, target, status }).await;
-    response
+/// An audited request on its way in: what it does, to what, from where. Recorded with the
+/// response's status once it is answered.
+pub struct Pending {
+    client: String,
+    action: String,
+    target: Option<String>,
+}
+
+impl Pending {
+    /// Whether `request` is audited, and if so what it does. A dashboard action's body is read
+    /// here (for the id it names) and put back; one over the limit is refused at once.
+    pub async fn begin(request: Request) -> Result<(Option<Pending>, Request), Response> {
+        let Some(what) = audited(&request) else {
+            return Ok((None, request));
+        };
+        let client = request
+            .extensions()
+            .get::<domain::proxy::ClientIp>()
+            .map(|c| c.0.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let (action, target, request) = match what {
+            Audited::Api(action) => {
+                let target = target_in_path(request.uri().path());
+                (action, target, request)
+            }
+            Audited::Dashboard(name) => {
+                // The body is small (the server-function limit applies first) and read once here.
+                let (parts, body) = request.into_parts();
+                let Ok(bytes) = axum::body::to_bytes(body, crate::security::SERVER_FN_BODY_LIMIT).await else {
+                    return Err((StatusCode::PAYLOAD_TOO_LARGE, "That request is too large.").into_response());
+                };
+                let target = url::form_urlencoded::parse(&bytes)
+                    .find(|(k, _)| k == "id")
+                    .map(|(_, v)| v.into_owned())
+                    .filter(|v| v.len() <= 100);
+                (format!("dashboard/{name}"), target, Request::from_parts(parts, axum::body::Body::from(bytes)))
+            }
+        };
+        Ok((Some(Pending { client, action, target }), request))
+    }
+
+    /// Writes the audit record: who (by the answer), from where, what, and how it ended.
+    pub async fn finish(self, latchkey: &Latchkey, answered: StatusCode) {
+        let dashboard = self.action.starts_with("dashboard/");
+        let status = answered.as_u16();
+        let actor = match (dashboard, status) {
+            (_, 401) => "anonymous",
+            (true, _) if self.action == "dashboard/sign-in" && !answered.is_success() => "anonymous",
+            (true, _) => "admin",
+            (false, _) => "secret_key",
+        };
+        let Pending { client, action, target } = self;
+        latchkey.audit(AuditRecord { actor, client, action, target, status }).await;
+    }
 }
 
 /// The ids an API path names (`/v1/admin/webhooks/whk_1/deliveries/msg_2/retry` → `whk_1 msg_2`).

@@ -9,6 +9,7 @@
 mod assets;
 mod audit;
 mod cli;
+mod edge;
 mod error;
 mod html;
 mod observe;

@@ -9,8 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
-use axum::middleware::Next;
+use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -30,45 +29,66 @@ fn request_id() -> String {
 
 /// The access log and the request metrics. The path is logged without its query, which may
 /// carry an authorization code, a state or a token.
-pub async fn observe(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let id = request_id();
-    let metrics_on = METRICS_ON.load(Ordering::Relaxed);
-    let logging = tracing::enabled!(target: "latchkey::access", tracing::Level::INFO);
-    // Only what will be used is copied out of the request (this runs on every request).
-    let method = (metrics_on || logging).then(|| request.method().clone());
-    let route = metrics_on.then(|| request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned())).flatten();
-    let seen = logging.then(|| {
-        let client = request.extensions().get::<domain::proxy::ClientIp>().map(|c| c.0.to_string()).unwrap_or_default();
-        (request.uri().path().to_owned(), client)
-    });
-    let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
+pub struct Watch {
+    started: Instant,
+    id: String,
+    metrics_on: bool,
+    method: Option<Method>,
+    route: Option<String>,
+    seen: Option<(String, String)>,
+}
+
+impl Watch {
+    /// Copies out of the request only what will be used (this runs on every request).
+    pub fn start(request: &Request) -> Watch {
+        let metrics_on = METRICS_ON.load(Ordering::Relaxed);
+        let logging = tracing::enabled!(target: "latchkey::access", tracing::Level::INFO);
+        let route =
+            metrics_on.then(|| request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned())).flatten();
+        let seen = logging.then(|| {
+            let client =
+                request.extensions().get::<domain::proxy::ClientIp>().map(|c| c.0.to_string()).unwrap_or_default();
+            (request.uri().path().to_owned(), client)
+        });
+        Watch {
+            started: Instant::now(),
+            id: request_id(),
+            metrics_on,
+            method: (metrics_on || logging).then(|| request.method().clone()),
+            route,
+            seen,
+        }
     }
-    let (Some(method), elapsed, status) = (method, started.elapsed(), response.status().as_u16()) else {
-        return response;
-    };
-    if metrics_on {
-        // The route pattern, never the path itself: a label per made-up URL would grow without bound.
-        let route = route.unwrap_or_else(|| "unmatched".to_owned());
-        metrics::counter!("latchkey_http_requests_total",
-            "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string())
-        .increment(1);
-        metrics::histogram!("latchkey_http_request_duration_seconds", "route" => route).record(elapsed.as_secs_f64());
+
+    /// The request id on the response, then the metrics and the access-log line.
+    pub fn finish(self, mut response: Response) -> Response {
+        if let Ok(value) = HeaderValue::from_str(&self.id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
+        let (Some(method), elapsed, status) = (self.method, self.started.elapsed(), response.status().as_u16()) else {
+            return response;
+        };
+        if self.metrics_on {
+            // The route pattern, never the path itself: a label per made-up URL would grow without bound.
+            let route = self.route.unwrap_or_else(|| "unmatched".to_owned());
+            metrics::counter!("latchkey_http_requests_total",
+                "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string())
+            .increment(1);
+            metrics::histogram!("latchkey_http_request_duration_seconds", "route" => route).record(elapsed.as_secs_f64());
+        }
+        if let Some((path, client)) = self.seen {
+            tracing::info!(
+                target: "latchkey::access",
+                request_id = %self.id,
+                method = %method,
+                path = %path,
+                status,
+                ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+                client = %client,
+            );
+        }
+        response
     }
-    if let Some((path, client)) = seen {
-        tracing::info!(
-            target: "latchkey::access",
-            request_id = %id,
-            method = %method,
-            path = %path,
-            status,
-            ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
-            client = %client,
-        );
-    }
-    response
 }
 
 /// Installs the Prometheus recorder and serves `GET /metrics` on `addr`. Errors are a line for

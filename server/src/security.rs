@@ -25,50 +25,54 @@ use crate::routes::AppState;
 /// policy that allows no script at all.
 const STRICT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub async fn headers(hsts: bool, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    // Decided before the request moves on (no copy of its path).
-    let widget = path.starts_with("/widget/");
-    // The JWKS sets its own max-age: verifiers cache it.
-    let no_store = !path.starts_with("/pkg/") && !widget && !path.starts_with("/.well-known/");
-    let mut response = next.run(request).await;
-    let h = response.headers_mut();
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(STRICT_CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    if hsts {
-        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+/// The headers every response gets: decided from the request's path on the way in (no copy of
+/// it is kept), added to the response on the way out.
+pub struct ResponseHeaders {
+    hsts: bool,
+    widget: bool,
+    no_store: bool,
+}
+
+impl ResponseHeaders {
+    pub fn for_path(path: &str, hsts: bool) -> ResponseHeaders {
+        let widget = path.starts_with("/widget/");
+        // The JWKS sets its own max-age: verifiers cache it.
+        let no_store = !path.starts_with("/pkg/") && !widget && !path.starts_with("/.well-known/");
+        ResponseHeaders { hsts, widget, no_store }
     }
-    // Pages and answers about a person must not sit in shared caches; the hashed-free static
-    // bundle may be revalidated.
-    if widget {
-        // The widget's module and WASM are fetched by pages on other origins (no credentials).
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+
+    pub fn apply(&self, response: &mut Response) {
+        let h = response.headers_mut();
+        h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(STRICT_CSP));
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+        if self.hsts {
+            h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+        }
+        // Pages and answers about a person must not sit in shared caches; the hashed-free static
+        // bundle may be revalidated.
+        if self.widget {
+            // The widget's module and WASM are fetched by pages on other origins (no credentials).
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        }
+        if self.no_store {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
     }
-    if no_store {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
 }
 
 /// Works out who the client is (the peer, or what our trusted proxies say) once per request and
 /// leaves it in the request's extensions as [`ClientIp`], for the rate limit and the dashboard's
 /// lockout alike.
-pub async fn client_ip(
-    State(trusted): State<Arc<TrustedProxies>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub fn attach_client_ip(trusted: &TrustedProxies, peer: SocketAddr, request: &mut Request) {
     let client = {
         let headers = request.headers();
         let values = |name| headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
         trusted.client(peer.ip(), &values("x-forwarded-for"), &values(header::FORWARDED.as_str()))
     };
     request.extensions_mut().insert(client);
-    next.run(request).await
 }
 
 /// The dashboard (its pages and server functions) answers only requests for our own host. A
@@ -76,35 +80,35 @@ pub async fn client_ip(
 /// "same-origin" path to an instance it could not otherwise reach (one on a private network,
 /// or a laptop): its requests then carry its own name as `Host` and `Origin`, and are refused
 /// here. Any other stray name is a misrouted request.
-pub async fn own_host_for_dashboard(State(latchkey): State<Arc<Latchkey>>, request: Request, next: Next) -> Response {
+pub fn own_host_for_dashboard(latchkey: &Latchkey, request: &Request) -> Option<Response> {
     let path = request.uri().path();
     if !(path == "/dashboard" || path.starts_with("/dashboard/") || path.starts_with("/api/dashboard/")) {
-        return next.run(request).await;
+        return None;
     }
     let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     if latchkey.config().host_is_ours(host) {
-        return next.run(request).await;
+        return None;
     }
     tracing::warn!(host = %host.escape_debug(), "dashboard request for another host refused");
     let message = format!("The dashboard answers only at {}.", latchkey.config().public_url_join("/dashboard"));
-    (StatusCode::FORBIDDEN, message).into_response()
+    Some((StatusCode::FORBIDDEN, message).into_response())
 }
 
 /// Leptos reads a server function's body itself, and a body over the limit came out as a 500:
 /// read it here, within the limit, so an over-long one is a 413 before any server function runs.
-pub async fn limit_server_fn_body(request: Request, next: Next) -> Response {
+pub async fn limit_server_fn_body(request: Request) -> Result<Request, Response> {
     if !request.uri().path().starts_with("/api/") {
-        return next.run(request).await;
+        return Ok(request);
     }
     let too_long = || (StatusCode::PAYLOAD_TOO_LARGE, "That request is too large.").into_response();
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > SERVER_FN_BODY_LIMIT) {
-        return too_long();
+        return Err(too_long());
     }
     let (parts, body) = request.into_parts();
     match axum::body::to_bytes(body, SERVER_FN_BODY_LIMIT).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
-        Err(_) => too_long(),
+        Ok(bytes) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        Err(_) => Err(too_long()),
     }
 }
 

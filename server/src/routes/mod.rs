@@ -75,23 +75,21 @@ pub fn router(latchkey: Arc<Latchkey>, leptos_options: LeptosOptions) -> Router 
         move || app::shell(options.clone())
     })
     .fallback(site_files())
-    // Every request's way in and out, outermost first, as one stack: `Router::layer` wraps
-    // each layer around every route on its own, and each wrapping costs a clone and a boxed
-    // future per request (with eight of them, a visible share of `/v1/me`'s profile).
+    // Every request's way in and out (edge.rs), then compression and the body limit: three
+    // layers, as one stack (`Router::layer` wraps each layer around every route on its own).
     .layer(
         tower::ServiceBuilder::new()
             .layer(axum::middleware::from_fn_with_state(
-                Arc::new(latchkey.config().trusted_proxies.clone()),
-                security::client_ip,
+                Arc::new(crate::edge::Edge {
+                    trusted: latchkey.config().trusted_proxies.clone(),
+                    latchkey: latchkey.clone(),
+                    hsts,
+                }),
+                crate::edge::edge,
             ))
-            .layer(axum::middleware::from_fn(crate::observe::observe))
-            .layer(axum::middleware::from_fn_with_state(latchkey.clone(), crate::audit::record))
-            .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
             // gzip or brotli for whoever accepts it: pages, JSON, and the WASM bundles
             // (tower-http skips already-compressed types and tiny bodies).
             .layer(tower_http::compression::CompressionLayer::new())
-            .layer(axum::middleware::from_fn_with_state(latchkey.clone(), security::own_host_for_dashboard))
-            .layer(axum::middleware::from_fn(security::limit_server_fn_body))
             .layer(DefaultBodyLimit::max(security::SERVER_FN_BODY_LIMIT)),
     )
     .with_state(state)
