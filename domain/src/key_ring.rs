@@ -51,7 +51,16 @@ pub(crate) struct RingKey {
     /// The public JWK members (`kty`, `crv`/`x` or `n`/`e`).
     pub(crate) public_jwk: serde_json::Map<String, serde_json::Value>,
     pub(crate) activates_at: Millis,
-    pub(crate) encoding: EncodingKey,
+    pub(crate) signer: KeySigner,
+}
+
+/// A private key, ready to sign.
+pub(crate) enum KeySigner {
+    /// Parsed once, when the ring is read: `jsonwebtoken` parses the PKCS#8 key again for every
+    /// token and derives its public half each time (a scalar multiplication, as costly as the
+    /// signature itself; half of a session token's CPU).
+    Ed25519(ed25519_dalek::SigningKey),
+    Rsa(EncodingKey),
 }
 
 impl Ring {

@@ -26,7 +26,7 @@ use crate::store::{SigningKeyRow, StoreError};
 use crate::time::{Millis, DAY, MINUTE, SECOND};
 use crate::Latchkey;
 
-use crate::key_ring::{Ring, RingKey};
+use crate::key_ring::{KeySigner, Ring, RingKey};
 pub use crate::key_ring::{SigningAlg, RING_TTL};
 
 /// A key signs for this long, then its successor takes over.
@@ -95,6 +95,20 @@ pub enum TokenError {
     Key { kid: String, message: String },
     #[error("signing failed: {0}")]
     Signing(String),
+}
+
+/// A JWS in compact serialization (RFC 7515 §7.1), built as `jsonwebtoken::encode` builds it
+/// (the same `Header`, serde_json, unpadded base64url) but signed with a key parsed once.
+fn compact_jws<T: Serialize>(header: &Header, claims: &T, key: &ed25519_dalek::SigningKey) -> Result<String, TokenError> {
+    use ed25519_dalek::Signer;
+    let unserializable = |e: serde_json::Error| TokenError::Signing(e.to_string());
+    let mut jws = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).map_err(unserializable)?);
+    jws.push('.');
+    URL_SAFE_NO_PAD.encode_string(serde_json::to_vec(claims).map_err(unserializable)?, &mut jws);
+    let signature = key.sign(jws.as_bytes());
+    jws.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut jws);
+    Ok(jws)
 }
 
 /// A new private key of `alg` (DER) and its public JWK members.
@@ -234,11 +248,14 @@ impl Latchkey {
             self.sealer.open(SealPurpose::SigningKey, &row.private_sealed).map_err(|e| failed(e.to_string()))?;
         let der = URL_SAFE_NO_PAD.decode(sealed.expose()).map_err(|e| failed(e.to_string()))?;
         let public_jwk = serde_json::from_str(&row.public_jwk).map_err(|e| failed(e.to_string()))?;
-        let encoding = match alg {
-            SigningAlg::EdDsa => EncodingKey::from_ed_der(&der),
-            SigningAlg::Rs256 => EncodingKey::from_rsa_der(&der),
+        let signer = match alg {
+            SigningAlg::EdDsa => {
+                use ed25519_dalek::pkcs8::DecodePrivateKey;
+                KeySigner::Ed25519(ed25519_dalek::SigningKey::from_pkcs8_der(&der).map_err(|e| failed(e.to_string()))?)
+            }
+            SigningAlg::Rs256 => KeySigner::Rsa(EncodingKey::from_rsa_der(&der)),
         };
-        Ok(RingKey { kid: row.kid.clone(), alg, public_jwk, activates_at: row.activates_at, encoding })
+        Ok(RingKey { kid: row.kid.clone(), alg, public_jwk, activates_at: row.activates_at, signer })
     }
 
     /// `{"keys": [...]}`: every published public key, never a private part.
@@ -287,7 +304,12 @@ impl Latchkey {
         let mut header = Header::new(alg.jwt());
         header.kid = Some(key.kid.clone());
         header.typ = Some(typ.to_string());
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| TokenError::Signing(e.to_string()))
+        match &key.signer {
+            KeySigner::Rsa(encoding) => {
+                jsonwebtoken::encode(&header, claims, encoding).map_err(|e| TokenError::Signing(e.to_string()))
+            }
+            KeySigner::Ed25519(signing) => compact_jws(&header, claims, signing),
+        }
     }
 
     /// An ID token (or anything else an OpenID relying party verifies): RS256, `typ: JWT`.
@@ -353,5 +375,26 @@ impl Latchkey {
             session_token: session_token.map(|t| t.jwt.expose().clone()),
         };
         self.sign(&ring, SigningAlg::EdDsa, HANDSHAKE_TYP, &claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ed25519 signatures are deterministic: the token signed with the key parsed once is, byte
+    /// for byte, the one `jsonwebtoken` makes from the same PKCS#8 key.
+    #[test]
+    fn a_session_token_is_the_one_jsonwebtoken_would_sign() {
+        let (_, der) = key_material(SigningAlg::EdDsa).expect("a key");
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("sk_test".into());
+        header.typ = Some("JWT".into());
+        let claims = serde_json::json!({"iss": "https://auth.example", "sub": "user_1", "exp": 2_000_000_000});
+        use ed25519_dalek::pkcs8::DecodePrivateKey;
+        let parsed = ed25519_dalek::SigningKey::from_pkcs8_der(&der).expect("parsed");
+        let ours = compact_jws(&header, &claims, &parsed).expect("signed");
+        let theirs = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&der)).expect("signed");
+        assert_eq!(ours, theirs);
     }
 }
