@@ -257,7 +257,7 @@ impl Store {
         Load: Future<Output = StoreResult<Option<V>>> + Send + 'static,
     {
         match &self.shared {
-            Some(rows) => shared(rows).read(key, load()).await,
+            Some(rows) => shared(rows).read(key, load).await,
             None => self.read_through(memo, key, true, async { load().await }).await,
         }
     }

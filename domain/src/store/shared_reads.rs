@@ -52,10 +52,10 @@ where
         SharedReads { keys: Mutex::new(HashMap::new()) }
     }
 
-    /// `load`'s answer, or that of a read begun after this call began. `load` runs on its own
-    /// task (a caller that gives up does not strand the others), and only if this caller opens
-    /// a round.
-    pub async fn read<Q, F>(&self, key: &Q, load: F) -> StoreResult<V>
+    /// `load`'s answer, or that of a read begun after this call began. `load` is called only if
+    /// this caller opens a round (a caller joining one builds no read of its own), and its read
+    /// runs on its own task (a caller that gives up does not strand the others).
+    pub async fn read<Q, F>(&self, key: &Q, load: impl FnOnce() -> F) -> StoreResult<V>
     where
         Q: ?Sized + Eq + Hash + ToOwned<Owned = K>,
         K: std::borrow::Borrow<Q>,
@@ -79,7 +79,7 @@ where
                 None => {
                     let (round, answer) = watch::channel(None);
                     *gathering = Some(round);
-                    tokio::spawn(lead(Arc::clone(&entry), load));
+                    tokio::spawn(lead(Arc::clone(&entry), load()));
                     answer
                 }
             }
@@ -142,7 +142,7 @@ mod tests {
         key: &'static str,
     ) -> tokio::task::JoinHandle<StoreResult<u64>> {
         let (shared, load) = (Arc::clone(shared), table.load());
-        tokio::spawn(async move { shared.read(&key, load).await })
+        tokio::spawn(async move { shared.read(&key, move || load).await })
     }
 
     #[tokio::test]
@@ -166,7 +166,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(10)).await;
         // …then the value changes, and a request asks: it must see the change.
         table.value.store(7, Ordering::SeqCst);
-        let late = shared.read(&"connection", table.load()).await.unwrap();
+        let late = shared.read(&"connection", || table.load()).await.unwrap();
         assert_eq!(early.await.unwrap().unwrap(), 0);
         assert_eq!(late, 7, "the late asker waited for a read of its own");
         assert_eq!(table.reads.load(Ordering::SeqCst), 2);
@@ -176,16 +176,16 @@ mod tests {
     async fn keys_do_not_wait_for_each_other_and_errors_reach_every_asker_once() {
         let shared = Arc::new(SharedReads::<&str, u64>::new());
         let failing = async { Err::<u64, _>(StoreError::Unavailable("down".into())) };
-        let (first, second) = tokio::join!(shared.read(&"a", failing), shared.read(&"a", async { Ok(1) }));
+        let (first, second) = tokio::join!(shared.read(&"a", || failing), shared.read(&"a", || async { Ok(1) }));
         assert!(matches!(first, Err(StoreError::Unavailable(_))), "{first:?}");
         assert!(matches!(second, Err(StoreError::Unavailable(_))), "one round, one answer: {second:?}");
         // The next round reads again.
-        assert_eq!(shared.read(&"a", async { Ok(2) }).await.unwrap(), 2);
+        assert_eq!(shared.read(&"a", || async { Ok(2) }).await.unwrap(), 2);
         // A slow key does not hold another back.
         let slow = Table::new(200);
         let started = std::time::Instant::now();
-        let (_, quick) = tokio::join!(shared.read(&"slow", slow.load()), async {
-            let value = shared.read(&"quick", async { Ok(3) }).await;
+        let (_, quick) = tokio::join!(shared.read(&"slow", || slow.load()), async {
+            let value = shared.read(&"quick", || async { Ok(3) }).await;
             (value, started.elapsed())
         });
         assert_eq!(quick.0.unwrap(), 3);
@@ -199,9 +199,9 @@ mod tests {
         let in_flight = ask(&shared, &table, "k");
         tokio::time::sleep(Duration::from_millis(5)).await;
         // The next round's opener gives up while it gathers; the one who joined it still hears.
-        let gave_up = tokio::time::timeout(Duration::from_millis(1), shared.read(&"k", table.load())).await;
+        let gave_up = tokio::time::timeout(Duration::from_millis(1), shared.read(&"k", || table.load())).await;
         assert!(gave_up.is_err());
-        assert_eq!(shared.read(&"k", table.load()).await.unwrap(), 0);
+        assert_eq!(shared.read(&"k", || table.load()).await.unwrap(), 0);
         assert_eq!(in_flight.await.unwrap().unwrap(), 0);
         assert_eq!(table.reads.load(Ordering::SeqCst), 2, "the abandoned round still read, once");
     }
