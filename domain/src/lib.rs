@@ -24,7 +24,7 @@ pub mod notion;
 #[cfg(feature = "server")]
 pub mod oidc;
 #[cfg(feature = "server")]
-mod outbound;
+pub mod outbound;
 #[cfg(feature = "server")]
 pub mod proxy;
 #[cfg(feature = "server")]

@@ -1,5 +1,6 @@
 //! Latchkey's requests to other people's servers (webhook deliveries): the one client they go
-//! through, and on a production instance the rule that they reach public addresses only.
+//! through, and on a production instance the rule that they reach public addresses only. Also
+//! what every outgoing client (Notion's too) keeps to: how long an idle connection is kept.
 //! Apart from `webhooks.rs`, so that the service builds the client without depending on the
 //! worker that uses it.
 
@@ -11,6 +12,13 @@ use crate::config::Config;
 
 /// How long one attempt may take, connection to last byte of the answer's head.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an idle connection is kept for the next request, by every client Latchkey sends
+/// from. Below the idle limit of the server at the other end: a connection the server closes at
+/// the moment a request goes out fails that request (a sign-in sees "Notion is unavailable", a
+/// delivery is retried later). Node's servers close idle connections after 5 s, Latchkey's own
+/// after 10 s (`HEADER_READ_TIMEOUT`; on a development instance it is the Notion at the other end).
+pub const IDLE_CONNECTION_KEPT: Duration = Duration::from_secs(4);
 
 /// An address anyone on the internet could reach: not loopback, private, link-local, shared
 /// (CGNAT), unspecified, broadcast, multicast or documentation space.
@@ -70,10 +78,7 @@ pub(crate) fn http_client(config: &Config) -> Result<reqwest::Client, reqwest::E
         .redirect(reqwest::redirect::Policy::none())
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(Duration::from_secs(5))
-        // An endpoint's server closes idle connections on its own schedule (Node's after 5 s); a
-        // delivery sent on one it is closing fails, and is retried later. Idle ones are dropped
-        // first, as the Notion client does.
-        .pool_idle_timeout(crate::notion::client::IDLE_CONNECTION_KEPT)
+        .pool_idle_timeout(IDLE_CONNECTION_KEPT)
         .user_agent(concat!("Latchkey-Webhooks/", env!("CARGO_PKG_VERSION")));
     if config.is_production() {
         builder = builder.dns_resolver(Arc::new(PublicAddressesOnly {

@@ -99,7 +99,11 @@ pub enum TokenError {
 
 /// A JWS in compact serialization (RFC 7515 §7.1), built as `jsonwebtoken::encode` builds it
 /// (the same `Header`, serde_json, unpadded base64url) but signed with a key parsed once.
-fn compact_jws<T: Serialize>(header: &Header, claims: &T, key: &ed25519_dalek::SigningKey) -> Result<String, TokenError> {
+fn compact_jws<T: Serialize>(
+    header: &Header,
+    claims: &T,
+    key: &ed25519_dalek::SigningKey,
+) -> Result<String, TokenError> {
     use ed25519_dalek::Signer;
     let unserializable = |e: serde_json::Error| TokenError::Signing(e.to_string());
     let mut jws = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).map_err(unserializable)?);

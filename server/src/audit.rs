@@ -5,7 +5,7 @@
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use domain::admin::AuditRecord;
 use domain::Latchkey;
 
@@ -65,8 +65,8 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Whether `request` is audited, and if so what it does. A dashboard action's body is read
-    /// here (for the id it names) and put back; one over the limit is refused at once.
+    /// Whether `request` is audited, and if so what it does. A dashboard action's body, already
+    /// read within its limit at the edge, is looked at here for the id it names and put back.
     pub async fn begin(request: Request) -> Result<(Option<Pending>, Request), Response> {
         let Some(what) = audited(&request) else {
             return Ok((None, request));
@@ -82,10 +82,10 @@ impl Pending {
                 (action, target, request)
             }
             Audited::Dashboard(name) => {
-                // The body is small (the server-function limit applies first) and read once here.
+                // Buffered by `security::limit_server_fn_body`: taking it again copies nothing.
                 let (parts, body) = request.into_parts();
                 let Ok(bytes) = axum::body::to_bytes(body, crate::security::SERVER_FN_BODY_LIMIT).await else {
-                    return Err((StatusCode::PAYLOAD_TOO_LARGE, "That request is too large.").into_response());
+                    return Err(crate::security::too_large());
                 };
                 let target = url::form_urlencoded::parse(&bytes)
                     .find(|(k, _)| k == "id")

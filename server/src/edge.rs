@@ -1,6 +1,7 @@
 //! Every request's way in and out, as one middleware, in this order: who the client is (behind
-//! trusted proxies), the request id and the access log, the audit record of admin actions, the
-//! dashboard's own-host check and body limit; then the security headers on the answer.
+//! trusted proxies), the request id and the access log, a server function's body limit, the audit
+//! record of admin actions, the dashboard's own-host check; then the security headers on the
+//! answer.
 //!
 //! One layer rather than one per concern: each `from_fn` layer clones the service under it and
 //! boxes a future on every request, and the nested futures were moved whole at each step
@@ -35,28 +36,25 @@ pub async fn edge(
     security::attach_client_ip(&edge.trusted, peer, &mut request);
     let watch = Watch::start(&request);
     let headers = ResponseHeaders::for_path(request.uri().path(), edge.hsts);
-    let mut response = match audit::Pending::begin(request).await {
-        Ok((audited, request)) => {
-            let response = match own_host_and_body(&edge.latchkey, request).await {
-                Ok(request) => next.run(request).await,
-                Err(refused) => refused,
-            };
-            if let Some(audited) = audited {
-                audited.finish(&edge.latchkey, response.status()).await;
-            }
-            response
-        }
+    // A server function's body is read within its limit first (see `security`); the audit
+    // record then reads the id it names from that buffered body.
+    let mut response = match security::limit_server_fn_body(request).await {
         Err(refused) => refused,
+        Ok(request) => match audit::Pending::begin(request).await {
+            Err(refused) => refused,
+            Ok((audited, request)) => {
+                // The dashboard answers only for our own host; a refusal is audited as any answer.
+                let response = match security::own_host_for_dashboard(&edge.latchkey, &request) {
+                    Some(refused) => refused,
+                    None => next.run(request).await,
+                };
+                if let Some(audited) = audited {
+                    audited.finish(&edge.latchkey, response.status()).await;
+                }
+                response
+            }
+        },
     };
     headers.apply(&mut response);
     watch.finish(response)
-}
-
-/// The dashboard answers only for our own host, and a server function's body is read within
-/// its limit (see `security`).
-async fn own_host_and_body(latchkey: &Latchkey, request: Request) -> Result<Request, Response> {
-    if let Some(refused) = security::own_host_for_dashboard(latchkey, &request) {
-        return Err(refused);
-    }
-    security::limit_server_fn_body(request).await
 }

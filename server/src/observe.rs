@@ -74,7 +74,8 @@ impl Watch {
             metrics::counter!("latchkey_http_requests_total",
                 "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string())
             .increment(1);
-            metrics::histogram!("latchkey_http_request_duration_seconds", "route" => route).record(elapsed.as_secs_f64());
+            metrics::histogram!("latchkey_http_request_duration_seconds", "route" => route)
+                .record(elapsed.as_secs_f64());
         }
         if let Some((path, client)) = self.seen {
             tracing::info!(

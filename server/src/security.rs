@@ -49,7 +49,10 @@ impl ResponseHeaders {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
         if self.hsts {
-            h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+            h.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
         }
         // Pages and answers about a person must not sit in shared caches; the hashed-free static
         // bundle may be revalidated.
@@ -100,16 +103,20 @@ pub async fn limit_server_fn_body(request: Request) -> Result<Request, Response>
     if !request.uri().path().starts_with("/api/") {
         return Ok(request);
     }
-    let too_long = || (StatusCode::PAYLOAD_TOO_LARGE, "That request is too large.").into_response();
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > SERVER_FN_BODY_LIMIT) {
-        return Err(too_long());
+        return Err(too_large());
     }
     let (parts, body) = request.into_parts();
     match axum::body::to_bytes(body, SERVER_FN_BODY_LIMIT).await {
         Ok(bytes) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
-        Err(_) => Err(too_long()),
+        Err(_) => Err(too_large()),
     }
+}
+
+/// The answer to a body over [`SERVER_FN_BODY_LIMIT`].
+pub fn too_large() -> Response {
+    (StatusCode::PAYLOAD_TOO_LARGE, "That request is too large.").into_response()
 }
 
 /// What any dashboard form can need, with room to spare.

@@ -23,7 +23,7 @@ use tracing::{debug, warn};
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 // A development instance's Notion client talks to this server (the sandbox): it must drop an
 // idle connection before this server closes it, or an exchange can go out on a closing one.
-const _: () = assert!(domain::notion::client::IDLE_CONNECTION_KEPT.as_millis() < HEADER_READ_TIMEOUT.as_millis());
+const _: () = assert!(domain::outbound::IDLE_CONNECTION_KEPT.as_millis() < HEADER_READ_TIMEOUT.as_millis());
 /// A connection is closed (between requests) after this long, however busy: idle keep-alive
 /// connections cannot pile up.
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(120);

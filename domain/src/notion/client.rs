@@ -10,17 +10,11 @@ use url::Url;
 use super::wire::{ErrorBody, TokenResponse};
 use super::NOTION_VERSION;
 use crate::failure::Failure;
+use crate::outbound::IDLE_CONNECTION_KEPT;
 use crate::secret::Secret;
 
 /// The longest Latchkey waits for Notion's token endpoint before telling the person.
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long an idle connection to Notion is kept for the next exchange. Below the idle limit
-/// of the server at the other end: a connection the server closes at the moment a request goes
-/// out fails that exchange, and the person sees "Notion is unavailable". Latchkey's own server
-/// closes a connection idle for 10 s (`HEADER_READ_TIMEOUT`), and on a development instance
-/// that server is the Notion at the other end (the sandbox).
-pub const IDLE_CONNECTION_KEPT: Duration = Duration::from_secs(4);
 
 /// A Notion integration's OAuth client id and secret.
 #[derive(Debug, Clone)]
@@ -75,6 +69,8 @@ impl NotionClient {
         let http = reqwest::Client::builder()
             .timeout(EXCHANGE_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
+            // On a development instance the Notion at the other end is our own server (the
+            // sandbox), which closes idle connections after 10 s.
             .pool_idle_timeout(IDLE_CONNECTION_KEPT)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Latchkey/", env!("CARGO_PKG_VERSION")))
