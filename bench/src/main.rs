@@ -170,6 +170,20 @@ pub struct Compared {
     pub baseline: LoadResult,
     /// Sign-ins only: mean milliseconds of the start, consent and callback requests.
     pub steps: Option<[f64; 3]>,
+    /// Sign-ins only: what one cost the machine.
+    pub cost: Option<SignInCost>,
+}
+
+/// What one sign-in cost, over the measured rounds and their warm-up: Latchkey's CPU and, on
+/// PostgreSQL, the database server's CPU and how many transactions it committed (each statement
+/// outside a transaction is one). Why a ratio between engines is what it is, on this machine.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignInCost {
+    /// The sign-ins counted (the measured rounds' and the warm-up's).
+    pub sign_ins: u64,
+    pub latchkey_us: f64,
+    pub postgres_us: Option<f64>,
+    pub transactions: Option<f64>,
 }
 
 impl Compared {
@@ -331,7 +345,7 @@ async fn run(options: &Options) -> Result<(), String> {
     let widget = weight::page(&mut client, "/widget.js", None, &site_pkg).await;
 
     step(&format!("sign-ins on SQLite vs baseline, {}", sign_in_spec.describe()));
-    let sign_ins = compare_sign_ins(options, &sign_in_spec, baseline.addr, latchkey.addr).await;
+    let sign_ins = compare_sign_ins(options, &sign_in_spec, baseline.addr, &latchkey, false).await;
     step(&format!("sign-ins on SQLite, one webhook endpoint subscribed vs none, {}", sign_in_spec.describe()));
     let sign_ins_webhook =
         webhooks::sign_ins_with_and_without(&sign_in_spec, options.rounds, latchkey.addr, baseline.addr).await;
@@ -431,7 +445,7 @@ async fn compare_request(
         },
     )
     .await;
-    Compared { baseline, measured, steps: None }
+    Compared { baseline, measured, steps: None, cost: None }
 }
 
 /// One token minted with the session cookie; the SDK's verifier with its JWKS fetched; the
@@ -472,14 +486,24 @@ async fn token_figures(
     )
     .await;
     drop(routes);
-    Ok(TokenFigures { verify_cached, verify, layer: Compared { baseline, measured, steps: None } })
+    Ok(TokenFigures { verify_cached, verify, layer: Compared { baseline, measured, steps: None, cost: None } })
 }
 
 /// Sign-ins on Latchkey beside `GET /` on the baseline at the same concurrency, in alternating
 /// rounds; with the mean time of the start, consent and callback requests.
-async fn compare_sign_ins(options: &Options, spec: &LoadSpec, baseline: SocketAddr, latchkey: SocketAddr) -> Compared {
+/// `latchkey`'s CPU is counted by its process id, and with `postgres` the database server's too.
+async fn compare_sign_ins(
+    options: &Options,
+    spec: &LoadSpec,
+    baseline: SocketAddr,
+    latchkey: &Served,
+    postgres: bool,
+) -> Compared {
+    let (pid, latchkey) = (latchkey.pid(), latchkey.addr);
     let recorded = Arc::new(StepTimes::from(Instant::now()));
     let calls = AtomicU32::new(0);
+    let signed_in = AtomicU64::new(0);
+    let cpu_before = (pid.and_then(procs::cpu_micros), postgres.then(procs::postgres_cpu_micros));
     let (baseline, measured) = load::alternate(
         spec,
         options.rounds,
@@ -492,11 +516,27 @@ async fn compare_sign_ins(options: &Options, spec: &LoadSpec, baseline: SocketAd
             // The first call is the warm-up: its times are not kept.
             let warmup = calls.fetch_add(1, Ordering::Relaxed) == 0 && !spec.warmup.is_zero();
             let times = if warmup { Arc::new(StepTimes::from(Instant::now())) } else { recorded.clone() };
-            async move { sign_in_load(&round, latchkey, 0, times).await }
+            let signed_in = &signed_in;
+            async move {
+                let result = sign_in_load(&round, latchkey, 0, times).await;
+                signed_in.fetch_add(result.ok, Ordering::Relaxed);
+                result
+            }
         },
     )
     .await;
-    Compared { baseline, measured, steps: recorded.means_ms() }
+    let sign_ins = signed_in.load(Ordering::Relaxed);
+    let per_sign_in = |used: u64| used as f64 / sign_ins.max(1) as f64;
+    let cost = match (cpu_before.0, pid.and_then(procs::cpu_micros)) {
+        (Some(before), Some(after)) => Some(SignInCost {
+            sign_ins,
+            latchkey_us: per_sign_in(after.saturating_sub(before)),
+            postgres_us: cpu_before.1.map(|before| per_sign_in(procs::postgres_cpu_micros().saturating_sub(before))),
+            transactions: None,
+        }),
+        _ => None,
+    };
+    Compared { baseline, measured, steps: recorded.means_ms(), cost }
 }
 
 /// The sign-in load. `people`: 0 for the sample person `ada` every time, else that many people
@@ -546,8 +586,16 @@ async fn postgres_sign_ins(
         signin::sign_in(&mut client, "ada")
             .await
             .map_err(|e| format!("the first sign-in on PostgreSQL failed: {e}"))?;
-        let compared = compare_sign_ins(options, spec, baseline.addr, latchkey.addr).await;
+        let committed =
+            || psql_number(server_url, &format!("SELECT xact_commit FROM pg_stat_database WHERE datname = '{name}'"));
+        let before = committed();
+        let mut compared = compare_sign_ins(options, spec, baseline.addr, &latchkey, true).await;
+        // A server process reports its counts when its connection ends (or after a pause):
+        // read them once Latchkey's connections are closed.
         latchkey.stop().await;
+        if let (Some(cost), Ok(before), Ok(after)) = (&mut compared.cost, before, committed()) {
+            cost.transactions = Some(after.saturating_sub(before) as f64 / cost.sign_ins.max(1) as f64);
+        }
         Ok(compared)
     }
     .await;
@@ -564,8 +612,8 @@ fn random_suffix() -> String {
 }
 
 /// Runs one statement with `psql` (Debian's PostgreSQL client, next to the server
-/// `scripts/postgres.sh` starts).
-fn psql(server_url: &str, sql: &str) -> Result<(), String> {
+/// `scripts/postgres.sh` starts); what it printed, unaligned and without headers.
+fn psql(server_url: &str, sql: &str) -> Result<String, String> {
     let mut candidates = vec![PathBuf::from("psql")];
     if let Ok(dirs) = std::fs::read_dir("/usr/lib/postgresql") {
         let mut found: Vec<PathBuf> = dirs.filter_map(|d| d.ok()).map(|d| d.path().join("bin/psql")).collect();
@@ -574,8 +622,13 @@ fn psql(server_url: &str, sql: &str) -> Result<(), String> {
     }
     let mut last_error = String::from("psql not found");
     for psql in candidates {
-        match Command::new(&psql).args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", server_url, "-c", sql]).output() {
-            Ok(output) if output.status.success() => return Ok(()),
+        match Command::new(&psql)
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", server_url, "-c", sql])
+            .output()
+        {
+            Ok(output) if output.status.success() => {
+                return Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+            }
             Ok(output) => {
                 return Err(format!("psql `{sql}`: {}", String::from_utf8_lossy(&output.stderr).trim()));
             }
@@ -583,6 +636,12 @@ fn psql(server_url: &str, sql: &str) -> Result<(), String> {
         }
     }
     Err(last_error)
+}
+
+/// A query answering one whole number.
+fn psql_number(server_url: &str, sql: &str) -> Result<u64, String> {
+    let answer = psql(server_url, sql)?;
+    answer.parse().map_err(|_| format!("psql `{sql}` answered `{answer}`, not a number"))
 }
 
 /// `latchkey-bench load ADDR (sign-ins | /path) …`: one load on a running server, for profiling.

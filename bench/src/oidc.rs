@@ -112,7 +112,7 @@ pub async fn figures(
         },
     )
     .await;
-    let sign_ins = Compared { measured, baseline: base, steps: None };
+    let sign_ins = Compared { measured, baseline: base, steps: None, cost: None };
 
     // Refreshes: one grant per connection, each refresh token used once and replaced by the
     // one it returns (rotation), as a relying party keeps it.
@@ -158,5 +158,5 @@ pub async fn figures(
         },
     )
     .await;
-    Ok((sign_ins, Compared { measured, baseline: base, steps: None }))
+    Ok((sign_ins, Compared { measured, baseline: base, steps: None, cost: None }))
 }

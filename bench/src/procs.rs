@@ -15,6 +15,29 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// measured signed in).
 pub const ADMIN_PASSWORD: &str = "bench-admin-password-1";
 
+/// The CPU time (user and system) a process has used so far, in microseconds.
+pub fn cpu_micros(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces: count the fields after it. The first
+    // is the state (field 3); utime and stime are fields 14 and 15, in USER_HZ (100 on Linux).
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 10_000)
+}
+
+/// The CPU time of every process named `postgres` on this machine (the server the bench uses,
+/// and any other running here), in microseconds.
+pub fn postgres_cpu_micros() -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim_end() == "postgres")
+        })
+        .filter_map(cpu_micros)
+        .sum()
+}
+
 pub fn free_addr() -> Result<SocketAddr, String> {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| format!("no free port: {e}"))
 }

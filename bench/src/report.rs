@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::load::{group, LoadResult};
 use crate::tokens::VerifyTime;
 use crate::weight::{Outcome, PageWeight};
-use crate::{Compared, Options, Results};
+use crate::{Compared, Options, Results, SignInCost};
 
 /// Everything below this line in `BENCHMARKS.md` is written by hand and kept by every run.
 pub const NOTES_MARKER: &str = "<!-- Hand-written notes below: `make bench` keeps everything after this line. -->";
@@ -26,6 +26,8 @@ const VERIFY_MAX_US: f64 = 50.0;
 const LAYER_MIN_RATIO: f64 = 0.8;
 const SIGN_INS_MIN_PER_SECOND: f64 = 2000.0;
 const WEBHOOK_MIN_RATIO: f64 = 0.9;
+/// Issue 10: PostgreSQL's sign-ins beside SQLite's, in the same run.
+const POSTGRES_TO_SQLITE_MIN: f64 = 0.6;
 const SIGN_IN_PAGE_MAX_GZ: usize = 100_000;
 /// Issue 15: the dashboard, as its admin first sees it, and everything it loads.
 const DASHBOARD_MAX_GZ: usize = 200_000;
@@ -146,6 +148,26 @@ fn speed_rows(rows: &mut Vec<Row>, name: &str, compared: &Compared, target: Opti
         target: "report (ratio of p99s)".into(),
         met: "–".into(),
     });
+}
+
+/// CPU per sign-in: Latchkey's, and on PostgreSQL the database server's and its transactions.
+fn cost_row(name: &str, cost: SignInCost) -> Row {
+    let mut measured = format!("Latchkey {:.0} µs", cost.latchkey_us);
+    if let Some(postgres) = cost.postgres_us {
+        measured.push_str(&format!(" · PostgreSQL {postgres:.0} µs"));
+    }
+    if let Some(transactions) = cost.transactions {
+        measured.push_str(&format!(" · {transactions:.1} transactions"));
+    }
+    measured.push_str(&format!(" (over {} sign-ins)", group(cost.sign_ins)));
+    Row {
+        figure: format!("{name}: CPU per sign-in (and PostgreSQL's transactions)"),
+        measured,
+        baseline: "–".into(),
+        ratio: "–".into(),
+        target: "report".into(),
+        met: "–".into(),
+    }
 }
 
 fn steps_row(name: &str, [start, consent, callback]: [f64; 3]) -> Row {
@@ -279,6 +301,9 @@ fn rows(results: &Results) -> Vec<Row> {
     if let Some(steps) = sign_ins.steps {
         rows.push(steps_row("Sign-ins, SQLite", steps));
     }
+    if let Some(cost) = sign_ins.cost {
+        rows.push(cost_row("Sign-ins, SQLite", cost));
+    }
     rows.push(Row {
         figure: "Sign-ins, SQLite: errors".into(),
         measured: errors_note(&sign_ins.measured),
@@ -371,8 +396,19 @@ fn rows(results: &Results) -> Vec<Row> {
                 target: "report".into(),
                 met: "–".into(),
             });
+            rows.push(Row {
+                figure: "Sign-ins, PostgreSQL ÷ SQLite (both measured above)".into(),
+                measured: ratio(pg.measured.per_second() / results.sign_ins.measured.per_second()),
+                baseline: "–".into(),
+                ratio: "–".into(),
+                target: format!("≥ {POSTGRES_TO_SQLITE_MIN}"),
+                met: met(pg.measured.per_second() >= POSTGRES_TO_SQLITE_MIN * results.sign_ins.measured.per_second()),
+            });
             if let Some(steps) = pg.steps {
                 rows.push(steps_row("Sign-ins, PostgreSQL", steps));
+            }
+            if let Some(cost) = pg.cost {
+                rows.push(cost_row("Sign-ins, PostgreSQL", cost));
             }
             rows.push(Row {
                 figure: "Sign-ins, PostgreSQL: errors".into(),
@@ -637,7 +673,12 @@ pub fn render(results: &Results, options: &Options, previous: &str) -> String {
          (303 to the callback), `GET /v1/oauth_callback?code&state` with the flow cookie (303 + \
          `latchkey_session`). Anything else is an error. The same sample person each time: a returning user \
          (the user row is updated, a session inserted). On PostgreSQL, a fresh database `bench_<random>` on the \
-         server `LATCHKEY_BENCH_POSTGRES` names, dropped afterwards.\n\
+         server `LATCHKEY_BENCH_POSTGRES` names, dropped afterwards. **CPU per sign-in**: the user and system \
+         time of the `latchkey` process (and on PostgreSQL of every process named `postgres` on the machine) \
+         from `/proc/<pid>/stat`, read before the warm-up and after the last round, over the sign-ins of those \
+         rounds (the baseline's rounds in between add only idle time); the transactions are the database's \
+         `xact_commit` in `pg_stat_database` (each statement outside a transaction is one), read once \
+         Latchkey has stopped so every connection has reported its counts.\n\
          - **Webhook figure**: the same sign-ins on the same SQLite server with one endpoint registered for every \
          event type (the baseline server's `POST /webhooks`, answering 204), switched on for one round and off \
          for the next through the backend API: here the \"baseline\" column is the rounds with no endpoint. Each \

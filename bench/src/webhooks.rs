@@ -73,5 +73,5 @@ pub async fn sign_ins_with_and_without(
         },
     )
     .await;
-    Ok(Compared { measured: subscribed, baseline: none, steps: None })
+    Ok(Compared { measured: subscribed, baseline: none, steps: None, cost: None })
 }
