@@ -373,6 +373,12 @@ impl Config {
         self.public_url.as_str().trim_end_matches('/').to_string()
     }
 
+    /// `scheme://host[:port]` of the public URL: the origin of Latchkey's own pages, which a
+    /// browser sends as `Origin` (without the public URL's path, if it has one).
+    pub fn own_origin(&self) -> String {
+        origin_of(&self.public_url)
+    }
+
     pub fn public_url_join(&self, path: &str) -> String {
         format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
     }

@@ -137,6 +137,8 @@ pub enum SealPurpose {
     InstanceSecretKey,
     SigningKey,
     WebhookSecret,
+    /// The moment an OpenID Connect `prompt=login` sent the person to sign in again.
+    OidcLoginAfter,
 }
 
 impl SealPurpose {
@@ -148,6 +150,7 @@ impl SealPurpose {
             SealPurpose::InstanceSecretKey => "instance_secret_key",
             SealPurpose::SigningKey => "signing_key",
             SealPurpose::WebhookSecret => "webhook_secret",
+            SealPurpose::OidcLoginAfter => "oidc_login_after",
         }
     }
 }

@@ -729,6 +729,65 @@ async fn the_clean_up_forgets_authorizations_nothing_can_reach_and_keeps_the_res
     assert_eq!(status, StatusCode::OK, "the kept authorization still refreshes: {renewed}");
 }
 
+/// A refresh token is good for as long as the Latchkey session it came from, however that
+/// session ends: here by a new sign-in on the same device, and by its idle limit.
+#[tokio::test]
+async fn a_refresh_token_ends_with_the_latchkey_session_it_came_from() {
+    let server = start_server().await;
+    let app = confidential(&server, "Grafana").await;
+    let secret = app.secret.clone().expect("secret");
+    let mut tokens_of = Vec::new();
+    for (seed, person) in [("verifier-of-the-re-sign-in", "ada"), ("verifier-of-the-idle-session", "grace")] {
+        let (verifier, challenge) = pkce(seed);
+        let mut browser = Browser::new();
+        let consent =
+            sign_in_through(&server, &mut browser, &authorize_url(&server, &code_request(&app, &challenge)), person)
+                .await;
+        let back = back_at_app(&answer_consent(&server, &mut browser, &consent, "allow").await);
+        let (status, tokens) = exchange(&server, &app, &query_param(&back, "code").expect("code"), &verifier).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let (status, renewed) =
+            token_call(&server, &app, &secret, tokens["refresh_token"].as_str().expect("refresh")).await;
+        assert_eq!(status, StatusCode::OK, "a live session's refresh token works: {renewed}");
+        tokens_of.push((browser, renewed["refresh_token"].as_str().expect("rotated").to_string()));
+    }
+    let (mut ada, ada_refresh) = tokens_of.remove(0);
+    let (_grace, grace_refresh) = tokens_of.remove(0);
+
+    // Ada signs in to Latchkey again on the same device: that ends her earlier session.
+    let landed = common::sign_in(&server, &mut ada, "ada").await;
+    assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
+    let (status, refused) = token_call(&server, &app, &secret, &ada_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["error"], "invalid_grant");
+
+    // Grace's session passes its idle limit (a week unused).
+    server.execute("UPDATE sessions SET last_active_at = 0 WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM users WHERE email LIKE 'grace@%')").await;
+    let (status, refused) = token_call(&server, &app, &secret, &grace_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(refused["error_description"].as_str().is_some_and(|d| d.contains("session")), "{refused}");
+    // Both authorizations are revoked, so nothing they issued is left.
+    let db = server.db().await;
+    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_grants WHERE revoked_at IS NULL")
+        .fetch_one(&db)
+        .await
+        .expect("grants");
+    db.close().await;
+    assert_eq!(live, 0);
+    assert_eq!(server.count("oauth_tokens").await, 0);
+}
+
+/// `grant_type=refresh_token` with HTTP Basic: the status and the JSON answer.
+async fn token_call(server: &Server, app: &App, secret: &str, refresh_token: &str) -> (StatusCode, Value) {
+    let (status, body, _) = token(
+        server,
+        Some((&app.client_id, secret)),
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
+    )
+    .await;
+    (status, body)
+}
+
 #[tokio::test]
 async fn oauth_applications_are_managed_through_the_backend_api() {
     let server = start_server().await;
@@ -917,6 +976,18 @@ async fn prompt_login_and_max_age_ask_a_signed_in_person_to_sign_in_again() {
     let (_, tokens) = exchange(&server, &app, &code, &verifier).await;
     let auth_time = jwt_part(tokens["id_token"].as_str().unwrap_or_default(), 1)["auth_time"].clone();
     assert!(auth_time.as_i64() > first_auth_time.as_i64(), "{auth_time} after {first_auth_time}");
+
+    // The mark of that sign-in is Latchkey's own: a made-up one does not skip it.
+    for forged in ["0", "1", "f0f6d343.AAAA"] {
+        let mut params = code_request(&app, &challenge);
+        params.extend([("prompt", "login"), ("latchkey_login_after", forged)]);
+        let hop = browser.get(&authorize_url(&server, &params)).await;
+        assert!(
+            hop.location().is_some_and(|l| l.starts_with(&server.url("/sign-in?"))),
+            "{forged}: {:?}",
+            hop.location()
+        );
+    }
 
     // max_age=0: the session is always too old; without it, straight back.
     let mut params = code_request(&app, &challenge);

@@ -112,7 +112,7 @@ async fn a_returning_person_is_the_same_user_with_a_fresh_session() {
 
 #[tokio::test]
 async fn another_session_can_be_ended_from_the_profile() {
-    let server = Server::start(&[]).await;
+    let server = Server::start(&[("LATCHKEY_ALLOWED_ORIGINS", "https://app.example")]).await;
     let mut laptop = Browser::new();
     let mut phone = Browser::with_user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1");
     sign_in(&server, &mut laptop, "katherine").await;
@@ -133,6 +133,16 @@ async fn another_session_can_be_ended_from_the_profile() {
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // Nor can an app's page, though it is allowed to sign its visitor out and mint tokens.
+    let from_app = laptop
+        .request(
+            Method::POST,
+            &server.url(&format!("/v1/sessions/{phone_session}/revoke")),
+            Some(String::new()),
+            &[("origin", "https://app.example")],
+        )
+        .await;
+    assert_eq!(from_app.status, StatusCode::FORBIDDEN, "{}", from_app.body);
     assert_eq!(phone.get(&server.url("/v1/me")).await.status, StatusCode::OK);
 
     let ended = laptop.post_form(&server.url(&format!("/v1/sessions/{phone_session}/revoke")), "").await;
@@ -244,7 +254,7 @@ async fn a_session_cookie_planted_before_sign_in_is_never_the_session_after() {
 
 #[tokio::test]
 async fn a_person_deletes_their_own_account_from_the_profile() {
-    let server = Server::start(&[]).await;
+    let server = Server::start(&[("LATCHKEY_ALLOWED_ORIGINS", "https://app.example")]).await;
     let mut ada = Browser::new();
     sign_in(&server, &mut ada, "ada").await;
     let mut phone = Browser::new();
@@ -258,16 +268,20 @@ async fn a_person_deletes_their_own_account_from_the_profile() {
     // A person who sent the form reads why, on a page with the way back, not JSON.
     assert!(unconfirmed.body.contains("Tick the box"), "{}", unconfirmed.body);
     assert!(unconfirmed.body.contains(r#"href="/user""#) && !unconfirmed.body.contains(r#""error""#));
-    let forged = ada
-        .request(
-            Method::POST,
-            &server.url("/v1/me/delete"),
-            Some("confirm=yes".into()),
-            &[("origin", "https://evil.example"), ("content-type", "application/x-www-form-urlencoded")],
-        )
-        .await;
-    assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert_eq!(server.count("users").await, 1);
+    // Not from an allowed app's page either: the account page alone deletes the account.
+    for origin in ["https://evil.example", "https://app.example"] {
+        let forged = ada
+            .request(
+                Method::POST,
+                &server.url("/v1/me/delete"),
+                Some("confirm=yes".into()),
+                &[("origin", origin), ("content-type", "application/x-www-form-urlencoded")],
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "from {origin}");
+        assert!(forged.body.contains("Sent from another site"), "{}", forged.body);
+        assert_eq!(server.count("users").await, 1);
+    }
 
     let deleted = ada.post_form(&server.url("/v1/me/delete"), "confirm=yes").await;
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);

@@ -11,7 +11,7 @@ use sha2::Sha256;
 use url::Url;
 
 use super::{granted_scope, has_scope, AUTHORIZE_PATH, CODE_LIFETIME, SCOPES};
-use crate::crypto::{constant_time_eq, random_id, random_token, token_hash};
+use crate::crypto::{constant_time_eq, random_id, random_token, token_hash, SealPurpose};
 use crate::failure::Failure;
 use crate::ids::{SessionToken, TokenHash};
 use crate::session::Authenticated;
@@ -20,7 +20,8 @@ use crate::time::Millis;
 use crate::Latchkey;
 
 /// Added to the authorization request when `prompt=login` (or `max_age`) sends the person to
-/// sign in again: on the way back, a session begun after this moment satisfies it.
+/// sign in again: on the way back, a session begun after this moment satisfies it. Sealed, so
+/// only Latchkey can write it: a made-up value must not stand for a sign-in that never happened.
 pub const LOGIN_AFTER_PARAM: &str = "latchkey_login_after";
 
 /// The parameters read; any other is ignored (OpenID Connect Core 3.1.2.1).
@@ -234,14 +235,16 @@ impl Latchkey {
     }
 
     /// The sign-in page, coming back to this authorization request afterwards. `prompt=login`
-    /// is remembered as "a sign-in after now", so the return is not asked to sign in again.
+    /// is remembered as "a sign-in after now" (sealed), so the return is not asked to sign in again.
     fn sign_in_first(&self, query: &str, now: Millis) -> String {
         let mut back = self.config.public_url_at(AUTHORIZE_PATH);
         let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
             .filter(|(k, _)| k != LOGIN_AFTER_PARAM)
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        back.query_pairs_mut().extend_pairs(kept).append_pair(LOGIN_AFTER_PARAM, &now.to_string());
+        back.query_pairs_mut()
+            .extend_pairs(kept)
+            .append_pair(LOGIN_AFTER_PARAM, &self.sealer.seal(SealPurpose::OidcLoginAfter, &now.to_string()));
         let return_to = match back.query() {
             Some(query) => format!("{AUTHORIZE_PATH}?{query}"),
             None => AUTHORIZE_PATH.to_string(),
@@ -312,7 +315,9 @@ impl Latchkey {
                 .map(str::to_string)
                 .collect(),
             max_age: None,
-            login_after: param(&params, LOGIN_AFTER_PARAM).and_then(|t| t.parse().ok()),
+            login_after: param(&params, LOGIN_AFTER_PARAM)
+                .and_then(|sealed| self.sealer.open(SealPurpose::OidcLoginAfter, sealed).ok())
+                .and_then(|moment| moment.expose().parse().ok()),
             app,
         };
         let issuer = self.config.issuer();

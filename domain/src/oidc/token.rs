@@ -225,6 +225,12 @@ impl Latchkey {
             self.store.revoke_oauth_grant(&grant.id, now).await?;
             return Err(OAuthError::invalid_grant("This refresh token was issued to another client."));
         }
+        // A refresh token ends with the Latchkey session it came from, however that session
+        // ended: signed out, revoked, replaced by a new sign-in, expired, idle past its limit.
+        if !self.store.session(&grant.session_id).await?.is_some_and(|session| session.is_live(now)) {
+            self.store.revoke_oauth_grant(&grant.id, now).await?;
+            return Err(OAuthError::invalid_grant("The Latchkey session this refresh token came from has ended."));
+        }
         if let Some(asked) = field(fields, "scope") {
             let asked = granted_scope(asked).unwrap_or_default();
             if !asked.split(' ').all(|s| has_scope(&grant.scope, s)) {
@@ -266,7 +272,7 @@ impl Latchkey {
             OAuthError::new(500, "server_error", "We could not sign an ID token.")
         })?;
         // A refresh token only when the app asked for one (`offline_access`); it still ends
-        // with the Latchkey session it came from.
+        // with the Latchkey session it came from (see `refresh`).
         let access = random_token(32);
         let refresh = has_scope(&grant.scope, "offline_access").then(|| random_token(32));
         let mut tokens = vec![OAuthTokenRow {

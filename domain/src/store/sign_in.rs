@@ -2,6 +2,7 @@
 //! written in one transaction.
 
 use super::engine::{Cells, Db, FromCells};
+use super::oauth::revoke_grants_of_session_in;
 use super::users::user_in;
 use super::webhooks::record_event;
 use super::{SessionRow, SignInRecord, Store, StoreError, StoreResult};
@@ -168,6 +169,8 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
             .await?;
         if let Some(ended) = ended {
             record_event(tx, WebhookEvent::SessionEnded, &ended.to_model(), r.now).await?;
+            // What apps were given through it (OpenID Connect) ends with it, as on sign-out.
+            revoke_grants_of_session_in(tx, ended.id.as_str(), r.now).await?;
         }
     }
 

@@ -89,6 +89,24 @@ async fn signed_in_form(latchkey: &Latchkey, headers: &HeaderMap, jar: &CookieJa
     })
 }
 
+/// The account page's own forms (ending another session, deleting the account): from Latchkey's
+/// pages only. An allowed app's page may sign its visitor out and mint tokens, and is the same
+/// site as Latchkey (the session cookie goes with its requests), but must not do these.
+async fn signed_in_on_own_page(
+    latchkey: &Latchkey,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+) -> Result<Authenticated, Response> {
+    if !crate::security::from_own_origin(latchkey, headers) {
+        return Err(if is_form_post(headers) {
+            FormRefusal::OtherSite.page()
+        } else {
+            api_error(StatusCode::FORBIDDEN, "origin_not_allowed", "Only Latchkey's own account page can do this.")
+        });
+    }
+    signed_in_form(latchkey, headers, jar).await
+}
+
 /// Why one of the portal's forms did nothing, told to the person who sent it.
 #[derive(Clone, Copy)]
 enum FormRefusal {
@@ -181,7 +199,7 @@ pub async fn revoke_session(
     jar: CookieJar,
 ) -> Response {
     let latchkey = &state.latchkey;
-    let auth = match signed_in_form(latchkey, &headers, &jar).await {
+    let auth = match signed_in_on_own_page(latchkey, &headers, &jar).await {
         Ok(auth) => auth,
         Err(refused) => return refused,
     };
@@ -206,7 +224,7 @@ pub async fn delete_account(
     axum::Form(form): axum::Form<std::collections::HashMap<String, String>>,
 ) -> Response {
     let latchkey = &state.latchkey;
-    let auth = match signed_in_form(latchkey, &headers, &jar).await {
+    let auth = match signed_in_on_own_page(latchkey, &headers, &jar).await {
         Ok(auth) => auth,
         Err(refused) => return refused,
     };

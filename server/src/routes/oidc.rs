@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, AUTHORIZATION, CACHE_CONTROL, ORIGIN, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, AUTHORIZATION, CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -97,7 +97,7 @@ async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery, jar
 /// `POST /oauth/authorize`: the consent page's answer. Only from Latchkey's own pages.
 async fn consent(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let latchkey = &state.latchkey;
-    if !from_own_origin(latchkey, &headers) {
+    if !crate::security::from_own_origin(latchkey, &headers) {
         return notice_page(
             StatusCode::FORBIDDEN,
             "This request came from another site".into(),
@@ -113,14 +113,6 @@ async fn consent(State(state): State<AppState>, headers: HeaderMap, jar: CookieJ
     let session = session.as_ref().map(|(auth, token)| (auth, token));
     let allow = get("decision") == "allow";
     step_response(latchkey.decide_consent(get("request"), get("consent_token"), allow, session).await)
-}
-
-fn from_own_origin(latchkey: &Latchkey, headers: &HeaderMap) -> bool {
-    match headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
-        // Browsers send Origin on every form POST; a request without one is not a browser's.
-        None => true,
-        Some(origin) => origin == latchkey.config().issuer(),
-    }
 }
 
 /// `POST /oauth/token`
@@ -179,7 +171,7 @@ async fn logout(State(state): State<AppState>, RawQuery(query): RawQuery, jar: C
 
 /// `POST /oauth/logout`: the confirmation page's button.
 async fn logout_confirmed(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
-    if !from_own_origin(&state.latchkey, &headers) {
+    if !crate::security::from_own_origin(&state.latchkey, &headers) {
         return notice_page(
             StatusCode::FORBIDDEN,
             "This request came from another site".into(),
