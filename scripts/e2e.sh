@@ -25,6 +25,8 @@ fi
 
 if [ -z "${LATCHKEY_BIN:-}" ]; then
   cargo leptos build --split
+  # cargo leptos rebuilds target/site without the widget, which the widget's tests load.
+  "$ROOT/scripts/build-widget.sh"
 fi
 
 # A fresh, empty data dir for the server Playwright starts; removed afterwards.

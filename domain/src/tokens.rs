@@ -77,6 +77,10 @@ pub struct HandshakeClaims {
     pub jti: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_token: Option<String>,
+    /// The `nonce` the app's SDK sent with the handshake (and keeps in a cookie of its own): the
+    /// answer is for the browser that asked, not one it is carried to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 /// A freshly signed session token.
@@ -361,11 +365,13 @@ impl Latchkey {
     }
 
     /// The handshake's answer for the app at `app_origin`: this browser's session token, or
-    /// (`None`) that it is signed out — signed, so the app can trust either.
+    /// (`None`) that it is signed out — signed, so the app can trust either — with the app's
+    /// `nonce` for the browser that asked.
     pub async fn handshake_answer(
         &self,
         app_origin: &str,
         session_token: Option<&MintedToken>,
+        nonce: Option<&str>,
     ) -> Result<String, TokenError> {
         let ring = self.ring().await?;
         let iat = self.now() / SECOND;
@@ -377,6 +383,7 @@ impl Latchkey {
             exp: iat + HANDSHAKE_LIFETIME_SECS,
             jti: random_token(16),
             session_token: session_token.map(|t| t.jwt.expose().clone()),
+            nonce: nonce.map(str::to_string),
         };
         self.sign(&ring, SigningAlg::EdDsa, HANDSHAKE_TYP, &claims)
     }

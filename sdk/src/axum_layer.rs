@@ -22,6 +22,13 @@ const QUIET_AFTER_SIGNED_IN: i64 = 10;
 /// After a signed-out answer: a person who signs in through [`Latchkey::sign_in_url`] comes
 /// back through the handshake anyway.
 const QUIET_AFTER_SIGNED_OUT: i64 = 300;
+/// A handshake under way: its nonce is kept as long as its answer lives (and, like the marks
+/// above, no other handshake starts meanwhile).
+const PENDING_HANDSHAKE: i64 = 60;
+/// Added to the way back when an answer this browser did not ask for made it ask again: an
+/// answer that still does not match it is left alone, so a browser that keeps no cookies gets
+/// its page rather than a loop.
+const ASKED_AGAIN_PARAM: &str = "__latchkey_asked_again";
 
 /// What the layer found, in the request's extensions.
 #[derive(Debug, Clone)]
@@ -160,10 +167,15 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let latchkey = self.latchkey.clone();
         Box::pin(async move {
-            let handshake = latchkey.inner.app_url.is_some() && is_page_navigation(&request);
+            let mut handshake = latchkey.inner.app_url.is_some() && is_page_navigation(&request);
             if handshake {
                 if let Some(answer) = handshake_answer(request.uri()) {
-                    return Ok(latchkey.finish_handshake(request.uri(), &answer).await);
+                    let pending = cookie(request.headers(), HANDSHAKE_COOKIE).filter(|v| is_nonce(v));
+                    match latchkey.finish_handshake(request.uri(), &answer, pending).await {
+                        Some(response) => return Ok(response),
+                        // Served as it is, with whatever token the browser already has.
+                        None => handshake = false,
+                    }
                 }
             }
             let token = bearer(request.headers()).or_else(|| cookie(request.headers(), TOKEN_COOKIE));
@@ -179,12 +191,25 @@ where
             };
             let quiet = cookie(request.headers(), HANDSHAKE_COOKIE).is_some();
             if handshake && !quiet && matches!(auth, Auth::SignedOut(_)) {
-                return Ok(latchkey.start_handshake(request.uri()));
+                return Ok(latchkey.start_handshake(request.uri(), false));
             }
             request.extensions_mut().insert(auth);
             inner.call(request).await
         })
     }
+}
+
+/// The handshake cookie holds a nonce while a handshake is under way, else a one-character mark.
+fn is_nonce(value: &str) -> bool {
+    value.len() > 1
+}
+
+/// 128 random bits, base64url: what a handshake's answer must carry back to this browser.
+fn new_nonce() -> Option<String> {
+    use base64::Engine;
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 fn handshake_answer(uri: &http::Uri) -> Option<String> {
@@ -218,11 +243,16 @@ impl Latchkey {
         format!("; Path=/; SameSite=Lax; Max-Age={}{}", max_age.max(0), if secure { "; Secure" } else { "" })
     }
 
+    /// The handshake's own cookie: a nonce or a mark, for the SDK only (no script reads it).
+    fn handshake_cookie(&self, value: &str, max_age: i64) -> String {
+        format!("{HANDSHAKE_COOKIE}={value}{}; HttpOnly", self.cookie_attributes(max_age))
+    }
+
     /// The page's own address on the app (from the configured app URL, never the Host header).
     fn page_url(&self, uri: &http::Uri, drop_answer: bool) -> String {
         let path = uri.path();
         let query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .filter(|(k, _)| !(drop_answer && k == HANDSHAKE_PARAM))
+            .filter(|(k, _)| !(drop_answer && (k == HANDSHAKE_PARAM || k == ASKED_AGAIN_PARAM)))
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         let mut url = format!("{}{}", self.app_origin(), path);
@@ -233,16 +263,34 @@ impl Latchkey {
         url
     }
 
-    fn start_handshake(&self, uri: &http::Uri) -> Response {
-        let back = self.page_url(uri, true);
-        // Marked before leaving: should the answer never come, the next page does not ask again.
-        let quiet = format!("{HANDSHAKE_COOKIE}=1{}", self.cookie_attributes(QUIET_AFTER_SIGNED_IN));
-        see_other(&self.handshake_url(&back), &[quiet])
+    /// To Latchkey's handshake, with a fresh nonce kept in this browser's cookie. `again`: an
+    /// answer came that this browser had not asked for, and the way back says so.
+    fn start_handshake(&self, uri: &http::Uri, again: bool) -> Response {
+        let Some(nonce) = new_nonce() else {
+            tracing::error!("latchkey: no randomness for a handshake nonce; serving the page signed out");
+            return see_other(&self.page_url(uri, true), &[self.handshake_cookie("0", QUIET_AFTER_SIGNED_OUT)]);
+        };
+        let mut back = self.page_url(uri, true);
+        if again {
+            back.push(if back.contains('?') { '&' } else { '?' });
+            back.push_str(ASKED_AGAIN_PARAM);
+            back.push_str("=1");
+        }
+        // Kept before leaving: should the answer never come, the next pages do not ask again.
+        let pending = self.handshake_cookie(&nonce, PENDING_HANDSHAKE);
+        see_other(&self.bound_handshake_url(&back, &nonce), &[pending])
     }
 
-    async fn finish_handshake(&self, uri: &http::Uri, answer: &str) -> Response {
+    /// An answer on the way back: taken when this browser asked for it (the token cookie set,
+    /// the nonce spent), else asked for again, bound to this browser. `None`: an answer that
+    /// still is not this browser's after asking again; the page is served as it is.
+    async fn finish_handshake(&self, uri: &http::Uri, answer: &str, pending: Option<&str>) -> Option<Response> {
         let back = self.page_url(uri, true);
-        let token = match self.verify_handshake(answer, &self.app_origin()).await {
+        let verified = match pending {
+            Some(nonce) => self.verify_handshake(answer, &self.app_origin(), nonce).await,
+            None => Err(Rejection::WrongBrowser),
+        };
+        let token = match verified {
             Ok(Some(token)) => match self.verify(&token).await {
                 Ok(claims) => Some((token, claims)),
                 Err(why) => {
@@ -252,20 +300,24 @@ impl Latchkey {
             },
             Ok(None) => None,
             Err(why) => {
-                tracing::warn!(reason = %why, "latchkey: handshake answer refused");
-                None
+                // Someone else's answer (a link that carries it), the answer to a plain sign-in
+                // link (`sign_in_url`), or a stale one: never taken, asked for again instead.
+                tracing::info!(reason = %why, "latchkey: a handshake answer this browser did not ask for");
+                let asked_again = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+                    .any(|(k, _)| k == ASKED_AGAIN_PARAM);
+                return (!asked_again).then(|| self.start_handshake(uri, true));
             }
         };
         let cookies = match token {
             Some((token, claims)) => vec![
                 format!("{TOKEN_COOKIE}={token}{}", self.cookie_attributes(claims.exp - self.now())),
-                format!("{HANDSHAKE_COOKIE}=1{}", self.cookie_attributes(QUIET_AFTER_SIGNED_IN)),
+                self.handshake_cookie("1", QUIET_AFTER_SIGNED_IN),
             ],
             None => vec![
                 format!("{TOKEN_COOKIE}={}", self.cookie_attributes(0)),
-                format!("{HANDSHAKE_COOKIE}=0{}", self.cookie_attributes(QUIET_AFTER_SIGNED_OUT)),
+                self.handshake_cookie("0", QUIET_AFTER_SIGNED_OUT),
             ],
         };
-        see_other(&back, &cookies)
+        Some(see_other(&back, &cookies))
     }
 }

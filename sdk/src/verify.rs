@@ -43,6 +43,8 @@ struct HandshakeClaims {
     exp: i64,
     #[serde(default)]
     session_token: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 /// Why a token was refused. Every refusal is one of these; none panics.
@@ -81,6 +83,9 @@ pub enum Rejection {
     /// A handshake answer meant for another app origin.
     #[error("the handshake answer is for another site")]
     WrongAudience,
+    /// A handshake answer another browser asked for (its nonce is not this browser's).
+    #[error("the handshake answer was asked for by another browser")]
+    WrongBrowser,
     /// Latchkey's JWKS could not be fetched or read.
     #[error("Latchkey's keys could not be fetched: {0}")]
     KeysUnavailable(String),
@@ -355,9 +360,16 @@ impl Latchkey {
         Ok(claims)
     }
 
-    /// Reads a handshake answer meant for `app_origin`: `Some(session token)` signed in,
-    /// `None` signed out.
-    pub async fn verify_handshake(&self, answer: &str, app_origin: &str) -> Result<Option<String>, Rejection> {
+    /// Reads a handshake answer meant for `app_origin` and asked for with `nonce` (the one this
+    /// browser keeps): `Some(session token)` signed in, `None` signed out. An answer carried to
+    /// another browser (a link someone sent) is refused, or it would sign that browser in as
+    /// whoever asked.
+    pub async fn verify_handshake(
+        &self,
+        answer: &str,
+        app_origin: &str,
+        nonce: &str,
+    ) -> Result<Option<String>, Rejection> {
         let header = read_header(answer)?;
         if header.typ.as_deref() != Some(HANDSHAKE_TYP) {
             return Err(Rejection::WrongType);
@@ -371,6 +383,9 @@ impl Latchkey {
             return Err(Rejection::WrongAudience);
         }
         self.check_times(claims.nbf, claims.exp)?;
+        if claims.nonce.as_deref() != Some(nonce) {
+            return Err(Rejection::WrongBrowser);
+        }
         Ok(claims.session_token)
     }
 
@@ -461,9 +476,16 @@ impl Latchkey {
         url
     }
 
-    /// The handshake that sends the browser back to `return_to` with its session token.
+    /// The handshake that sends the browser back to `return_to` with its session token. Its
+    /// answer is for no browser in particular: [`LatchkeyLayer`](crate::LatchkeyLayer) takes it
+    /// as the sign that the person is back, and asks again for one bound to their browser.
     pub fn handshake_url(&self, return_to: &str) -> String {
         format!("{}/v1/client/handshake?redirect_url={}", self.inner.issuer, encode(return_to))
+    }
+
+    /// The handshake for the browser that keeps `nonce`.
+    pub(crate) fn bound_handshake_url(&self, return_to: &str, nonce: &str) -> String {
+        format!("{}&nonce={}", self.handshake_url(return_to), encode(nonce))
     }
 
     /// The backend API client (needs [`Builder::secret_key`]).

@@ -153,16 +153,22 @@ async fn a_handshake_answer_is_read_only_by_its_own_app() {
     let v = verifier(&[&k], NOW);
     let session = sign(&k, "JWT", &claims());
     let answer = json!({"iss": ISSUER, "aud": "https://app.example.com", "iat": NOW, "nbf": NOW - 30,
-                        "exp": NOW + 60, "jti": "h1", "session_token": session});
+                        "exp": NOW + 60, "jti": "h1", "session_token": session, "nonce": "n1"});
     let signed = sign(&k, HANDSHAKE_TYP, &answer);
-    assert_eq!(v.verify_handshake(&signed, "https://app.example.com").await, Ok(Some(session.clone())));
-    assert_eq!(v.verify_handshake(&signed, "https://other.example.com").await, Err(Rejection::WrongAudience));
+    assert_eq!(v.verify_handshake(&signed, "https://app.example.com", "n1").await, Ok(Some(session.clone())));
+    assert_eq!(v.verify_handshake(&signed, "https://other.example.com", "n1").await, Err(Rejection::WrongAudience));
+    // Asked for by another browser (its nonce), or by none: not this browser's answer.
+    assert_eq!(v.verify_handshake(&signed, "https://app.example.com", "n2").await, Err(Rejection::WrongBrowser));
+    let mut unbound = answer.clone();
+    unbound.as_object_mut().expect("object").remove("nonce");
+    let unbound = sign(&k, HANDSHAKE_TYP, &unbound);
+    assert_eq!(v.verify_handshake(&unbound, "https://app.example.com", "n1").await, Err(Rejection::WrongBrowser));
     // A session token is no handshake answer.
-    assert_eq!(v.verify_handshake(&session, "https://app.example.com").await, Err(Rejection::WrongType));
+    assert_eq!(v.verify_handshake(&session, "https://app.example.com", "n1").await, Err(Rejection::WrongType));
     let mut signed_out = answer.clone();
     signed_out.as_object_mut().expect("object").remove("session_token");
     let signed_out = sign(&k, HANDSHAKE_TYP, &signed_out);
-    assert_eq!(v.verify_handshake(&signed_out, "https://app.example.com").await, Ok(None));
+    assert_eq!(v.verify_handshake(&signed_out, "https://app.example.com", "n1").await, Ok(None));
 }
 
 /// A JWKS server on loopback that counts its requests.

@@ -137,7 +137,7 @@ async fn the_handshake_answers_only_allowed_origins_signed_in_or_out() {
     let app = "http://app.example.test:8080";
     let server = Server::start(&[("LATCHKEY_ALLOWED_ORIGINS", app)]).await;
     let sdk = Latchkey::builder(&server.base).authorized_parties([app]).build().expect("sdk");
-    let handshake = |to: &str| server.url(&format!("/v1/client/handshake?redirect_url={}", urlencode(to)));
+    let handshake = |to: &str| server.url(&format!("/v1/client/handshake?redirect_url={}&nonce=n-1_A", urlencode(to)));
 
     let mut browser = Browser::new();
     let page = browser.get(&handshake(&format!("{app}/page?x=1&{HANDSHAKE_PARAM}=stale"))).await;
@@ -146,13 +146,18 @@ async fn the_handshake_answers_only_allowed_origins_signed_in_or_out() {
     assert!(back.starts_with(&format!("{app}/page?x=1&")), "{back}");
     assert_eq!(back.matches(HANDSHAKE_PARAM).count(), 1, "a stale answer is replaced: {back}");
     let answer = query_param(&back, HANDSHAKE_PARAM).expect("answer");
-    assert_eq!(sdk.verify_handshake(&answer, app).await, Ok(None), "signed out is an answer");
-    assert_eq!(sdk.verify_handshake(&answer, "http://other.test").await, Err(Rejection::WrongAudience));
+    assert_eq!(sdk.verify_handshake(&answer, app, "n-1_A").await, Ok(None), "signed out is an answer");
+    assert_eq!(sdk.verify_handshake(&answer, "http://other.test", "n-1_A").await, Err(Rejection::WrongAudience));
+    // For the browser that asked only: another nonce, or none, is another browser's.
+    assert_eq!(sdk.verify_handshake(&answer, app, "n-2_B").await, Err(Rejection::WrongBrowser));
+    let unbound = browser.get(&server.url(&format!("/v1/client/handshake?redirect_url={}", urlencode(app)))).await;
+    let unbound = query_param(&unbound.location().expect("back"), HANDSHAKE_PARAM).expect("answer");
+    assert_eq!(sdk.verify_handshake(&unbound, app, "n-1_A").await, Err(Rejection::WrongBrowser));
 
     sign_in(&server, &mut browser, "ada").await;
     let back = browser.get(&handshake(&format!("{app}/"))).await.location().expect("back");
     let answer = query_param(&back, HANDSHAKE_PARAM).expect("answer");
-    let token = sdk.verify_handshake(&answer, app).await.expect("answer verifies").expect("signed in");
+    let token = sdk.verify_handshake(&answer, app, "n-1_A").await.expect("answer verifies").expect("signed in");
     let claims = sdk.verify(&token).await.expect("token verifies");
     assert_eq!(claims.azp.as_deref(), Some(app), "bound to the app's origin");
     assert_eq!(sdk.verify(&answer).await, Err(Rejection::WrongType), "an answer is no session token");
@@ -161,6 +166,75 @@ async fn the_handshake_answers_only_allowed_origins_signed_in_or_out() {
         let page = browser.get(&handshake(refused)).await;
         assert!(page.status.is_client_error(), "{refused}: {}", page.status);
         assert!(page.location().is_none(), "{refused}: never a redirect");
+    }
+    for nonce in ["", "a%20b", &"n".repeat(65)] {
+        let page = browser
+            .get(&server.url(&format!("/v1/client/handshake?redirect_url={}&nonce={nonce}", urlencode(app))))
+            .await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "nonce {nonce:?}");
+    }
+}
+
+/// Login CSRF through the handshake: an answer someone fetched for their own session, put in a
+/// link to the app, must not sign the person who opens it in as them. The app asks again for
+/// the visitor's own answer. A plain sign-in link's answer (no nonce) costs the same one round.
+#[tokio::test]
+async fn a_handshake_answer_carried_to_another_browser_signs_nobody_in() {
+    let (listener, origin) = app_listener().await;
+    let server = Server::start(&[("LATCHKEY_ALLOWED_ORIGINS", &origin)]).await;
+    let app = start_app(listener, &server.base, 0).await;
+    let sdk = Latchkey::builder(&server.base).build().expect("sdk");
+
+    let mut attacker = Browser::new();
+    sign_in(&server, &mut attacker, "ada").await;
+    let fetched = attacker
+        .get(&server.url(&format!("/v1/client/handshake?redirect_url={}&nonce=attackers-own", urlencode(&app))))
+        .await;
+    let answer = query_param(&fetched.location().expect("back"), HANDSHAKE_PARAM).expect("an answer");
+    let link = format!("{app}/?{HANDSHAKE_PARAM}={}", urlencode(&answer));
+
+    // Signed out, and signed in as someone else: each stays who they are.
+    let mut visitor = Browser::new();
+    let mut grace = Browser::new();
+    sign_in(&server, &mut grace, "grace").await;
+    let grace_id = json(&grace.get(&server.url("/v1/me")).await)["user"]["id"].as_str().expect("id").to_string();
+    for (browser, expected) in [(&mut visitor, "signed out".to_string()), (&mut grace, format!("hello {grace_id}"))] {
+        let hops = browser.follow_with(&link, PAGE).await;
+        let route: Vec<&str> = hops.iter().map(|h| h.0.as_str()).collect();
+        assert_eq!(hops.last().map(|h| h.1.body.clone()), Some(expected.clone()), "{route:?}");
+        assert!(hops.len() <= 4, "one round to ask again: {route:?}");
+        let token = browser.cookies.get("latchkey_token").cloned();
+        let who = match &token {
+            Some(token) if !token.is_empty() => sdk.verify(token).await.ok().map(|c| c.sub),
+            _ => None,
+        };
+        assert_ne!(who, json(&attacker.get(&server.url("/v1/me")).await)["user"]["id"].as_str().map(str::to_string));
+    }
+
+    // A person who signed in through a plain sign-in link comes back signed in.
+    let mut person = Browser::new();
+    sign_in(&server, &mut person, "katherine").await;
+    let hops = person.follow_with(&sdk.handshake_url(&format!("{app}/")), PAGE).await;
+    let route: Vec<&str> = hops.iter().map(|h| h.0.as_str()).collect();
+    assert!(hops.last().is_some_and(|h| h.1.body.starts_with("hello user_")), "{route:?}");
+    assert_eq!(hops.last().map(|h| h.0.clone()), Some(format!("{app}/")), "nothing left in the URL: {route:?}");
+
+    // A browser that keeps no cookies gets its page after asking once more: never a loop.
+    let mut cookieless = Browser::new();
+    let mut url = link.clone();
+    let mut hops = 0;
+    loop {
+        let page = cookieless.request(Method::GET, &url, None, PAGE).await;
+        cookieless.cookies.clear();
+        hops += 1;
+        assert!(hops < 8, "a loop: {url}");
+        match page.location() {
+            Some(next) => url = if next.starts_with("http") { next } else { format!("{app}{next}") },
+            None => {
+                assert_eq!(page.body, "signed out");
+                break;
+            }
+        }
     }
 }
 

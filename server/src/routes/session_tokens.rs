@@ -53,19 +53,26 @@ pub async fn mint(State(state): State<AppState>, headers: HeaderMap, jar: Cookie
     }
 }
 
-/// `GET /v1/client/handshake?redirect_url=…`: back to `redirect_url` (allowed origins only)
-/// with a signed answer for that origin: this browser's session token, or "signed out". The
-/// app's SDK reads it once, sets its `latchkey_token` cookie and does not ask again for a while,
-/// so there is never a loop.
+/// `GET /v1/client/handshake?redirect_url=…[&nonce=…]`: back to `redirect_url` (allowed origins
+/// only) with a signed answer for that origin: this browser's session token, or "signed out",
+/// and the SDK's `nonce` (which it also keeps in a cookie, so it takes only the answer its own
+/// browser asked for). The app's SDK reads it once, sets its `latchkey_token` cookie and does
+/// not ask again for a while, so there is never a loop.
 pub async fn handshake(State(state): State<AppState>, RawQuery(query): RawQuery, jar: CookieJar) -> Response {
     let latchkey = &state.latchkey;
-    let [redirect_url] = match unique_query_params(query.as_deref().unwrap_or(""), ["redirect_url"]) {
+    let [redirect_url, nonce] = match unique_query_params(query.as_deref().unwrap_or(""), ["redirect_url", "nonce"]) {
         Ok(params) => params,
         Err(failure) => return failure_page(failure, None),
     };
     let Some(redirect_url) = redirect_url else {
         return failure_page(Failure::BadRequest, None);
     };
+    // The SDK's nonce comes back inside the signed answer: short and URL-safe, or refused.
+    if nonce.as_deref().is_some_and(|n| {
+        n.is_empty() || n.len() > 64 || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
+        return failure_page(Failure::BadRequest, None);
+    }
     let allowed = match latchkey.allowed_origins().await {
         Ok(allowed) => allowed,
         Err(_) => return failure_page(Failure::StorageUnavailable, None),
@@ -89,7 +96,7 @@ pub async fn handshake(State(state): State<AppState>, RawQuery(query): RawQuery,
         },
         None => None,
     };
-    let answer = match latchkey.handshake_answer(&app_origin, token.as_ref()).await {
+    let answer = match latchkey.handshake_answer(&app_origin, token.as_ref(), nonce.as_deref()).await {
         Ok(answer) => answer,
         Err(e) => return signing_unavailable(e),
     };
