@@ -107,12 +107,19 @@ impl Latchkey {
         let mut sending = tokio::task::JoinSet::new();
         for delivery in due {
             let secret = self.sealer.open(SealPurpose::WebhookSecret, &delivery.secret_sealed);
+            // Checked again at every delivery, not only when saved: an endpoint saved on a
+            // development instance, or for a host no longer allowed, is not sent to. (An IP in
+            // the URL never reaches the resolver that filters private addresses.)
+            let refused = check_endpoint_url(&self.config, &delivery.url).err();
             let http = self.webhook_http.clone();
             let clock = self.clock.clone();
             sending.spawn(async move {
-                let tried = match secret {
-                    Ok(secret) => attempt(&http, &delivery, &secret, clock.now()).await,
-                    Err(_) => Err((None, "the endpoint's secret cannot be opened with this master key".to_string())),
+                let tried = match (secret, refused) {
+                    (_, Some(why)) => Err((None, format!("not sent: the endpoint's URL {why}"))),
+                    (Ok(secret), None) => attempt(&http, &delivery, &secret, clock.now()).await,
+                    (Err(_), None) => {
+                        Err((None, "the endpoint's secret cannot be opened with this master key".to_string()))
+                    }
                 };
                 outcome(&delivery, tried, clock.now())
             });

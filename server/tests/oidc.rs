@@ -1006,6 +1006,20 @@ async fn prompt_login_and_max_age_ask_a_signed_in_person_to_sign_in_again() {
     assert_eq!(ask.status, StatusCode::OK);
     assert!(ask.body.contains("Sign out?"), "{}", ask.body);
     assert_eq!(browser.get(&server.url("/v1/me")).await.status, StatusCode::OK, "still signed in");
+    // Nor does one carrying an ID token issued on another session (anyone can get one).
+    let mut other = Browser::new();
+    let (other_verifier, other_challenge) = pkce("another-person");
+    let theirs =
+        sign_in_through(&server, &mut other, &authorize_url(&server, &code_request(&app, &other_challenge)), "vera")
+            .await;
+    let (_, their_tokens) =
+        exchange(&server, &app, &query_param(&back_at_app(&theirs), "code").expect("code"), &other_verifier).await;
+    let mut link = url::Url::parse(&server.url("/oauth/logout")).expect("url");
+    link.query_pairs_mut().append_pair("id_token_hint", their_tokens["id_token"].as_str().expect("id_token"));
+    let ask = browser.get(link.as_str()).await;
+    assert_eq!(ask.status, StatusCode::OK, "{:?}", ask.location());
+    assert!(ask.body.contains("Sign out?"), "{}", ask.body);
+    assert_eq!(browser.get(&server.url("/v1/me")).await.status, StatusCode::OK, "still signed in");
     let confirmed = browser
         .request(
             Method::POST,

@@ -469,6 +469,52 @@ async fn a_renewed_notion_token_is_announced_without_the_token() {
     assert_eq!(deliveries(&received).len(), 1, "only the subscribed type");
 }
 
+/// An endpoint saved while the instance was a development one (any URL allowed) is not sent to
+/// once it runs as production and refuses that URL: the URL is checked again at each delivery
+/// (an address written as an IP never reaches the resolver that filters private ones).
+#[tokio::test]
+async fn an_endpoint_saved_in_development_gets_nothing_production_refuses() {
+    let mut server = start_server(&[]).await;
+    let receiver = Receiver::start();
+    let (status, webhook) = backend(
+        &server,
+        Method::POST,
+        "/v1/admin/webhooks",
+        Some(json!({"url": receiver.url(), "events": ["user.deleted"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{webhook}");
+    receiver.control(json!({"secret": webhook["secret"]})).await;
+    sign_in_as(&server, &mut Browser::new(), "ada").await;
+    let (_, users) = backend(&server, Method::GET, "/v1/admin/users", None).await;
+    let user_id = users["data"][0]["id"].as_str().expect("a user").to_string();
+
+    const LIVE_KEY: &str = "sk_live_webhooks_webhooks_webhooks_webh";
+    server.set_env("LATCHKEY_ENVIRONMENT", "production");
+    server.set_env("LATCHKEY_SECRET_KEY", LIVE_KEY);
+    server.restart().await;
+    let backend = |method: Method, path: String| {
+        let server = &server;
+        async move { common::backend_call(server, LIVE_KEY, method, &path, None).await }
+    };
+    let (status, _) = backend(Method::DELETE, format!("/v1/admin/users/{user_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let id = webhook["id"].as_str().expect("id");
+    let started = Instant::now();
+    let row = loop {
+        let (_, rows) = backend(Method::GET, format!("/v1/admin/webhooks/{id}/deliveries")).await;
+        if let Some(row) = rows["data"].as_array().and_then(|r| r.first()).filter(|r| r["attempts"].as_i64() >= Some(1))
+        {
+            break row.clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "attempted: {rows}\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Refused for being plain http here; an https URL on a private IP is refused the same way.
+    assert!(row["last_error"].as_str().is_some_and(|e| e.starts_with("not sent: the endpoint's URL")), "{row}");
+    assert!(deliveries(&receiver.received().await).is_empty(), "nothing reached the private address");
+}
+
 /// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).
 #[test]
 fn all_tests_again_on_postgresql() {

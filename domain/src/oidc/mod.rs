@@ -103,8 +103,10 @@ pub struct IdTokenClaims {
 pub struct Logout {
     /// Where to send the browser afterwards (with `state`), when the app asked and may.
     pub redirect: Option<String>,
-    /// The app named itself with a valid `id_token_hint`: sign out without asking.
-    pub hinted: bool,
+    /// The Latchkey session a valid `id_token_hint` was issued on (`sid`): when it is the
+    /// browser's own, the app that sent the person here signed them in there, and signing out
+    /// needs no confirmation. Any other hint (an ID token of someone else, put in a link) does.
+    pub hinted_session: Option<String>,
     /// The app's name, for the confirmation page.
     pub app_name: Option<String>,
 }
@@ -112,6 +114,8 @@ pub struct Logout {
 #[derive(Deserialize)]
 struct HintClaims {
     aud: Value,
+    #[serde(default)]
+    sid: Option<String>,
 }
 
 impl Latchkey {
@@ -177,7 +181,7 @@ impl Latchkey {
     pub async fn check_logout(&self, params: &[(String, String)]) -> Result<Logout, String> {
         let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let mut client_id = get("client_id").map(str::to_string);
-        let mut hinted = false;
+        let mut hinted_session = None;
         if let Some(hint) = get("id_token_hint") {
             let claims: HintClaims = self
                 .verify_own_id_token(hint)
@@ -192,7 +196,7 @@ impl Latchkey {
                 return Err("This sign-out link names two different apps.".into());
             }
             client_id = audience;
-            hinted = true;
+            hinted_session = claims.sid;
         }
         let application = match &client_id {
             Some(id) => self.store.oauth_application_by_client_id(id).await.map_err(|error| {
@@ -221,7 +225,7 @@ impl Latchkey {
                 Some(url.to_string())
             }
         };
-        Ok(Logout { redirect, hinted, app_name: application.map(|app| app.name) })
+        Ok(Logout { redirect, hinted_session, app_name: application.map(|app| app.name) })
     }
 }
 

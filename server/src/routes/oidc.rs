@@ -152,8 +152,9 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-/// `GET /oauth/logout`: with a valid `id_token_hint`, signs out at once; otherwise asks first
-/// (a link on any site must not sign people out).
+/// `GET /oauth/logout`: with an `id_token_hint` issued on this browser's own session, signs out
+/// at once; otherwise asks first (a link on any site must not sign people out, even one that
+/// carries some ID token).
 async fn logout(State(state): State<AppState>, RawQuery(query): RawQuery, jar: CookieJar) -> Response {
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()).into_owned().collect();
@@ -161,7 +162,16 @@ async fn logout(State(state): State<AppState>, RawQuery(query): RawQuery, jar: C
         Ok(checked) => checked,
         Err(why) => return notice_page(StatusCode::BAD_REQUEST, "This sign-out link is not valid".into(), why),
     };
-    if !checked.hinted && session_token(&state.latchkey, &jar).is_some() {
+    let current = match session_token(&state.latchkey, &jar) {
+        Some(token) => match state.latchkey.authenticate(&token).await {
+            Ok(auth) => auth,
+            Err(_) => return crate::html::failure_page(domain::failure::Failure::StorageUnavailable, None),
+        },
+        None => None,
+    };
+    let own_hint =
+        current.as_ref().is_some_and(|auth| checked.hinted_session.as_deref() == Some(auth.session.id.as_str()));
+    if current.is_some() && !own_hint {
         let then_to =
             checked.redirect.as_deref().and_then(|r| url::Url::parse(r).ok()).map(|u| domain::config::origin_of(&u));
         return logout_confirm_page(params, checked.app_name, then_to);
