@@ -163,6 +163,7 @@ impl Latchkey {
             redirect_url,
             created_at: now,
             expires_at: now + FLOW_LIFETIME,
+            sign_ups_open: portal.sign_ups_open,
         };
         self.store.insert_flow(&flow).await.map_err(storage_failure)?;
 
@@ -250,10 +251,16 @@ impl Latchkey {
                 e.failure()
             })?;
 
+        // From here, a failure leaves a live Notion token nothing records: it is revoked.
+        let unused = |failure: Failure| {
+            self.revoke_unused_token(&credentials, &endpoints, token.access_token.expose());
+            failure
+        };
+
         // Then the person.
-        let identity = token.identity().map_err(|_| Failure::NoPerson)?;
+        let identity = token.identity().map_err(|_| unused(Failure::NoPerson))?;
         if identity.email.is_none() {
-            return Err(Failure::EmailMissing);
+            return Err(unused(Failure::EmailMissing));
         }
 
         // Then one transaction: user, Notion account, workspace grant, session.
@@ -263,7 +270,8 @@ impl Latchkey {
             identity,
             new_user_id: UserId::generate(),
             new_account_id: random_id("eacc"),
-            allow_sign_up: true,
+            // As the portal's setting was when this sign-in started (a flow lives 10 minutes).
+            allow_sign_up: flow.sign_ups_open,
             grant: GrantRecord {
                 bot_id: token.bot_id.clone(),
                 connection_id: connection.id.clone(),
@@ -284,9 +292,10 @@ impl Latchkey {
             },
             replaces_session_hash: previous_session.filter(|t| t.is_well_formed()).map(SessionToken::hash),
         };
-        let written = match self.store.complete_sign_in(&record).await.map_err(storage_failure)? {
-            Ok(written) => written,
-            Err(SignInRefused::SignUpsClosed) => return Err(Failure::SignUpsClosed),
+        let written = match self.store.complete_sign_in(&record).await {
+            Ok(Ok(written)) => written,
+            Ok(Err(SignInRefused::SignUpsClosed)) => return Err(unused(Failure::SignUpsClosed)),
+            Err(error) => return Err(unused(storage_failure(error))),
         };
         info!(user_id = %written.user_id, session_id = %written.session_id, created = written.created_user, "signed in with Notion");
         Ok(SignedIn {
@@ -348,6 +357,20 @@ impl Latchkey {
                 }
                 // Already used, expired or never real: nothing left to spend.
                 Err(e) => info!(error = %e, "a refused callback's code could not be exchanged"),
+            }
+        });
+    }
+
+    /// A token Notion gave for a sign-in that then failed (no person, no email, sign-ups closed,
+    /// the database down) is revoked at Notion, in the background: the person was told it did
+    /// not work, so the integration must not stay installed with nothing here that records it.
+    fn revoke_unused_token(&self, credentials: &ClientCredentials, endpoints: &NotionEndpoints, access_token: &str) {
+        let (notion, credentials, server) = (self.notion.clone(), credentials.clone(), endpoints.server.clone());
+        let access_token = access_token.to_string();
+        tokio::spawn(async move {
+            match notion.revoke(&server, &credentials, &access_token).await {
+                Ok(()) => info!("the token of a failed sign-in was revoked at Notion"),
+                Err(e) => warn!(error = %e, "revoking the token of a failed sign-in failed"),
             }
         });
     }

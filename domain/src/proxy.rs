@@ -19,6 +19,21 @@ use url::Url;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientIp(pub IpAddr);
 
+impl ClientIp {
+    /// What the rate limit and the lockout count by: the address, or for IPv6 its /64. One
+    /// subscriber or machine is given a whole /64 and may pick any address in it, so counting
+    /// each address apart would count nothing.
+    pub fn limit_key(self) -> IpAddr {
+        match self.0 {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+            other => other,
+        }
+    }
+}
+
 /// The proxies whose forwarding headers are believed. Empty (the default): none are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustedProxies {
@@ -172,6 +187,15 @@ fn is_loopback_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_count_an_ipv6_client_by_its_slash_64() {
+        let key = |text: &str| ClientIp(text.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))).limit_key();
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("203.0.113.7"), "203.0.113.7".parse::<IpAddr>().unwrap_or(IpAddr::from([0, 0, 0, 0])));
+        assert_ne!(key("::ffff:203.0.113.7"), key("::ffff:203.0.113.8"));
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().expect("ip")

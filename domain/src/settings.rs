@@ -27,12 +27,32 @@ pub fn publishable_key(production: bool, public_url: &url::Url) -> String {
 }
 
 /// What the admin sets on the Account Portal page.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalSettings {
     /// Origins added to `LATCHKEY_ALLOWED_ORIGINS`.
     pub allowed_origins: Vec<String>,
     pub after_sign_in_url: Option<String>,
     pub after_sign_up_url: Option<String>,
+    /// Whether someone Latchkey does not know yet becomes a user by signing in with Notion.
+    /// Closed, only existing users sign in (an instance for a known team). Open unless closed,
+    /// settings saved before it existed included.
+    #[serde(default = "open")]
+    pub sign_ups_open: bool,
+}
+
+fn open() -> bool {
+    true
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings {
+            allowed_origins: Vec::new(),
+            after_sign_in_url: None,
+            after_sign_up_url: None,
+            sign_ups_open: true,
+        }
+    }
 }
 
 /// Why a setting was not changed. The admin module words it for its readers (`AdminError`);
@@ -120,7 +140,12 @@ impl Latchkey {
             origins.push(origin_of(&url));
         }
         origins.dedup();
-        let mut saved = PortalSettings { allowed_origins: origins, after_sign_in_url: None, after_sign_up_url: None };
+        let mut saved = PortalSettings {
+            allowed_origins: origins,
+            after_sign_in_url: None,
+            after_sign_up_url: None,
+            sign_ups_open: settings.sign_ups_open,
+        };
         // The after-sign-in pages may be on the origins being saved.
         let allowed = self.allowed_origins_with(&saved);
         let check = |field: &'static str, value: Option<String>| -> Result<Option<String>, SettingsError> {

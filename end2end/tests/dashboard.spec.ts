@@ -67,6 +67,8 @@ test("development: Add connection → For all users → Notion → Add connectio
   await expect(page.getByRole("alertdialog")).toHaveCount(0);
 
   await page.getByRole("link", { name: "Account Portal" }).click();
+  // Sign-ups are open until the admin closes them.
+  await expect(page.getByRole("switch", { name: "Anyone with a Notion account can sign up" })).toBeChecked();
   await page.getByRole("listitem").filter({ hasText: "Sign-in URL" }).getByRole("link", { name: "Visit" }).click();
   await expect(page).toHaveURL(`${dev}/sign-in`);
   await page.getByRole("link", { name: "Sign in with Notion" }).click();

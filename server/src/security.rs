@@ -122,9 +122,10 @@ pub fn too_large() -> Response {
 /// What any dashboard form can need, with room to spare.
 pub const SERVER_FN_BODY_LIMIT: usize = 64 * 1024;
 
-/// The client of a request that went through [`client_ip`]; the peer otherwise.
+/// What the rate limit counts a request by: its client (see [`attach_client_ip`]; the peer if
+/// it did not run), an IPv6 one by its /64.
 fn client_of(request: &Request, peer: SocketAddr) -> IpAddr {
-    request.extensions().get::<ClientIp>().map(|c| c.0).unwrap_or(peer.ip())
+    request.extensions().get::<ClientIp>().copied().unwrap_or(ClientIp(peer.ip())).limit_key()
 }
 
 /// CORS for the frontend API: only the allowed origins (configured and set in the dashboard),

@@ -65,6 +65,42 @@ async fn behind_a_trusted_proxy_the_lockout_and_the_rate_limit_are_per_real_clie
     assert_eq!(page.status, StatusCode::SEE_OTHER, "another client is not limited");
 }
 
+/// Many addresses guessing at once slow each other down but cannot lock the admin out: past the
+/// overall limit each address gets one guess, and a fresh one (the admin's) still signs in. An
+/// IPv6 client counts by its /64: the other addresses of it are the same client.
+#[tokio::test]
+async fn guesses_from_many_addresses_never_lock_the_admin_out() {
+    let server =
+        Server::start(&[("LATCHKEY_ADMIN_PASSWORD", PASSWORD), ("LATCHKEY_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    // Twelve addresses with five failures each, just now (beyond the overall 50), and a /64.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    let mut clients: Vec<String> = (1..=12).map(|n| format!("198.51.100.{n}")).collect();
+    clients.push("2001:db8:7:7::".into());
+    for (c, client) in clients.iter().enumerate() {
+        for n in 0..5 {
+            server
+                .execute(&format!(
+                    "INSERT INTO admin_sign_in_failures (id, client, at) VALUES ('fail_{c}_{n}', '{client}', {now})"
+                ))
+                .await;
+        }
+    }
+    let mut browser = Browser::new();
+    let page = admin_sign_in_via(&server, &mut browser, "198.51.100.1", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "a guessing address stays locked out");
+    let page = admin_sign_in_via(&server, &mut browser, "2001:db8:7:7:beef::1", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "so does another address of its /64");
+    let page = admin_sign_in_via(&server, &mut browser, "203.0.113.99", "wrong-password").await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "a fresh address gets its one guess");
+    let page = admin_sign_in_via(&server, &mut browser, "203.0.113.99", "wrong-password-2").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "and only one, while so many are failing");
+
+    let mut admin = Browser::new();
+    let page = admin_sign_in_via(&server, &mut admin, "203.0.113.10", PASSWORD).await;
+    assert!(page.status.is_success(), "the admin signs in: {}", page.body);
+    assert!(has_admin_cookie(&page));
+}
+
 #[tokio::test]
 async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
     // No trusted proxies: the peer (127.0.0.1) is the client whatever it claims.

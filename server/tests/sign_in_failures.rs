@@ -350,6 +350,21 @@ async fn every_way_notion_fails_ends_on_a_clear_page_with_nothing_saved() {
         assert_failure_page(&page, code, status);
         assert_eq!(server.sign_in_rows().await, [0, 0, 0, 0], "{answer:?} saved nothing");
     }
+    // Nor at Notion: the two that got a token (and then no person, or no email) revoked it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for token in ["ntn_x", "ntn_fake_bot-ne"] {
+        let revoked = || {
+            fake.received
+                .lock()
+                .expect("lock")
+                .iter()
+                .any(|r| r.head.split_whitespace().nth(1) == Some("/v1/oauth/revoke") && r.body.contains(token))
+        };
+        while !revoked() {
+            assert!(Instant::now() < deadline, "{token} was not revoked at Notion");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     // Notion's cancel from the fake's side, with an unusual error.
     let mut browser = Browser::new();
     let start = browser.get(&server.url("/v1/oauth/notion/start")).await;
@@ -600,4 +615,40 @@ async fn the_frontend_api_shares_with_allowed_origins_only() {
 #[test]
 fn all_tests_again_on_postgresql() {
     common::again_on_postgresql();
+}
+
+/// The Account Portal's "sign-ups" switch, off: someone Latchkey does not know is told sign-ups
+/// are closed and nothing of theirs is saved; someone it knows still signs in.
+#[tokio::test]
+async fn with_sign_ups_closed_only_people_known_here_sign_in() {
+    const PASSWORD: &str = "an-admin-password-for-sign-ups";
+    let server = Server::start(&[("LATCHKEY_ADMIN_PASSWORD", PASSWORD)]).await;
+    sign_in(&server, &mut Browser::new(), "ada").await;
+
+    let mut admin = Browser::new();
+    let headers = [("content-type", "application/x-www-form-urlencoded"), ("origin", server.base.as_str())];
+    let signed_in = admin
+        .request(
+            reqwest::Method::POST,
+            &server.url("/api/dashboard/sign-in"),
+            Some(format!("username=admin&password={PASSWORD}")),
+            &headers,
+        )
+        .await;
+    assert!(signed_in.status.is_success(), "{}", signed_in.body);
+    let saved = admin
+        .request(
+            reqwest::Method::POST,
+            &server.url("/api/dashboard/save-portal"),
+            Some("origins=&after_sign_in_url=&after_sign_up_url=&sign_ups_open=false".into()),
+            &headers,
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    let page = sign_in(&server, &mut Browser::new(), "grace").await;
+    assert_failure_page(&page, "sign_ups_closed", 403);
+    assert_eq!(server.sign_in_rows().await, [1, 1, 1, 1], "nothing of Grace's was saved");
+    let page = sign_in(&server, &mut Browser::new(), "ada").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "a known person still signs in: {}", page.body);
 }

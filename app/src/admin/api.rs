@@ -24,6 +24,7 @@ pub struct PortalInfo {
     pub extra_origins: Vec<String>,
     pub after_sign_in_url: Option<String>,
     pub after_sign_up_url: Option<String>,
+    pub sign_ups_open: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -207,6 +208,7 @@ pub async fn get_portal() -> Result<PortalInfo, ServerFnError> {
         extra_origins: settings.allowed_origins,
         after_sign_in_url: settings.after_sign_in_url,
         after_sign_up_url: settings.after_sign_up_url,
+        sign_ups_open: settings.sign_ups_open,
     })
 }
 
@@ -215,12 +217,14 @@ pub async fn save_portal(
     origins: String,
     after_sign_in_url: String,
     after_sign_up_url: String,
+    sign_ups_open: bool,
 ) -> Result<(), ServerFnError> {
     let latchkey = guard::admin_latchkey(true).await?;
     let settings = domain::settings::PortalSettings {
         allowed_origins: origins.lines().map(str::to_string).collect(),
         after_sign_in_url: Some(after_sign_in_url),
         after_sign_up_url: Some(after_sign_up_url),
+        sign_ups_open,
     };
     latchkey.set_portal_settings(settings).await.map(|_| ()).map_err(|e| guard::shown(e.into()))
 }
@@ -450,17 +454,16 @@ mod guard {
     }
 
     /// Who is signing in, for the lockout: the server works it out (trusted proxies and all) and
-    /// leaves it in the request; the peer address stands in only if it did not.
+    /// leaves it in the request; the peer address stands in only if it did not. An IPv6 client
+    /// counts by its /64 (see `ClientIp::limit_key`).
     pub fn client_address() -> String {
+        use domain::proxy::ClientIp;
         let Some(parts) = parts() else { return "unknown".into() };
-        if let Some(client) = parts.extensions.get::<domain::proxy::ClientIp>() {
-            return client.0.to_string();
-        }
-        parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into())
+        let client =
+            parts.extensions.get::<ClientIp>().copied().or_else(|| {
+                parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| ClientIp(c.0.ip()))
+            });
+        client.map(|c| c.limit_key().to_string()).unwrap_or_else(|| "unknown".into())
     }
 
     pub fn admin_token(latchkey: &Latchkey) -> Option<String> {

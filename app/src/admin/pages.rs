@@ -611,9 +611,11 @@ fn PortalView(info: PortalInfo) -> impl IntoView {
     let origins = RwSignal::new(info.extra_origins.join("\n"));
     let after_in = RwSignal::new(info.after_sign_in_url.clone().unwrap_or_default());
     let after_up = RwSignal::new(info.after_sign_up_url.clone().unwrap_or_default());
+    let sign_ups = RwSignal::new(info.sign_ups_open);
     let save = Action::new(move |_: &()| {
         let (o, a, b) = (origins.get_untracked(), after_in.get_untracked(), after_up.get_untracked());
-        async move { save_portal(o, a, b).await }
+        let open = sign_ups.get_untracked();
+        async move { save_portal(o, a, b, open).await }
     });
     let row = |label: &'static str, url: String| {
         view! {
@@ -637,6 +639,9 @@ fn PortalView(info: PortalInfo) -> impl IntoView {
             </label>
             <label class="field">"After sign-in, go to" <input type="text" placeholder="/user" prop:value=move || after_in.get() on:input=move |ev| after_in.set(event_target_value(&ev))/></label>
             <label class="field">"After sign-up, go to" <input type="text" placeholder="/user" prop:value=move || after_up.get() on:input=move |ev| after_up.set(event_target_value(&ev))/></label>
+            <h3>"Sign-ups"</h3>
+            <Switch label="Anyone with a Notion account can sign up" on=sign_ups/>
+            <p class="small muted">"When off, only people who already have an account here can sign in; anyone else is told sign-ups are closed."</p>
             <SaveNotice action=save/>
             <div class="actions"><button type="button" class="button primary" aria-disabled=move || save.pending().get().to_string()
                 on:click=move |_| if !save.pending().get_untracked() { save.dispatch(()); }>"Save"</button></div>

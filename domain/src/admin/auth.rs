@@ -17,7 +17,8 @@ const ADMIN_SESSION_LIFETIME: Millis = 12 * HOUR;
 const LOCKOUT_WINDOW: Millis = 15 * MINUTE;
 /// Failed attempts from one address within the window before it is locked out.
 const MAX_FAILURES_PER_CLIENT: i64 = 5;
-/// Failed attempts from everyone within the window before the sign-in locks for all.
+/// Failed attempts from everyone within the window beyond which each address gets one guess
+/// only. Not a lock for all: anyone with ten addresses could then keep the admin out.
 const MAX_FAILURES_OVERALL: i64 = 50;
 
 /// A signed-in admin: the session token, to put in the cookie.
@@ -88,6 +89,8 @@ impl Latchkey {
         let now = self.now();
         self.store.set_setting(PASSWORD_HASH_SETTING, &hash, now).await?;
         let ended = self.store.revoke_all_admin_sessions(now).await?;
+        // Whoever was locked out guessed the old password: the new one starts with a clean slate.
+        self.store.clear_all_admin_failures().await?;
         tracing::info!(ended, "admin password changed; admin sessions ended");
         Ok(())
     }
@@ -116,7 +119,9 @@ impl Latchkey {
         let attempt_id = random_id("fail");
         self.store.record_admin_failure(&attempt_id, client, now).await?;
         let (mine, all, oldest) = self.store.admin_failures_since(client, now - LOCKOUT_WINDOW).await?;
-        if mine > MAX_FAILURES_PER_CLIENT || all > MAX_FAILURES_OVERALL {
+        // `mine` counts this attempt: past the overall limit, an address with a failure of its
+        // own in the window is refused, and a fresh one (the admin, from anywhere) still tries.
+        if mine > MAX_FAILURES_PER_CLIENT || (all > MAX_FAILURES_OVERALL && mine > 1) {
             // Not a guess that was checked: it neither counts nor extends the lock.
             self.store.delete_admin_failure(&attempt_id).await?;
             let retry = oldest.map(|t| (t + LOCKOUT_WINDOW - now) / 1000).unwrap_or(LOCKOUT_WINDOW / 1000).max(1);

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{AdminError, AdminResult};
 use crate::crypto::SealPurpose;
-use crate::ids::{SessionId, SessionToken, UserId};
+use crate::ids::{Provider, SessionId, SessionToken, UserId};
 use crate::model::{Session, User};
 use crate::notion::{NotionError, RefreshLocks};
 use crate::session::Authenticated;
@@ -55,14 +55,24 @@ impl Latchkey {
     }
 
     async fn revoke_grant_at_notion(&self, grant: &GrantTokensRow) -> Result<(), NotionError> {
-        let Some(connection) = self.store.connection(&grant.connection_id).await.ok().flatten() else {
-            return Ok(());
+        // The connection the grant was made through; if it was deleted since (and added again,
+        // under a new id), the Notion connection there is now: the same integration, in practice.
+        let connection = match self.store.connection(&grant.connection_id).await.ok().flatten() {
+            Some(connection) => Some(connection),
+            None => self.store.connection_by_provider(Provider::Notion).await.ok().flatten(),
+        };
+        let skipped = |why: &str| {
+            tracing::warn!(bot_id = %grant.bot_id, "a deleted user's Notion grant was not revoked: {why}");
+            Ok(())
+        };
+        let Some(connection) = connection else {
+            return skipped("no Notion connection to revoke it with");
         };
         let Ok((credentials, endpoints)) = self.credentials_for(&connection) else {
-            return Ok(());
+            return skipped("the connection's credentials cannot be used");
         };
         let Ok(access) = self.sealer.open(SealPurpose::NotionAccessToken, &grant.access_token_sealed) else {
-            return Ok(());
+            return skipped("its token cannot be opened with this master key");
         };
         self.notion.revoke(&endpoints.server, &credentials, access.expose()).await
     }

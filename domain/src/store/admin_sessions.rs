@@ -89,6 +89,12 @@ impl Store {
         Ok((mine, all, oldest))
     }
 
+    /// Forgets every failed admin sign-in (a new password makes the old guesses moot).
+    pub async fn clear_all_admin_failures(&self) -> StoreResult<()> {
+        self.execute(sql!("DELETE FROM admin_sign_in_failures")).await?;
+        Ok(())
+    }
+
     pub async fn clear_admin_failures(&self, client: &str) -> StoreResult<()> {
         self.execute(sql!("DELETE FROM admin_sign_in_failures WHERE client = $1", client)).await?;
         Ok(())

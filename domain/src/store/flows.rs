@@ -14,6 +14,7 @@ impl FromCells for FlowRow {
             redirect_url: row.some_text(4)?,
             created_at: row.some_int(5)?,
             expires_at: row.some_int(6)?,
+            sign_ups_open: row.some_int(7)? != 0,
         })
     }
 }
@@ -21,8 +22,8 @@ impl FromCells for FlowRow {
 impl Store {
     pub async fn insert_flow(&self, flow: &FlowRow) -> StoreResult<()> {
         self.execute(sql!(
-            "INSERT INTO sign_in_flows (state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sign_in_flows (state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at, sign_ups_open)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &flow.state_hash,
             &flow.browser_hash,
             &flow.connection_id,
@@ -30,6 +31,7 @@ impl Store {
             &flow.redirect_url,
             flow.created_at,
             flow.expires_at,
+            flow.sign_ups_open,
         ))
         .await?;
         Ok(())
@@ -39,7 +41,7 @@ impl Store {
     pub async fn take_flow(&self, state_hash: &TokenHash) -> StoreResult<Option<FlowRow>> {
         self.execute_returning(sql!(
             "DELETE FROM sign_in_flows WHERE state_hash = $1
-             RETURNING state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at",
+             RETURNING state_hash, browser_hash, connection_id, intent, redirect_url, created_at, expires_at, sign_ups_open",
             state_hash,
         ))
         .await

@@ -55,6 +55,8 @@ pub struct FlowRow {
     pub redirect_url: String,
     pub created_at: Millis,
     pub expires_at: Millis,
+    /// The Account Portal's "sign-ups open" when the flow started.
+    pub sign_ups_open: bool,
 }
 
 impl FlowRow {

@@ -82,7 +82,11 @@ impl Store {
             let Some(user) = user_in(tx, &user_id).await? else {
                 return Ok(false);
             };
-            tx.execute(sql!("DELETE FROM users WHERE id = $1", &user_id)).await?;
+            // On PostgreSQL a concurrent delete of the same user may have read it too: only the
+            // one whose delete removed the row reports it.
+            if tx.execute(sql!("DELETE FROM users WHERE id = $1", &user_id)).await? == 0 {
+                return Ok(false);
+            }
             record_event(tx, WebhookEvent::UserDeleted, &user, now).await?;
             Ok(true)
         })?;
