@@ -112,11 +112,12 @@ impl Latchkey {
             ));
         }
         let secret = new_client_secret();
-        row.client_secret_hash = Some(token_hash(&secret));
+        let hash = token_hash(&secret);
         row.updated_at = self.now();
-        if !self.store.update_oauth_application(&row).await? {
+        if !self.store.set_oauth_client_secret_hash(id, &hash, row.updated_at).await? {
             return Err(AdminError::not_found("OAuth application"));
         }
+        row.client_secret_hash = Some(hash);
         Ok(to_model(&row, Some(secret)))
     }
 

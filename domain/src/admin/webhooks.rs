@@ -106,7 +106,7 @@ impl Latchkey {
         let secret = new_secret();
         row.secret_sealed = self.sealer.seal(SealPurpose::WebhookSecret, &secret);
         row.updated_at = self.now();
-        if !self.store.update_webhook_endpoint(&row).await? {
+        if !self.store.set_webhook_secret(id, &row.secret_sealed, row.updated_at).await? {
             return Err(AdminError::not_found("webhook"));
         }
         Ok(to_model(&row, Some(secret)))

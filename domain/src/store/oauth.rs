@@ -173,19 +173,31 @@ impl Store {
         Ok(())
     }
 
-    /// Writes the name, redirect URIs, consent setting and secret. False when it is gone.
+    /// Writes the name, redirect URIs and consent setting; never the secret, so an edit that
+    /// read the row before a rotation cannot bring the old secret back. False when it is gone.
     pub async fn update_oauth_application(&self, row: &OAuthApplicationRow) -> StoreResult<bool> {
         let changed = self
             .execute(sql!(
-                "UPDATE oauth_applications
-                 SET name = $1, redirect_uris = $2, skip_consent = $3, client_secret_hash = $4, updated_at = $5
-                 WHERE id = $6",
+                "UPDATE oauth_applications SET name = $1, redirect_uris = $2, skip_consent = $3, updated_at = $4
+                 WHERE id = $5",
                 &row.name,
                 &row.redirect_uris,
                 row.skip_consent,
-                &row.client_secret_hash,
                 row.updated_at,
                 &row.id,
+            ))
+            .await?;
+        Ok(changed > 0)
+    }
+
+    /// A new client secret (its hash) for a confidential app. False when it is gone.
+    pub async fn set_oauth_client_secret_hash(&self, id: &str, hash: &str, now: Millis) -> StoreResult<bool> {
+        let changed = self
+            .execute(sql!(
+                "UPDATE oauth_applications SET client_secret_hash = $1, updated_at = $2 WHERE id = $3",
+                hash,
+                now,
+                id,
             ))
             .await?;
         Ok(changed > 0)

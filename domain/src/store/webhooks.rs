@@ -166,17 +166,30 @@ impl Store {
         Ok(())
     }
 
-    /// Writes every field of the endpoint. False when it no longer exists.
+    /// Writes the endpoint's URL, events and switch; never its secret, so an edit that read the
+    /// row before a rotation cannot put the old secret back. False when it no longer exists.
     pub async fn update_webhook_endpoint(&self, row: &WebhookEndpointRow) -> StoreResult<bool> {
         let changed = self
             .execute(sql!(
-                "UPDATE webhook_endpoints SET url = $1, events = $2, secret_sealed = $3, enabled = $4, updated_at = $5 WHERE id = $6",
+                "UPDATE webhook_endpoints SET url = $1, events = $2, enabled = $3, updated_at = $4 WHERE id = $5",
                 &row.url,
                 &row.events,
-                &row.secret_sealed,
                 row.enabled,
                 row.updated_at,
                 &row.id,
+            ))
+            .await?;
+        Ok(changed == 1)
+    }
+
+    /// A new signing secret for the endpoint (sealed). False when it no longer exists.
+    pub async fn set_webhook_secret(&self, id: &str, secret_sealed: &str, now: Millis) -> StoreResult<bool> {
+        let changed = self
+            .execute(sql!(
+                "UPDATE webhook_endpoints SET secret_sealed = $1, updated_at = $2 WHERE id = $3",
+                secret_sealed,
+                now,
+                id,
             ))
             .await?;
         Ok(changed == 1)
