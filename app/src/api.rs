@@ -65,6 +65,12 @@ pub async fn sign_in_unavailable() -> Result<Option<String>, ServerFnError> {
     Ok(latchkey.sign_in_unavailable().await.map(|failure| failure.code().to_string()))
 }
 
+/// Whether the sign-up page offers a sign-up (the Account Portal's switch).
+#[server(endpoint = "sign-up-availability")]
+pub async fn sign_ups_open() -> Result<bool, ServerFnError> {
+    Ok(server::latchkey()?.sign_ups_open().await)
+}
+
 #[cfg(feature = "ssr")]
 mod server {
     use std::sync::Arc;

@@ -375,6 +375,12 @@ impl Latchkey {
         });
     }
 
+    /// Whether someone new may sign up (the Account Portal's switch); open if it cannot be read,
+    /// since a sign-in started then checks again.
+    pub async fn sign_ups_open(&self) -> bool {
+        self.portal_settings().await.map_or(true, |portal| portal.sign_ups_open)
+    }
+
     /// Why a sign-in started now would fail before it leaves for Notion (no enabled connection,
     /// no credentials, no database), or `None` when it can start: the portal's pages then offer
     /// no button that only leads to an error page.

@@ -646,6 +646,10 @@ async fn with_sign_ups_closed_only_people_known_here_sign_in() {
         .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
 
+    // The sign-up page says so before anyone goes to Notion, and offers a sign-in instead.
+    let page = Browser::new().get(&server.url("/sign-up")).await;
+    assert!(page.body.contains(r#"data-unavailable="sign_ups_closed""#), "{}", page.body);
+    assert!(page.body.contains("/v1/oauth/notion/start?intent=sign_in") && !page.body.contains("intent=sign_up"));
     let page = sign_in(&server, &mut Browser::new(), "grace").await;
     assert_failure_page(&page, "sign_ups_closed", 403);
     assert_eq!(server.sign_in_rows().await, [1, 1, 1, 1], "nothing of Grace's was saved");

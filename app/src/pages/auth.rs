@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::sign_in_unavailable;
+use crate::api::{sign_in_unavailable, sign_ups_open};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Intent {
@@ -87,12 +87,28 @@ fn AuthCard(intent: Intent) -> impl IntoView {
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match sign_in_unavailable().await {
-                            Ok(None) => view! {
-                                <a class="notion-button" rel="external" href=move || start_href(intent, redirect_url().as_deref())>
-                                    <NotionMark/>
-                                    <span>{button}</span>
-                                </a>
-                            }.into_any(),
+                            Ok(None) => {
+                                // Sign-ups closed: say so here, and offer what still works (a
+                                // sign-in for people with an account), not a sign-up bound to fail.
+                                let closed = intent == Intent::SignUp && !sign_ups_open().await.unwrap_or(true);
+                                let (intent, button) = if closed { (Intent::SignIn, "Sign in with Notion") } else { (intent, button) };
+                                let closed = closed.then(|| {
+                                    let failure = Failure::SignUpsClosed;
+                                    view! {
+                                        <div class="alert" role="status" data-unavailable=failure.code()>
+                                            <strong>{failure.title()}</strong>
+                                            <p>{failure.message()} " If you already have an account, sign in."</p>
+                                        </div>
+                                    }
+                                });
+                                view! {
+                                    {closed}
+                                    <a class="notion-button" rel="external" href=move || start_href(intent, redirect_url().as_deref())>
+                                        <NotionMark/>
+                                        <span>{button}</span>
+                                    </a>
+                                }.into_any()
+                            }
                             // Nothing to click that would only end on an error page: say why instead.
                             Ok(Some(code)) => {
                                 let failure = Failure::from_code(&code).unwrap_or(Failure::ConnectionDisabled);
