@@ -1,9 +1,11 @@
 # Latchkey in a container: the self-contained release binary on a slim Debian, as a non-root
 # user, its data (SQLite, generated keys) in the /data volume.
 #   docker build -t latchkey .
-#   docker run -p 3000:3000 -v latchkey-data:/data \
+#   docker run -p 127.0.0.1:3000:3000 -v latchkey-data:/data \
 #     -e LATCHKEY_ENVIRONMENT=production -e LATCHKEY_PUBLIC_URL=https://auth.example.com \
 #     -e LATCHKEY_MASTER_KEY_FILE=/run/secrets/master_key -e LATCHKEY_TRUSTED_PROXIES=172.17.0.1 latchkey
+# Publish the port on loopback only, for the TLS proxy on the host: published on every interface,
+# clients could reach Latchkey past the proxy, in plain http.
 # The build stage runs the project's own production build (scripts/build-release.sh, what
 # `make release` runs); the first build compiles cargo-leptos too (about 15 minutes on 2 cores).
 

@@ -132,6 +132,15 @@ impl Config {
 
         let public_url = match get("LATCHKEY_PUBLIC_URL") {
             Some(text) => parse_public_url(text)?,
+            // Listening beyond loopback, production is reached at an address only the operator
+            // knows (behind its TLS proxy): guessing `http://localhost` would make every issuer,
+            // redirect URI and cookie wrong while serving plain http to the network.
+            None if production && !site_addr.ip().is_loopback() => {
+                return Err(invalid(
+                    "LATCHKEY_PUBLIC_URL",
+                    format!("is required in production when listening on {site_addr}: the https address people use"),
+                ))
+            }
             None => {
                 let host =
                     if site_addr.ip().is_unspecified() { "localhost".to_string() } else { site_addr.to_string() };
@@ -549,6 +558,16 @@ mod tests {
             ("LATCHKEY_PUBLIC_URL", "http://localhost:3000")
         ])
         .is_ok());
+        // Listening on every interface, production does not guess its public URL.
+        let vars = [("LATCHKEY_ENVIRONMENT", "production"), ("LATCHKEY_MASTER_KEY", KEY)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let everywhere = SocketAddr::from(([0, 0, 0, 0], 3000));
+        assert_eq!(
+            Config::from_vars(&vars, everywhere).map(|_| ()).map_err(|e| e.variable),
+            Err("LATCHKEY_PUBLIC_URL")
+        );
     }
 
     #[test]

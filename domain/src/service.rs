@@ -45,6 +45,8 @@ pub enum StartError {
     Http(String),
     #[error("LATCHKEY_ADMIN_PASSWORD: {0}")]
     AdminPassword(String),
+    #[error("LATCHKEY_MASTER_KEY: {0}")]
+    MasterKey(String),
 }
 
 /// What a start generated, to print once for the operator.
@@ -70,8 +72,7 @@ impl Latchkey {
         };
         if config.database_url.starts_with("sqlite:") {
             if let Some(dir) = sqlite_parent_dir(&config.database_url) {
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| StartError::DataDir(format!("cannot create {}: {e}", dir.display())))?;
+                create_private_dir(&dir)?;
             }
         }
         let store = Store::open(&config.database_url).await?;
@@ -108,6 +109,14 @@ impl Latchkey {
                 resealed = sealing.resealed,
                 "re-sealed values under the current master key; once every replica has started like this, LATCHKEY_PREVIOUS_MASTER_KEYS may be removed"
             );
+        }
+        if sealing.unreadable > 0 && latchkey.config.is_production() {
+            // Serving on would fail every sign-in with custom credentials and every token, and
+            // could bring back a secret key rotated away: a wrong key is a wrong setting.
+            return Err(StartError::MasterKey(format!(
+                "does not open {} values in the database, sealed under another master key: give that key in LATCHKEY_PREVIOUS_MASTER_KEYS (or start with it)",
+                sealing.unreadable
+            )));
         }
         if sealing.unreadable > 0 {
             tracing::warn!(
@@ -237,10 +246,19 @@ struct DevKeys {
     admin_password: Secret<String>,
 }
 
+/// The data directory (and any parent it needs), readable by its owner only when created here:
+/// it holds the database and, in development, the generated keys. One that exists is left as it is.
+fn create_private_dir(dir: &Path) -> Result<(), StartError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| StartError::DataDir(format!("cannot create {}: {e}", dir.display())))
+}
+
 impl DevKeys {
     fn load_or_create(dir: &Path, generated: &mut Generated) -> Result<DevKeys, StartError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StartError::DataDir(format!("cannot create {}: {e}", dir.display())))?;
+        create_private_dir(dir)?;
         let master = read_or_create(dir, "master.key", generated, || MasterKey::generate().to_base64(), false)?;
         let master_key = MasterKey::from_base64(&master).map_err(|e| StartError::DataDir(format!("master.key {e}")))?;
         let secret_key =
@@ -297,5 +315,17 @@ mod tests {
         assert_eq!(sqlite_parent_dir("sqlite://./data/latchkey.db"), Some("./data".into()));
         assert_eq!(sqlite_parent_dir("sqlite:///var/lib/lk/db.sqlite?mode=rwc"), Some("/var/lib/lk".into()));
         assert_eq!(sqlite_parent_dir("sqlite::memory:"), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_data_directory_made_here_is_its_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().expect("temp dir");
+        let dir = root.path().join("var").join("latchkey");
+        create_private_dir(&dir).expect("created");
+        let mode = std::fs::metadata(&dir).expect("there").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        create_private_dir(&dir).expect("one that exists is fine");
     }
 }

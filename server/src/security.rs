@@ -36,8 +36,10 @@ pub struct ResponseHeaders {
 impl ResponseHeaders {
     pub fn for_path(path: &str, hsts: bool) -> ResponseHeaders {
         let widget = path.starts_with("/widget/");
-        // The JWKS sets its own max-age: verifiers cache it.
-        let no_store = !path.starts_with("/pkg/") && !widget && !path.starts_with("/.well-known/");
+        // The JWKS and the widget's loader set their own max-age: verifiers and every page that
+        // embeds the widget cache them.
+        let no_store =
+            !path.starts_with("/pkg/") && !widget && path != "/widget.js" && !path.starts_with("/.well-known/");
         ResponseHeaders { hsts, widget, no_store }
     }
 

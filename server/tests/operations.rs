@@ -460,6 +460,12 @@ async fn backup_copies_the_database_while_the_server_runs() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let again = cli(&server, &["backup", &dest_text], None);
     assert_eq!(again.status.code(), Some(1), "an existing file is not overwritten");
+    // The copy, the database and its directory are their owner's alone: they hold every user
+    // and the admin's password hash.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).expect("there").permissions().mode() & 0o777;
+    assert_eq!(mode(std::path::Path::new(&dest_text)), 0o600, "the backup");
+    assert_eq!(mode(&server.db_path()), 0o600, "the database");
 
     sqlx::any::install_default_drivers();
     let copy = sqlx::any::AnyPoolOptions::new()

@@ -609,6 +609,8 @@ async fn the_frontend_api_shares_with_allowed_origins_only() {
     assert_eq!(loader.status, StatusCode::OK);
     assert!(loader.header("content-type").is_some_and(|c| c.starts_with("text/javascript")));
     assert!(loader.body.contains("data-publishable-key"));
+    // Every page view of every site that embeds the widget loads it: it is cached a while.
+    assert!(loader.header("cache-control").is_some_and(|c| c.contains("max-age=") && !c.contains("no-store")));
 }
 
 /// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).

@@ -139,6 +139,16 @@ impl Store {
                     )
                 })?;
                 let owner = Arc::new(take_ownership(&file)?);
+                // Created for its owner only: it holds every user and the admin's password hash.
+                // (SQLite gives its -wal and -shm files the database file's mode.) An empty file
+                // is an empty database to SQLite.
+                if !file.exists() {
+                    private_file()
+                        .write(true)
+                        .create_new(true)
+                        .open(&file)
+                        .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", file.display())))?;
+                }
                 // A first connection creates the file, switches it to WAL and migrates it; then
                 // the writer thread takes over every write.
                 let mut first = options.connect().await?;
@@ -293,7 +303,7 @@ fn take_ownership(database: &Path) -> StoreResult<std::fs::File> {
     path.push(".lock");
     let unusable =
         |e: std::io::Error| StoreError::Unavailable(format!("cannot lock {}: {e}", Path::new(&path).display()));
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(unusable)?;
+    let file = private_file().create(true).truncate(false).write(true).open(&path).map_err(unusable)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
@@ -302,6 +312,14 @@ fn take_ownership(database: &Path) -> StoreResult<std::fs::File> {
         ))),
         Err(std::fs::TryLockError::Error(e)) => Err(unusable(e)),
     }
+}
+
+/// Options for a file only its owner may read (mode 0600 on Unix).
+fn private_file() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
 }
 
 /// WAL lets readers proceed while the writer writes (and NORMAL syncs at checkpoints, not at
@@ -321,14 +339,20 @@ pub fn backup_sqlite(database_url: &str, destination: &Path) -> Result<(), Strin
     if !source.exists() {
         return Err(format!("there is no database at {}", source.display()));
     }
-    if destination.exists() {
-        return Err(format!("{} exists already; choose a new file", destination.display()));
-    }
+    // Created here, empty and for its owner only (the copy holds everything the database
+    // does); SQLite fills an empty file. `create_new`: never a file or link that is there.
+    private_file().write(true).create_new(true).open(destination).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => format!("{} exists already; choose a new file", destination.display()),
+        _ => format!("cannot create {}: {e}", destination.display()),
+    })?;
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = rusqlite::Connection::open_with_flags(&source, flags)
         .map_err(|e| format!("cannot open {}: {e}", source.display()))?;
     conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?;
     let target = destination.to_str().ok_or("the backup path must be valid UTF-8")?;
-    conn.execute("VACUUM INTO ?1", [target]).map_err(|e| format!("copying into {target} failed: {e}"))?;
+    if let Err(e) = conn.execute("VACUUM INTO ?1", [target]) {
+        let _ = std::fs::remove_file(destination);
+        return Err(format!("copying into {target} failed: {e}"));
+    }
     Ok(())
 }
