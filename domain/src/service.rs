@@ -45,8 +45,6 @@ pub enum StartError {
     Http(String),
     #[error("LATCHKEY_ADMIN_PASSWORD: {0}")]
     AdminPassword(String),
-    #[error("LATCHKEY_MASTER_KEY: {0}")]
-    MasterKey(String),
 }
 
 /// What a start generated, to print once for the operator.
@@ -109,14 +107,6 @@ impl Latchkey {
                 resealed = sealing.resealed,
                 "re-sealed values under the current master key; once every replica has started like this, LATCHKEY_PREVIOUS_MASTER_KEYS may be removed"
             );
-        }
-        if sealing.unreadable > 0 && latchkey.config.is_production() {
-            // Serving on would fail every sign-in with custom credentials and every token, and
-            // could bring back a secret key rotated away: a wrong key is a wrong setting.
-            return Err(StartError::MasterKey(format!(
-                "does not open {} values in the database, sealed under another master key: give that key in LATCHKEY_PREVIOUS_MASTER_KEYS (or start with it)",
-                sealing.unreadable
-            )));
         }
         if sealing.unreadable > 0 {
             tracing::warn!(

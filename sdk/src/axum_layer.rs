@@ -168,14 +168,15 @@ where
         let latchkey = self.latchkey.clone();
         Box::pin(async move {
             let mut handshake = latchkey.inner.app_url.is_some() && is_page_navigation(&request);
+            // Asked once more already, and that answer was not this browser's either: serve the
+            // page as it is (a browser that keeps no cookies), never another round.
+            if asked_again(request.uri()) && handshake_answer(request.uri()).is_none() {
+                handshake = false;
+            }
             if handshake {
                 if let Some(answer) = handshake_answer(request.uri()) {
                     let pending = cookie(request.headers(), HANDSHAKE_COOKIE).filter(|v| is_nonce(v));
-                    match latchkey.finish_handshake(request.uri(), &answer, pending).await {
-                        Some(response) => return Ok(response),
-                        // Served as it is, with whatever token the browser already has.
-                        None => handshake = false,
-                    }
+                    return Ok(latchkey.finish_handshake(request.uri(), &answer, pending).await);
                 }
             }
             let token = bearer(request.headers()).or_else(|| cookie(request.headers(), TOKEN_COOKIE));
@@ -210,6 +211,17 @@ fn new_nonce() -> Option<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).ok()?;
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn with_asked_again(mut url: String) -> String {
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(ASKED_AGAIN_PARAM);
+    url.push_str("=1");
+    url
+}
+
+fn asked_again(uri: &http::Uri) -> bool {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).any(|(k, _)| k == ASKED_AGAIN_PARAM)
 }
 
 fn handshake_answer(uri: &http::Uri) -> Option<String> {
@@ -272,9 +284,7 @@ impl Latchkey {
         };
         let mut back = self.page_url(uri, true);
         if again {
-            back.push(if back.contains('?') { '&' } else { '?' });
-            back.push_str(ASKED_AGAIN_PARAM);
-            back.push_str("=1");
+            back = with_asked_again(back);
         }
         // Kept before leaving: should the answer never come, the next pages do not ask again.
         let pending = self.handshake_cookie(&nonce, PENDING_HANDSHAKE);
@@ -282,9 +292,10 @@ impl Latchkey {
     }
 
     /// An answer on the way back: taken when this browser asked for it (the token cookie set,
-    /// the nonce spent), else asked for again, bound to this browser. `None`: an answer that
-    /// still is not this browser's after asking again; the page is served as it is.
-    async fn finish_handshake(&self, uri: &http::Uri, answer: &str, pending: Option<&str>) -> Option<Response> {
+    /// the nonce spent), else asked for again, bound to this browser. An answer that still is
+    /// not this browser's after asking again is dropped from the URL (it may hold the person's
+    /// own session token), and the way back keeps the mark that stops another round.
+    async fn finish_handshake(&self, uri: &http::Uri, answer: &str, pending: Option<&str>) -> Response {
         let back = self.page_url(uri, true);
         let verified = match pending {
             Some(nonce) => self.verify_handshake(answer, &self.app_origin(), nonce).await,
@@ -303,9 +314,10 @@ impl Latchkey {
                 // Someone else's answer (a link that carries it), the answer to a plain sign-in
                 // link (`sign_in_url`), or a stale one: never taken, asked for again instead.
                 tracing::info!(reason = %why, "latchkey: a handshake answer this browser did not ask for");
-                let asked_again = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-                    .any(|(k, _)| k == ASKED_AGAIN_PARAM);
-                return (!asked_again).then(|| self.start_handshake(uri, true));
+                if asked_again(uri) {
+                    return see_other(&with_asked_again(back), &[]);
+                }
+                return self.start_handshake(uri, true);
             }
         };
         let cookies = match token {
@@ -318,6 +330,6 @@ impl Latchkey {
                 self.handshake_cookie("0", QUIET_AFTER_SIGNED_OUT),
             ],
         };
-        Some(see_other(&back, &cookies))
+        see_other(&back, &cookies)
     }
 }

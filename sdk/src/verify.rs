@@ -483,8 +483,10 @@ impl Latchkey {
         format!("{}/v1/client/handshake?redirect_url={}", self.inner.issuer, encode(return_to))
     }
 
-    /// The handshake for the browser that keeps `nonce`.
-    pub(crate) fn bound_handshake_url(&self, return_to: &str, nonce: &str) -> String {
+    /// The handshake for the browser that keeps `nonce` (random, URL-safe, at most 64
+    /// characters, kept where only your server reads it): its answer carries the nonce, and
+    /// [`Latchkey::verify_handshake`] takes it only with that nonce.
+    pub fn bound_handshake_url(&self, return_to: &str, nonce: &str) -> String {
         format!("{}&nonce={}", self.handshake_url(return_to), encode(nonce))
     }
 

@@ -9,7 +9,6 @@ use common::fake_notion::FakeNotion;
 use common::{query_param, Browser, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 const OLD_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const NEW_KEY: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
@@ -78,34 +77,6 @@ async fn a_rotated_master_key_reseals_everything_and_the_old_key_can_go() {
         backend(&server, Method::GET, &format!("/v1/admin/webhooks/{webhook_id}/secret"), None).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{refused}");
     assert!(server.log().contains("this instance was not given"), "{}", server.log());
-
-    // In production that is a wrong setting: the start stops, naming it.
-    let mut command = server.command();
-    command
-        .env("LATCHKEY_ENVIRONMENT", "production")
-        .env("LATCHKEY_SECRET_KEY", "sk_live_rotation_rotation_rotation_rot")
-        // Shared credentials are for development; production refuses them first.
-        .env_remove("LATCHKEY_SHARED_NOTION_CLIENT_ID")
-        .env_remove("LATCHKEY_SHARED_NOTION_CLIENT_SECRET")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    server.stop();
-    let mut child = command.spawn().expect("latchkey runs");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("production started with a master key that opens nothing");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let output = child.wait_with_output().expect("output");
-    let said = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(status.code(), Some(1), "{said}");
-    assert!(said.contains("LATCHKEY_MASTER_KEY: does not open"), "{said}");
 }
 
 /// Every test above, once more on PostgreSQL (see `common::again_on_postgresql`).

@@ -754,15 +754,35 @@ async fn a_refresh_token_ends_with_the_latchkey_session_it_came_from() {
     let (mut ada, ada_refresh) = tokens_of.remove(0);
     let (_grace, grace_refresh) = tokens_of.remove(0);
 
-    // Ada signs in to Latchkey again on the same device: that ends her earlier session.
-    let landed = common::sign_in(&server, &mut ada, "ada").await;
+    // Ada signs in to Latchkey again on the same device: a new session, and what the app was
+    // given carries on under it.
+    let to_notion = ada.get(&server.url("/v1/oauth/notion/start")).await;
+    let form = format!(
+        "{}&custom_name=ada&custom_email=ada%40example.org",
+        consent_form(&to_notion.location().expect("to Notion"), "custom", "allow")
+    );
+    let callback = ada.post_form(&server.url("/sandbox/notion/v1/oauth/authorize"), &form).await;
+    let landed = ada.get(&callback.location().expect("callback")).await;
+    assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
+    let (status, renewed) = token_call(&server, &app, &secret, &ada_refresh).await;
+    assert_eq!(status, StatusCode::OK, "the same person signing in again keeps the app: {renewed}");
+    let ada_refresh = renewed["refresh_token"].as_str().expect("rotated").to_string();
+
+    // Someone else signs in on that device: that ends Ada's session, and her app's tokens.
+    let landed = common::sign_in(&server, &mut ada, "grace").await;
     assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
     let (status, refused) = token_call(&server, &app, &secret, &ada_refresh).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
     assert_eq!(refused["error"], "invalid_grant");
 
-    // Grace's session passes its idle limit (a week unused).
-    server.execute("UPDATE sessions SET last_active_at = 0 WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM users WHERE email LIKE 'grace@%')").await;
+    // A week without a visit to Latchkey itself does not end an app's refresh tokens...
+    let graces = "revoked_at IS NULL AND user_id IN (SELECT id FROM users WHERE email = 'grace@example.org')";
+    server.execute(&format!("UPDATE sessions SET last_active_at = 0 WHERE {graces}")).await;
+    let (status, renewed) = token_call(&server, &app, &secret, &grace_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+    let grace_refresh = renewed["refresh_token"].as_str().expect("rotated").to_string();
+    // ...its absolute lifetime (30 days) does.
+    server.execute(&format!("UPDATE sessions SET expires_at = 1 WHERE {graces}")).await;
     let (status, refused) = token_call(&server, &app, &secret, &grace_refresh).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
     assert!(refused["error_description"].as_str().is_some_and(|d| d.contains("session")), "{refused}");

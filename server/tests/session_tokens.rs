@@ -232,6 +232,7 @@ async fn a_handshake_answer_carried_to_another_browser_signs_nobody_in() {
             Some(next) => url = if next.starts_with("http") { next } else { format!("{app}{next}") },
             None => {
                 assert_eq!(page.body, "signed out");
+                assert!(!url.contains(HANDSHAKE_PARAM), "no answer left in the page's URL: {url}");
                 break;
             }
         }

@@ -225,9 +225,11 @@ impl Latchkey {
             self.store.revoke_oauth_grant(&grant.id, now).await?;
             return Err(OAuthError::invalid_grant("This refresh token was issued to another client."));
         }
-        // A refresh token ends with the Latchkey session it came from, however that session
-        // ended: signed out, revoked, replaced by a new sign-in, expired, idle past its limit.
-        if !self.store.session(&grant.session_id).await?.is_some_and(|session| session.is_live(now)) {
+        // A refresh token ends with the Latchkey session it came from: signed out, revoked,
+        // pruned, or past its absolute lifetime (30 days). Not its idle limit: an app refreshing
+        // every day is the person using it, though they never open a Latchkey page.
+        let session = self.store.session(&grant.session_id).await?;
+        if !session.is_some_and(|session| session.revoked_at.is_none() && now < session.expires_at) {
             self.store.revoke_oauth_grant(&grant.id, now).await?;
             return Err(OAuthError::invalid_grant("The Latchkey session this refresh token came from has ended."));
         }

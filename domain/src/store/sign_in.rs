@@ -169,8 +169,20 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
             .await?;
         if let Some(ended) = ended {
             record_event(tx, WebhookEvent::SessionEnded, &ended.to_model(), r.now).await?;
-            // What apps were given through it (OpenID Connect) ends with it, as on sign-out.
-            revoke_grants_of_session_in(tx, ended.id.as_str(), r.now).await?;
+            if ended.user_id == user_id {
+                // The same person signing in again (`prompt=login`, or the button once more):
+                // what apps were given through the old session (OpenID Connect) carries on
+                // under the new one.
+                tx.execute(sql!(
+                    "UPDATE oauth_grants SET session_id = $1 WHERE session_id = $2 AND revoked_at IS NULL",
+                    &s.id,
+                    &ended.id,
+                ))
+                .await?;
+            } else {
+                // Someone else on this browser: the other person's apps lose what they had.
+                revoke_grants_of_session_in(tx, ended.id.as_str(), r.now).await?;
+            }
         }
     }
 
