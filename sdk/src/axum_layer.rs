@@ -167,14 +167,13 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let latchkey = self.latchkey.clone();
         Box::pin(async move {
-            let mut handshake = latchkey.inner.app_url.is_some() && is_page_navigation(&request);
+            let answer = query_param(request.uri(), HANDSHAKE_PARAM);
             // Asked once more already, and that answer was not this browser's either: serve the
             // page as it is (a browser that keeps no cookies), never another round.
-            if asked_again(request.uri()) && handshake_answer(request.uri()).is_none() {
-                handshake = false;
-            }
+            let gave_up = answer.is_none() && query_param(request.uri(), ASKED_AGAIN_PARAM).is_some();
+            let handshake = latchkey.inner.app_url.is_some() && is_page_navigation(&request) && !gave_up;
             if handshake {
-                if let Some(answer) = handshake_answer(request.uri()) {
+                if let Some(answer) = answer {
                     let pending = cookie(request.headers(), HANDSHAKE_COOKIE).filter(|v| is_nonce(v));
                     return Ok(latchkey.finish_handshake(request.uri(), &answer, pending).await);
                 }
@@ -220,14 +219,8 @@ fn with_asked_again(mut url: String) -> String {
     url
 }
 
-fn asked_again(uri: &http::Uri) -> bool {
-    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).any(|(k, _)| k == ASKED_AGAIN_PARAM)
-}
-
-fn handshake_answer(uri: &http::Uri) -> Option<String> {
-    url::form_urlencoded::parse(uri.query()?.as_bytes())
-        .find(|(k, _)| k == HANDSHAKE_PARAM)
-        .map(|(_, v)| v.into_owned())
+fn query_param(uri: &http::Uri, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(uri.query()?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 fn see_other(location: &str, cookies: &[String]) -> Response {
@@ -314,7 +307,7 @@ impl Latchkey {
                 // Someone else's answer (a link that carries it), the answer to a plain sign-in
                 // link (`sign_in_url`), or a stale one: never taken, asked for again instead.
                 tracing::info!(reason = %why, "latchkey: a handshake answer this browser did not ask for");
-                if asked_again(uri) {
+                if query_param(uri, ASKED_AGAIN_PARAM).is_some() {
                     return see_other(&with_asked_again(back), &[]);
                 }
                 return self.start_handshake(uri, true);

@@ -205,21 +205,17 @@ pub async fn rate_limit_sign_in(
 /// configuration's list (which always holds Latchkey's own origin), or that list with the
 /// dashboard's additions. Browsers send `Origin` on POSTs; a request without one (curl, old
 /// clients) carries no cookie risk.
-/// Whether a browser request came from one of Latchkey's own pages: its `Origin` is the public
-/// URL's (browsers send `Origin` on every POST; a request without one is not a browser's, and
-/// carries no cookie a browser was made to send).
-pub fn from_own_origin(latchkey: &Latchkey, headers: &HeaderMap) -> bool {
-    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        None => true,
-        Some(origin) => origin == latchkey.config().own_origin(),
-    }
-}
-
 pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         None => true,
         Some(origin) => allowed.iter().any(|a| a == origin),
     }
+}
+
+/// Whether a browser request came from one of Latchkey's own pages: [`origin_allowed`] with the
+/// public URL's origin alone.
+pub fn from_own_origin(latchkey: &Latchkey, headers: &HeaderMap) -> bool {
+    origin_allowed(headers, &[latchkey.config().own_origin()])
 }
 
 #[cfg(test)]

@@ -479,7 +479,7 @@ mod guard {
     pub fn same_origin() -> Result<(), ServerFnError> {
         let Some(parts) = parts() else { return Ok(()) };
         let Some(origin) = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
-        let ours = latchkey().map(|l| domain::config::origin_of(&l.config().public_url)).unwrap_or_default();
+        let ours = latchkey().map(|l| l.config().own_origin()).unwrap_or_default();
         if !ours.is_empty() && origin.eq_ignore_ascii_case(&ours) {
             Ok(())
         } else {

@@ -438,6 +438,14 @@ async fn revoke_grant_in(tx: &mut impl Db, grant_id: &str, now: Millis) -> Store
     Ok(())
 }
 
+/// Carries the live grants made through one Latchkey session over to another (the same person's
+/// next session on that device), in the transaction that replaces it.
+pub(super) async fn move_grants_of_session_in(tx: &mut impl Db, from: &str, to: &str) -> StoreResult<()> {
+    tx.execute(sql!("UPDATE oauth_grants SET session_id = $1 WHERE session_id = $2 AND revoked_at IS NULL", to, from))
+        .await?;
+    Ok(())
+}
+
 /// Ends every grant made through a Latchkey session and what they issued, in the transaction
 /// that ends the session.
 pub(super) async fn revoke_grants_of_session_in(tx: &mut impl Db, session_id: &str, now: Millis) -> StoreResult<()> {

@@ -2,7 +2,7 @@
 //! written in one transaction.
 
 use super::engine::{Cells, Db, FromCells};
-use super::oauth::revoke_grants_of_session_in;
+use super::oauth::{move_grants_of_session_in, revoke_grants_of_session_in};
 use super::users::user_in;
 use super::webhooks::record_event;
 use super::{SessionRow, SignInRecord, Store, StoreError, StoreResult};
@@ -173,12 +173,7 @@ async fn write_sign_in(tx: &mut impl Db, r: &SignInRecord) -> StoreResult<Result
                 // The same person signing in again (`prompt=login`, or the button once more):
                 // what apps were given through the old session (OpenID Connect) carries on
                 // under the new one.
-                tx.execute(sql!(
-                    "UPDATE oauth_grants SET session_id = $1 WHERE session_id = $2 AND revoked_at IS NULL",
-                    &s.id,
-                    &ended.id,
-                ))
-                .await?;
+                move_grants_of_session_in(tx, ended.id.as_str(), s.id.as_str()).await?;
             } else {
                 // Someone else on this browser: the other person's apps lose what they had.
                 revoke_grants_of_session_in(tx, ended.id.as_str(), r.now).await?;

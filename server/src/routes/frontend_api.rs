@@ -24,6 +24,21 @@ pub(super) fn session_token(latchkey: &Latchkey, jar: &CookieJar) -> Option<Sess
     jar.get(cookie_names(latchkey.config().secure_cookies()).session).map(|c| SessionToken::new(c.value()))
 }
 
+/// The browser's Latchkey session, if it has a live one, with its token (the OpenID consent
+/// form is bound to it); a page saying so when the database cannot be reached.
+pub(super) async fn browser_session(
+    latchkey: &Latchkey,
+    jar: &CookieJar,
+) -> Result<Option<(Authenticated, SessionToken)>, Response> {
+    let Some(token) = session_token(latchkey, jar) else {
+        return Ok(None);
+    };
+    match latchkey.authenticate(&token).await {
+        Ok(auth) => Ok(auth.map(|auth| (auth, token))),
+        Err(_) => Err(crate::html::failure_page(domain::failure::Failure::StorageUnavailable, None)),
+    }
+}
+
 pub(super) async fn authenticated(latchkey: &Latchkey, jar: &CookieJar) -> Result<Authenticated, Response> {
     let token = session_token(latchkey, jar).ok_or_else(not_signed_in)?;
     match latchkey.authenticate(&token).await {

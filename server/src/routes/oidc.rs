@@ -10,14 +10,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
-use domain::ids::SessionToken;
 use domain::oidc::{AuthorizeRefusal, AuthorizeStep, OAuthError};
-use domain::session::{cookie_names, removal_cookie, Authenticated};
+use domain::session::{cookie_names, removal_cookie};
 use domain::Latchkey;
 use serde_json::Value;
 use tower_http::cors::{Any, CorsLayer};
 
-use super::frontend_api::session_token;
+use super::frontend_api::{browser_session, session_token};
 use super::AppState;
 use crate::html::{consent_page, logout_confirm_page, notice_page};
 
@@ -64,17 +63,6 @@ async fn discovery(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The browser's Latchkey session, with its token (the consent form is bound to it).
-async fn signed_in(latchkey: &Latchkey, jar: &CookieJar) -> Result<Option<(Authenticated, SessionToken)>, Response> {
-    let Some(token) = session_token(latchkey, jar) else {
-        return Ok(None);
-    };
-    match latchkey.authenticate(&token).await {
-        Ok(auth) => Ok(auth.map(|auth| (auth, token))),
-        Err(_) => Err(crate::html::failure_page(domain::failure::Failure::StorageUnavailable, None)),
-    }
-}
-
 fn step_response(step: Result<AuthorizeStep, AuthorizeRefusal>) -> Response {
     match step {
         Ok(AuthorizeStep::Redirect(url) | AuthorizeStep::SignIn(url)) => Redirect::to(&url).into_response(),
@@ -86,7 +74,7 @@ fn step_response(step: Result<AuthorizeStep, AuthorizeRefusal>) -> Response {
 /// `GET /oauth/authorize`
 async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery, jar: CookieJar) -> Response {
     let latchkey = &state.latchkey;
-    let session = match signed_in(latchkey, &jar).await {
+    let session = match browser_session(latchkey, &jar).await {
         Ok(session) => session,
         Err(down) => return down,
     };
@@ -106,7 +94,7 @@ async fn consent(State(state): State<AppState>, headers: HeaderMap, jar: CookieJ
     }
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
-    let session = match signed_in(latchkey, &jar).await {
+    let session = match browser_session(latchkey, &jar).await {
         Ok(session) => session,
         Err(down) => return down,
     };
@@ -162,12 +150,9 @@ async fn logout(State(state): State<AppState>, RawQuery(query): RawQuery, jar: C
         Ok(checked) => checked,
         Err(why) => return notice_page(StatusCode::BAD_REQUEST, "This sign-out link is not valid".into(), why),
     };
-    let current = match session_token(&state.latchkey, &jar) {
-        Some(token) => match state.latchkey.authenticate(&token).await {
-            Ok(auth) => auth,
-            Err(_) => return crate::html::failure_page(domain::failure::Failure::StorageUnavailable, None),
-        },
-        None => None,
+    let current = match browser_session(&state.latchkey, &jar).await {
+        Ok(session) => session.map(|(auth, _)| auth),
+        Err(page) => return page,
     };
     let own_hint =
         current.as_ref().is_some_and(|auth| checked.hinted_session.as_deref() == Some(auth.session.id.as_str()));

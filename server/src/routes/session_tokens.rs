@@ -15,7 +15,7 @@ use domain::tokens::{TokenError, HANDSHAKE_PARAM};
 use serde_json::json;
 use tracing::error;
 
-use super::frontend_api::{api_error, session_token, signed_in, storage_down};
+use super::frontend_api::{api_error, browser_session, signed_in, storage_down};
 use super::AppState;
 use crate::html::failure_page;
 
@@ -82,12 +82,9 @@ pub async fn handshake(State(state): State<AppState>, RawQuery(query): RawQuery,
     };
     let app_origin = origin_of(&back);
 
-    let signed_in = match session_token(latchkey, &jar) {
-        Some(token) => match latchkey.authenticate(&token).await {
-            Ok(auth) => auth,
-            Err(_) => return failure_page(Failure::StorageUnavailable, None),
-        },
-        None => None,
+    let signed_in = match browser_session(latchkey, &jar).await {
+        Ok(session) => session.map(|(auth, _)| auth),
+        Err(page) => return page,
     };
     let token = match &signed_in {
         Some(auth) => match latchkey.mint_session_token(auth, Some(&app_origin)).await {
